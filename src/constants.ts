@@ -1,0 +1,22 @@
+// Close codes the proxy itself sends on the browser leg. RFC 6455 section 7.4;
+// 4401/4403 mirror the upstream HTTP status so a client can tell "refresh your
+// token" from "the service is down" without parsing the reason.
+export const CLOSE_NORMAL = 1000;
+export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_NO_STATUS = 1005;
+export const CLOSE_ABNORMAL = 1006;
+export const CLOSE_INVALID_PAYLOAD = 1007;
+export const CLOSE_POLICY = 1008;
+export const CLOSE_TOO_BIG = 1009;
+export const CLOSE_INTERNAL = 1011;
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+export const CLOSE_UPSTREAM_UNAUTHORIZED = 4401;
+export const CLOSE_UPSTREAM_FORBIDDEN = 4403;
+
+/** The path Voice Live serves its realtime socket on. */
+export const UPSTREAM_PATH = '/voice-live/realtime';
+
+/** Longest close reason a WebSocket close frame can carry (125 - 2 code bytes). */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+export const EMPTY_BUFFER = Buffer.alloc(0);

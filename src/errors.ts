@@ -1,0 +1,70 @@
+// Every refusal the proxy can produce, in one table. The README lists them all
+// (test/errors.test.ts checks that). A refusal before the upgrade is an HTTP
+// status with a JSON body; a request error after the upgrade is a Voice
+// Live-style `error` event followed by a close frame with the same reason.
+
+export interface ProxyError {
+  /** Stable code, sent to clients in the JSON body or the `error` event. */
+  readonly code: string;
+  /** HTTP status for refusals before the upgrade (0 when it is a close). */
+  readonly status: number;
+  /** WebSocket close code for errors after the upgrade (0 when it is HTTP). */
+  readonly closeCode: number;
+  /** Public text: never contains a hostname, a stack or a secret. */
+  readonly message: string;
+}
+
+function e(code: string, status: number, closeCode: number, message: string): ProxyError {
+  return Object.freeze({ code, status, closeCode, message });
+}
+
+export const Errors = Object.freeze({
+  // Before the upgrade: HTTP status, no 101.
+  NOT_FOUND: e('not_found', 404, 0, 'Not found'),
+  ORIGIN_REFUSED: e('origin_not_allowed', 403, 0, 'Origin not allowed'),
+  RATE_LIMITED: e('rate_limited', 429, 0, 'Too many requests'),
+  AT_CAPACITY: e('at_capacity', 503, 0, 'Server at capacity'),
+  IP_AT_CAPACITY: e('ip_at_capacity', 503, 0, 'Too many connections from this address'),
+  DRAINING: e('draining', 503, 0, 'Server is shutting down'),
+  METRICS_UNAUTHORIZED: e('unauthorized', 401, 0, 'Unauthorized'),
+  BAD_REQUEST: e('bad_request', 400, 0, 'Bad request'),
+
+  // After the upgrade, request errors: error event, then close 1008.
+  MISSING_CREDENTIAL: e('missing_credential', 0, 1008, 'No credential: pass token or configure AZURE_SPEECH_KEY'),
+  AGENT_TOKEN_REQUIRED: e('agent_token_required', 0, 1008, 'Agent mode requires token'),
+  AGENT_PROJECT_REQUIRED: e('agent_project_required', 0, 1008, 'Agent mode requires projectName'),
+  INVALID_PARAMETER: e('invalid_parameter', 0, 1008, 'Invalid query parameter'),
+  UNSUPPORTED_API_VERSION: e('unsupported_api_version', 0, 1008, 'Unsupported apiVersion'),
+  DUPLICATE_PARAMETER: e('duplicate_parameter', 0, 1008, 'Repeated query parameter'),
+
+  // After the upgrade, session errors: close code and reason only.
+  PENDING_OVERFLOW: e('pending_overflow', 0, 1009, 'Too much data before upstream opened'),
+  MESSAGE_TOO_BIG: e('message_too_big', 0, 1009, 'Message too big'),
+  INVALID_UTF8: e('invalid_utf8', 0, 1007, 'Invalid UTF-8 in text frame'),
+  UPSTREAM_UNAUTHORIZED: e('upstream_unauthorized', 0, 4401, 'Upstream rejected credential'),
+  UPSTREAM_FORBIDDEN: e('upstream_forbidden', 0, 4403, 'Upstream denied access'),
+  UPSTREAM_TIMEOUT: e('upstream_timeout', 0, 1011, 'Upstream connect timeout'),
+  UPSTREAM_UNAVAILABLE: e('upstream_unavailable', 0, 1011, 'Upstream unavailable'),
+  UPSTREAM_LOST: e('upstream_lost', 0, 1011, 'Upstream connection lost'),
+  SLOW_CLIENT: e('slow_client', 0, 1008, 'Client too slow to read'),
+  SLOW_UPSTREAM: e('slow_upstream', 0, 1013, 'Upstream too slow to accept data'),
+  KEEPALIVE_TIMEOUT: e('keepalive_timeout', 0, 1001, 'Keepalive timeout'),
+  IDLE_TIMEOUT: e('idle_timeout', 0, 1000, 'Idle timeout'),
+  SESSION_LIMIT: e('session_limit', 0, 1000, 'Session time limit reached'),
+  SHUTDOWN: e('shutdown', 0, 1001, 'Server shutting down'),
+});
+
+export type ErrorName = keyof typeof Errors;
+
+/** The Voice Live-style error event sent before a 1008 close (SPEC 1). */
+export function errorEvent(err: ProxyError): string {
+  return JSON.stringify({
+    type: 'error',
+    error: { type: 'invalid_request_error', code: err.code, message: err.message },
+  });
+}
+
+/** JSON body for an HTTP refusal. */
+export function errorBody(err: ProxyError): string {
+  return JSON.stringify({ error: { code: err.code, message: err.message } });
+}

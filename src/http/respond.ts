@@ -1,0 +1,50 @@
+// Writing HTTP responses on uWS: status line, security headers, CORS, body,
+// in one corked write. Status lines are precomputed per code.
+import type { HttpResponse } from 'uWebSockets.js';
+import { errorBody, type ProxyError } from '../errors';
+import { writeSecurityHeaders } from './security-headers';
+
+const STATUS_LINES: Record<number, string> = {
+  200: '200 OK', 204: '204 No Content', 400: '400 Bad Request', 401: '401 Unauthorized',
+  403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed', 426: '426 Upgrade Required',
+  429: '429 Too Many Requests', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
+};
+
+export function statusLine(status: number): string {
+  return STATUS_LINES[status] ?? `${status} Unknown`;
+}
+
+/** Per-request facts the response needs; filled once, synchronously, in the handler. */
+export interface ResponseContext {
+  tls: boolean;
+  /** The request's Origin when it is allowed (CORS), else ''. */
+  corsOrigin: string;
+}
+
+export const NO_CONTEXT: ResponseContext = Object.freeze({ tls: false, corsOrigin: '' });
+
+export function writeHead(res: HttpResponse, status: number, contentType: string, ctx: ResponseContext): void {
+  res.writeStatus(statusLine(status));
+  writeSecurityHeaders(res, ctx.tls, 'api');
+  if (ctx.corsOrigin !== '') {
+    res.writeHeader('Access-Control-Allow-Origin', ctx.corsOrigin);
+    res.writeHeader('Vary', 'Origin');
+  }
+  res.writeHeader('Content-Type', contentType);
+  res.writeHeader('Cache-Control', 'no-store');
+}
+
+export function sendJson(res: HttpResponse, status: number, body: string, ctx: ResponseContext): void {
+  res.cork(() => {
+    writeHead(res, status, 'application/json', ctx);
+    res.end(body);
+  });
+}
+
+export function sendError(res: HttpResponse, err: ProxyError, ctx: ResponseContext, retryAfterSeconds = 0): void {
+  res.cork(() => {
+    writeHead(res, err.status, 'application/json', ctx);
+    if (retryAfterSeconds > 0) res.writeHeader('Retry-After', String(retryAfterSeconds));
+    res.end(errorBody(err));
+  });
+}

@@ -1,0 +1,302 @@
+// The per-connection bridge (SPEC 3): frames in one side, out the other,
+// unchanged. A frame's path: uWS `message` -> clientMessage -> ws.send (or the
+// pending queue while the upstream connects); ws `message` -> onUpstreamMessage
+// -> uWS send, corked. Nothing here parses JSON.
+import type { WebSocket as ClientSocket } from 'uWebSockets.js';
+import type { IncomingMessage, ClientRequest } from 'node:http';
+import type { Logger } from 'pino';
+import type WebSocket from 'ws';
+import { Errors, type ProxyError } from '../errors';
+import type { UpstreamTarget } from '../upstream/target';
+import { clampReason, upstreamCodeFor } from './close-codes';
+import type { RelayMetrics } from './relay-metrics';
+import { Session, type ClientUserData } from './session';
+import { UpstreamSocket } from './upstream-socket';
+
+export interface RelayOptions {
+  readonly pendingMaxFrames: number;
+  readonly pendingMaxBytes: number;
+  readonly clientHighWaterBytes: number;
+  readonly upstreamMaxBufferedBytes: number;
+  readonly upstreamConnectTimeoutMs: number;
+  readonly upstreamMaxPayload: number;
+}
+
+const SEND_DROPPED = 2;
+const BINARY = { binary: true } as const;
+const TEXT = { binary: false } as const;
+
+// Scratch slots for corked sends: cork() runs its callback synchronously, so a
+// module-level function reading these avoids allocating a closure per frame.
+let corkSocket: ClientSocket<ClientUserData>;
+let corkData: Buffer;
+let corkBinary = false;
+let corkCode = 0;
+let corkReason = '';
+let corkResult = 0;
+function sendCorked(): void {
+  corkResult = corkSocket.send(corkData, corkBinary);
+}
+function endCorked(): void {
+  corkSocket.end(corkCode, corkReason);
+}
+
+export class Relay {
+  readonly sessions = new Set<Session>();
+  /** Coarse clock, advanced by the sweeper: cheaper than Date.now() per frame. */
+  now = Date.now();
+  private nextId = 1;
+
+  constructor(
+    readonly opts: RelayOptions,
+    readonly metrics: RelayMetrics,
+    private readonly onFinished: (s: Session) => void,
+  ) {}
+
+  /** Called from the uWS `open` handler for a validated request. */
+  open(client: ClientSocket<ClientUserData>, target: UpstreamTarget, ip: string, log: Logger): Session {
+    const s = new Session(this, this.nextId++, ip, target, log, client, Date.now());
+    this.sessions.add(s);
+    this.connect(s);
+    return s;
+  }
+
+  private connect(s: Session): void {
+    const up = new UpstreamSocket(s.target.url, s, { headers: s.target.headers, maxPayload: this.opts.upstreamMaxPayload });
+    s.upstream = up;
+    s.upstreamOpenedAt = performance.now();
+    up.on('open', onUpstreamOpen);
+    up.on('message', onUpstreamMessage);
+    up.on('close', onUpstreamClose);
+    up.on('error', onUpstreamError);
+    up.on('unexpected-response', onUpstreamUnexpectedResponse);
+    up.on('pong', onUpstreamPong);
+    s.connectTimer = setTimeout(onConnectTimeout, this.opts.upstreamConnectTimeoutMs, s);
+  }
+
+  clientMessage(s: Session, message: ArrayBuffer, isBinary: boolean): void {
+    const size = message.byteLength;
+    s.framesIn++;
+    s.bytesIn += size;
+    s.lastFrameAt = this.now;
+    s.clientAlive = true;
+    this.metrics.framesClientToUpstream++;
+    this.metrics.bytesClientToUpstream += size;
+    const up = s.upstream;
+    if (s.upstreamOpen && up !== null) {
+      // ws copies the payload while masking it, so the uWS buffer may be
+      // neutered when we return.
+      up.send(message, isBinary ? BINARY : TEXT);
+      if (up.bufferedAmount > this.opts.upstreamMaxBufferedBytes) {
+        this.metrics.slowUpstreamCloses++;
+        this.fail(s, Errors.SLOW_UPSTREAM);
+      }
+      return;
+    }
+    if (s.upstreamDone) return;
+    if (s.pending.length >= this.opts.pendingMaxFrames || s.pendingBytes + size > this.opts.pendingMaxBytes) {
+      this.metrics.pendingOverflows++;
+      this.fail(s, Errors.PENDING_OVERFLOW);
+      return;
+    }
+    // Must outlive this callback: copy out of the uWS buffer.
+    s.pending.push(Buffer.from(new Uint8Array(message)));
+    s.pendingBinary.push(isBinary);
+    s.pendingBytes += size;
+  }
+
+  /** uWS `drain`: the browser caught up; resume reading the upstream below half the mark. */
+  clientDrain(s: Session): void {
+    if (!s.paused || s.client === null) return;
+    if (s.client.getBufferedAmount() <= this.opts.clientHighWaterBytes / 2) {
+      s.paused = false;
+      s.upstream?.resume();
+    }
+  }
+
+  clientPong(s: Session): void {
+    s.clientAlive = true;
+  }
+
+  /** uWS `close`: the browser leg is gone (whoever started it); the socket is dead from here. */
+  clientClosed(s: Session, code: number, reason: string): void {
+    s.client = null;
+    s.clientCloseCode = code;
+    if (s.closedBy === '') s.closedBy = 'client';
+    s.pending.length = 0;
+    s.pendingBinary.length = 0;
+    s.pendingBytes = 0;
+    const up = s.upstream;
+    if (up !== null && !s.upstreamDone) {
+      if (!s.upstreamOpen) {
+        // Abort the connect: nothing may be left behind for a client that left.
+        up.terminate();
+      } else {
+        closeUpstream(up, upstreamCodeFor(code), reason);
+      }
+    }
+    this.maybeFinish(s);
+  }
+
+  /** A decision of the proxy's own: close both legs with `err`. */
+  fail(s: Session, err: ProxyError): void {
+    if (s.closedBy === '') s.closedBy = 'proxy';
+    const up = s.upstream;
+    if (up !== null && !s.upstreamDone) {
+      if (s.upstreamOpen) closeUpstream(up, err.closeCode === 1001 ? 1001 : 1000, '');
+      else up.terminate();
+    }
+    if (s.client !== null) endClient(s.client, err.closeCode, err.message);
+  }
+
+  /** Number of frames relayed per session keeps this O(1); called once per leg. */
+  maybeFinish(s: Session): void {
+    if (s.finished || s.client !== null || (s.upstream !== null && !s.upstreamDone)) return;
+    s.finished = true;
+    if (s.connectTimer !== null) clearTimeout(s.connectTimer);
+    this.sessions.delete(s);
+    if (s.closedBy === 'client') this.metrics.closesClient++;
+    else if (s.closedBy === 'upstream') this.metrics.closesUpstream++;
+    else this.metrics.closesProxy++;
+    this.onFinished(s);
+  }
+
+  // --- upstream events, reached through module-level listeners below ---
+
+  upstreamOpened(s: Session, up: UpstreamSocket): void {
+    if (s.connectTimer !== null) clearTimeout(s.connectTimer);
+    s.connectTimer = null;
+    s.upstreamOpen = true;
+    const seconds = (performance.now() - s.upstreamOpenedAt) / 1000;
+    s.upstreamOpenedAt = seconds * 1000;
+    this.metrics.upstreamConnectsOk++;
+    this.metrics.upstreamConnectSeconds.observe(seconds);
+    s.log.debug({ upstreamConnectMs: Math.round(seconds * 1000) }, 'upstream open');
+    // Frames the browser sent while we connected go first, in order.
+    const pending = s.pending;
+    for (let i = 0; i < pending.length; i++) up.send(pending[i], s.pendingBinary[i] ? BINARY : TEXT);
+    s.pending = [];
+    s.pendingBinary = [];
+    s.pendingBytes = 0;
+  }
+
+  upstreamMessage(s: Session, up: UpstreamSocket, data: Buffer, isBinary: boolean): void {
+    const client = s.client;
+    if (client === null) return;
+    s.framesOut++;
+    s.bytesOut += data.length;
+    s.lastFrameAt = this.now;
+    this.metrics.framesUpstreamToClient++;
+    this.metrics.bytesUpstreamToClient += data.length;
+    corkSocket = client;
+    corkData = data;
+    corkBinary = isBinary;
+    client.cork(sendCorked);
+    if (corkResult === SEND_DROPPED) {
+      // Only reachable if a single frame exceeds the uWS backpressure budget.
+      this.metrics.slowClientCloses++;
+      this.fail(s, Errors.SLOW_CLIENT);
+    } else if (!s.paused && client.getBufferedAmount() > this.opts.clientHighWaterBytes) {
+      s.paused = true;
+      s.pausedAt = this.now;
+      this.metrics.backpressurePauses++;
+      up.pause();
+    }
+  }
+
+  upstreamClosed(s: Session, code: number, reason: Buffer): void {
+    s.upstreamDone = true;
+    s.upstreamCloseCode = code;
+    if (s.connectTimer !== null) clearTimeout(s.connectTimer);
+    s.connectTimer = null;
+    const client = s.client;
+    if (client !== null) {
+      if (!s.upstreamOpen) {
+        const err = s.upstreamFailure ?? Errors.UPSTREAM_UNAVAILABLE;
+        if (err === Errors.UPSTREAM_UNAVAILABLE) this.metrics.upstreamConnectsError++;
+        if (s.closedBy === '') s.closedBy = 'proxy';
+        s.log.warn({ error: err.code }, 'upstream connect failed');
+        endClient(client, err.closeCode, err.message);
+      } else if (code === 1006) {
+        if (s.closedBy === '') s.closedBy = 'upstream';
+        endClient(client, Errors.UPSTREAM_LOST.closeCode, Errors.UPSTREAM_LOST.message);
+      } else {
+        if (s.closedBy === '') s.closedBy = 'upstream';
+        // 1005: the upstream sent no status, so neither do we.
+        endClient(client, code === 1005 ? 0 : code, reason.toString());
+      }
+    }
+    this.maybeFinish(s);
+  }
+
+  upstreamRefused(s: Session, status: number): void {
+    if (s.upstreamFailure !== null) return;
+    if (status === 401) {
+      s.upstreamFailure = Errors.UPSTREAM_UNAUTHORIZED;
+      this.metrics.upstreamConnectsUnauthorized++;
+    } else if (status === 403) {
+      s.upstreamFailure = Errors.UPSTREAM_FORBIDDEN;
+      this.metrics.upstreamConnectsForbidden++;
+    } else {
+      s.upstreamFailure = Errors.UPSTREAM_UNAVAILABLE;
+      this.metrics.upstreamConnectsError++;
+    }
+    s.log.warn({ upstreamStatus: status }, 'upstream refused the handshake');
+  }
+
+  connectTimedOut(s: Session): void {
+    s.connectTimer = null;
+    if (s.upstreamOpen || s.upstreamDone || s.upstream === null) return;
+    s.upstreamFailure ??= Errors.UPSTREAM_TIMEOUT;
+    this.metrics.upstreamConnectsTimeout++;
+    s.upstream.terminate();
+  }
+}
+
+function endClient(client: ClientSocket<ClientUserData>, code: number, reason: string): void {
+  corkSocket = client;
+  corkCode = code;
+  corkReason = clampReason(reason);
+  // end() runs the uWS close handler synchronously; cork packs the close frame.
+  client.cork(endCorked);
+}
+
+function closeUpstream(up: UpstreamSocket, code: number, reason: string): void {
+  // A paused socket would never read the peer's close frame and would sit in
+  // ws's 30 s close timeout; what arrives now is dropped (the client is gone).
+  if (up.isPaused) up.resume();
+  if (code === 0) up.close();
+  else up.close(code, clampReason(reason));
+}
+
+// ws types its listeners' `this` as the base class; every upstream socket is ours.
+type Up = WebSocket;
+function onUpstreamOpen(this: Up): void {
+  const up = this as UpstreamSocket;
+  up.session.relay.upstreamOpened(up.session, up);
+}
+function onUpstreamMessage(this: Up, data: Buffer, isBinary: boolean): void {
+  const up = this as UpstreamSocket;
+  up.session.relay.upstreamMessage(up.session, up, data, isBinary);
+}
+function onUpstreamClose(this: Up, code: number, reason: Buffer): void {
+  const up = this as UpstreamSocket;
+  up.session.relay.upstreamClosed(up.session, code, reason);
+}
+function onUpstreamError(this: Up, err: Error): void {
+  // Always followed by 'close'; the error text can name hosts, so it stays in logs.
+  (this as UpstreamSocket).session.log.debug({ err: err.message }, 'upstream socket error');
+}
+function onUpstreamUnexpectedResponse(this: Up, req: ClientRequest, res: IncomingMessage): void {
+  const up = this as UpstreamSocket;
+  up.session.relay.upstreamRefused(up.session, res.statusCode ?? 0);
+  res.resume();
+  req.destroy();
+  up.terminate();
+}
+function onUpstreamPong(this: Up): void {
+  (this as UpstreamSocket).session.upstreamAlive = true;
+}
+function onConnectTimeout(s: Session): void {
+  s.relay.connectTimedOut(s);
+}

@@ -1,0 +1,99 @@
+// One browser <-> Voice Live session: all per-connection state in one object
+// whose every field is set in the constructor, so V8 keeps a single shape and
+// the module-level handlers in bridge.ts reach it without closures.
+import type { WebSocket as ClientSocket } from 'uWebSockets.js';
+import type { Logger } from 'pino';
+import type { ProxyError } from '../errors';
+import type { UpstreamTarget } from '../upstream/target';
+import type { UpstreamSocket } from './upstream-socket';
+import type { Relay } from './relay';
+
+export type Initiator = '' | 'client' | 'upstream' | 'proxy';
+
+/** What the uWS socket carries: set in the upgrade handler, read in open. */
+export interface ClientUserData {
+  session: Session | null;
+  /** A request error to report after the upgrade (error event + 1008). */
+  requestError: ProxyError | null;
+  target: UpstreamTarget | null;
+  /** True while the connection holds a capacity slot; cleared when it is given back (once). */
+  hasSlot: boolean;
+  ip: string;
+  ipKey: string;
+  origin: string;
+}
+
+export class Session {
+  readonly relay: Relay;
+  readonly id: number;
+  readonly ip: string;
+  readonly target: UpstreamTarget;
+  readonly log: Logger;
+  readonly openedAt: number;
+
+  /** null once the browser leg has closed: uWS sockets must not be touched after close. */
+  client: ClientSocket<ClientUserData> | null;
+  upstream: UpstreamSocket | null;
+  upstreamOpen: boolean;
+  upstreamDone: boolean;
+  /** Why the upstream connect failed, decided by whoever saw it first. */
+  upstreamFailure: ProxyError | null;
+  connectTimer: NodeJS.Timeout | null;
+  upstreamOpenedAt: number;
+
+  /** Frames sent by the browser before the upstream opened (copied: uWS buffers are neutered). */
+  pending: Buffer[];
+  pendingBinary: boolean[];
+  pendingBytes: number;
+
+  /** Upstream reading paused because the browser's send buffer is above the high-water mark. */
+  paused: boolean;
+  pausedAt: number;
+
+  /** Coarse timestamps (sweeper clock) of last data and liveness, for the sweep. */
+  lastFrameAt: number;
+  clientAlive: boolean;
+  upstreamAlive: boolean;
+
+  framesIn: number;
+  bytesIn: number;
+  framesOut: number;
+  bytesOut: number;
+
+  closedBy: Initiator;
+  clientCloseCode: number;
+  upstreamCloseCode: number;
+  finished: boolean;
+
+  constructor(relay: Relay, id: number, ip: string, target: UpstreamTarget, log: Logger, client: ClientSocket<ClientUserData>, now: number) {
+    this.relay = relay;
+    this.id = id;
+    this.ip = ip;
+    this.target = target;
+    this.log = log.child({ conn: id });
+    this.openedAt = now;
+    this.client = client;
+    this.upstream = null;
+    this.upstreamOpen = false;
+    this.upstreamDone = false;
+    this.upstreamFailure = null;
+    this.connectTimer = null;
+    this.upstreamOpenedAt = 0;
+    this.pending = [];
+    this.pendingBinary = [];
+    this.pendingBytes = 0;
+    this.paused = false;
+    this.pausedAt = 0;
+    this.lastFrameAt = now;
+    this.clientAlive = true;
+    this.upstreamAlive = true;
+    this.framesIn = 0;
+    this.bytesIn = 0;
+    this.framesOut = 0;
+    this.bytesOut = 0;
+    this.closedBy = '';
+    this.clientCloseCode = 0;
+    this.upstreamCloseCode = 0;
+    this.finished = false;
+  }
+}

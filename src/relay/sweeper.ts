@@ -1,0 +1,88 @@
+// One shared timer for every session instead of several per socket (the
+// undici habit): it advances the relay's coarse clock, pings both legs under
+// Azure's 4-minute load-balancer idle timeout, and enforces the time limits.
+import { Errors } from '../errors';
+import type { Relay } from './relay';
+import type { Session } from './session';
+
+export interface SweepOptions {
+  readonly keepaliveIntervalMs: number;
+  readonly slowPeerTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxSessionMs: number;
+}
+
+/** Tick often enough to resolve the shortest limit to about a quarter of it, at most once a second. */
+export function tickInterval(o: SweepOptions): number {
+  let shortest = Math.min(o.keepaliveIntervalMs, o.slowPeerTimeoutMs);
+  if (o.idleTimeoutMs > 0) shortest = Math.min(shortest, o.idleTimeoutMs);
+  if (o.maxSessionMs > 0) shortest = Math.min(shortest, o.maxSessionMs);
+  return Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+}
+
+let pingSocket: Session;
+function pingCorked(): void {
+  pingSocket.client?.ping();
+}
+
+export class Sweeper {
+  private timer: NodeJS.Timeout | null = null;
+  private lastPingAt = Date.now();
+
+  constructor(private readonly relay: Relay, private readonly o: SweepOptions) {}
+
+  start(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(sweep, tickInterval(this.o), this);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  tick(now: number): void {
+    const relay = this.relay;
+    relay.now = now;
+    const o = this.o;
+    const pingDue = now - this.lastPingAt >= o.keepaliveIntervalMs;
+    if (pingDue) this.lastPingAt = now;
+    for (const s of relay.sessions) {
+      if (s.client === null) continue;
+      if (o.maxSessionMs > 0 && now - s.openedAt >= o.maxSessionMs) {
+        relay.fail(s, Errors.SESSION_LIMIT);
+      } else if (o.idleTimeoutMs > 0 && now - s.lastFrameAt >= o.idleTimeoutMs) {
+        relay.fail(s, Errors.IDLE_TIMEOUT);
+      } else if (s.paused && now - s.pausedAt >= o.slowPeerTimeoutMs) {
+        relay.metrics.slowClientCloses++;
+        relay.fail(s, Errors.SLOW_CLIENT);
+      } else if (pingDue) {
+        this.ping(s);
+      }
+    }
+  }
+
+  private ping(s: Session): void {
+    if (!s.clientAlive) {
+      this.relay.fail(s, Errors.KEEPALIVE_TIMEOUT);
+      return;
+    }
+    // A paused upstream cannot read its pong; it is not dead, we stopped listening.
+    if (s.upstreamOpen && !s.upstreamAlive && !s.paused) {
+      this.relay.fail(s, Errors.UPSTREAM_LOST);
+      return;
+    }
+    s.clientAlive = false;
+    pingSocket = s;
+    s.client?.cork(pingCorked);
+    if (s.upstreamOpen && s.upstream !== null && !s.upstreamDone) {
+      s.upstreamAlive = false;
+      s.upstream.ping();
+    }
+  }
+}
+
+function sweep(self: Sweeper): void {
+  self.tick(Date.now());
+}

@@ -1,0 +1,311 @@
+// The uWS app: routes and the upgrade handler, nothing else. Admission is
+// decided in admission/, frames move in relay/, the upstream address is made
+// in upstream/. uWS requests are stack-allocated: everything needed later is
+// read out of `req` synchronously in the handler.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import uWS from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import { Errors, errorEvent } from './errors';
+import { AdmissionGate, newVerdict, type RequestFacts, type Verdict } from './admission/gate';
+import { NO_CONTEXT, sendError, sendJson, writeHead, type ResponseContext } from './http/respond';
+import { Metrics, METRICS_CONTENT_TYPE } from './observability/metrics';
+import { NOOP_TELEMETRY, type Telemetry } from './observability/telemetry';
+import { Relay } from './relay/relay';
+import { Sweeper } from './relay/sweeper';
+import type { ClientUserData, Session } from './relay/session';
+import { acceptRequestId, parseClientParams } from './upstream/params';
+import { buildTarget } from './upstream/target';
+
+/** Largest frame accepted from the upstream: Voice Live's own limit is 15 MiB. */
+export const UPSTREAM_MAX_PAYLOAD = 16 * 1024 * 1024;
+
+const PKG = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
+const ROOT_BODY = JSON.stringify({
+  name: PKG.name, version: PKG.version,
+  endpoints: { websocket: '/ws', health: '/health', metrics: '/metrics' },
+});
+
+export interface ProxyDeps {
+  logger: Logger;
+  metrics?: Metrics;
+  telemetry?: Telemetry;
+  /** Shared connection-counter memory when several workers share one cap. */
+  sharedCounter?: SharedArrayBuffer;
+}
+
+export interface ProxyServer {
+  readonly port: number;
+  readonly relay: Relay;
+  readonly gate: AdmissionGate;
+  readonly metrics: Metrics;
+  /** Stop taking upgrades, keep sessions, let the load balancer see 503 on /health. */
+  drain(): void;
+  /** Drain, wait up to graceMs for sessions to end, close the rest with 1001, close the port. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+function text(ab: ArrayBuffer): string {
+  return Buffer.from(ab).toString('latin1');
+}
+
+/** The first offered subprotocol is echoed, as the `ws` server the older proxies used did. */
+function firstProtocol(header: string): string {
+  const comma = header.indexOf(',');
+  return (comma === -1 ? header : header.slice(0, comma)).trim();
+}
+
+export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
+  const log = deps.logger;
+  const metrics = deps.metrics ?? new Metrics();
+  const telemetry = deps.telemetry ?? NOOP_TELEMETRY;
+  const gate = new AdmissionGate(cfg, deps.sharedCounter);
+  const relay = new Relay({
+    pendingMaxFrames: cfg.pendingMaxFrames,
+    pendingMaxBytes: cfg.pendingMaxBytes,
+    clientHighWaterBytes: cfg.clientHighWaterBytes,
+    upstreamMaxBufferedBytes: cfg.upstreamMaxBufferedBytes,
+    upstreamConnectTimeoutMs: cfg.upstreamConnectTimeoutMs,
+    upstreamMaxPayload: UPSTREAM_MAX_PAYLOAD,
+  }, metrics, onSessionFinished);
+  const sweeper = new Sweeper(relay, cfg);
+  let onIdle: (() => void) | null = null;
+
+  function onSessionFinished(s: Session): void {
+    const summary = {
+      mode: s.target.mode,
+      durationMs: Date.now() - s.openedAt,
+      upstreamConnectMs: s.upstreamOpen ? Math.round(s.upstreamOpenedAt) : -1,
+      framesIn: s.framesIn, bytesIn: s.bytesIn, framesOut: s.framesOut, bytesOut: s.bytesOut,
+      clientCloseCode: s.clientCloseCode, upstreamCloseCode: s.upstreamCloseCode, closedBy: s.closedBy,
+      error: s.upstreamFailure?.code ?? '',
+    };
+    s.log.info(summary, 'session closed');
+    telemetry.trackEvent('session_closed', summary);
+    if (onIdle !== null && relay.sessions.size === 0) onIdle();
+  }
+
+  function facts(res: HttpResponse, req: HttpRequest): RequestFacts {
+    return {
+      remoteAddress: text(res.getRemoteAddressAsText()),
+      forwardedFor: req.getHeader('x-forwarded-for'),
+      forwardedProto: req.getHeader('x-forwarded-proto'),
+      origin: req.getHeader('origin'),
+    };
+  }
+
+  /** Identify the client, and give the CORS origin only when that origin is allowed. */
+  function context(f: RequestFacts, v: Verdict): ResponseContext {
+    gate.identify(f, v);
+    const allowed = f.origin !== '' && gate.origins.isAllowed(f.origin);
+    return { tls: v.tls, corsOrigin: allowed ? f.origin : '' };
+  }
+
+  /** Rate-limited plain HTTP route; returns false when it already answered 429. */
+  function admitHttp(res: HttpResponse, v: Verdict, ctx: ResponseContext): boolean {
+    const wait = gate.rate(v);
+    if (wait === 0) return true;
+    metrics.httpRateLimited++;
+    sendError(res, Errors.RATE_LIMITED, ctx, wait);
+    return false;
+  }
+
+  function healthBody(): string {
+    return JSON.stringify({
+      status: gate.draining ? 'draining' : 'ok',
+      activeConnections: gate.counter.active,
+      maxConnections: cfg.maxConnections,
+      timestamp: new Date().toISOString(),
+    });
+  }
+
+  const app: TemplatedApp = uWS.App();
+
+  // Load-balancer probes are exempt from the rate limiter: a probe storm
+  // must not mark a healthy instance down.
+  app.get('/health', (res, req) => {
+    const ctx = context(facts(res, req), newVerdict());
+    sendJson(res, gate.draining ? 503 : 200, healthBody(), ctx);
+  });
+
+  app.get('/metrics', (res, req) => {
+    const ctx = context(facts(res, req), newVerdict());
+    if (cfg.metricsToken !== '' && req.getHeader('authorization') !== `Bearer ${cfg.metricsToken}`) {
+      sendError(res, Errors.METRICS_UNAUTHORIZED, ctx);
+      return;
+    }
+    const body = metrics.render({ activeConnections: () => gate.counter.active, maxConnections: cfg.maxConnections, draining: gate.draining });
+    res.cork(() => {
+      writeHead(res, 200, METRICS_CONTENT_TYPE, ctx);
+      res.end(body);
+    });
+  });
+
+  app.get('/', (res, req) => {
+    const v = newVerdict();
+    const ctx = context(facts(res, req), v);
+    if (admitHttp(res, v, ctx)) sendJson(res, 200, ROOT_BODY, ctx);
+  });
+
+  app.options('/*', (res, req) => {
+    const v = newVerdict();
+    const ctx = context(facts(res, req), v);
+    if (!admitHttp(res, v, ctx)) return;
+    res.cork(() => {
+      writeHead(res, 204, 'text/plain', ctx);
+      if (ctx.corsOrigin !== '') {
+        res.writeHeader('Access-Control-Allow-Methods', 'GET, OPTIONS');
+        res.writeHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, x-ms-client-request-id');
+        res.writeHeader('Access-Control-Max-Age', '600');
+      }
+      res.endWithoutBody();
+    });
+  });
+
+  app.ws<ClientUserData>('/ws', {
+    compression: uWS.DISABLED,
+    maxPayloadLength: cfg.maxMessageBytes,
+    // Room for the high-water mark plus one maximal upstream frame and one
+    // socket read in flight after pause(): send() must never have to drop.
+    maxBackpressure: cfg.clientHighWaterBytes + UPSTREAM_MAX_PAYLOAD + 256 * 1024,
+    closeOnBackpressureLimit: false,
+    // Liveness is the sweeper's job (one timer for all sockets).
+    idleTimeout: 0,
+    sendPingsAutomatically: false,
+
+    upgrade(res, req, context) {
+      const f = facts(res, req);
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = firstProtocol(req.getHeader('sec-websocket-protocol'));
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const requestId = acceptRequestId(req.getHeader('x-ms-client-request-id'));
+      const query = req.getQuery() ?? '';
+      const v = gate.decideUpgrade(f, newVerdict());
+      if (v.error !== null) {
+        countRefusal(metrics, v.outcome);
+        log.debug({ ip: v.ip, outcome: v.outcome }, 'upgrade refused');
+        const allowed = v.outcome !== 'origin' && f.origin !== '' && gate.origins.isAllowed(f.origin);
+        sendError(res, v.error, { tls: v.tls, corsOrigin: allowed ? f.origin : '' }, v.retryAfter);
+        return;
+      }
+      const ud: ClientUserData = {
+        session: null, requestError: null, target: null, hasSlot: true,
+        ip: v.ip, ipKey: v.ipKey, origin: f.origin,
+      };
+      const parsed = parseClientParams(query, cfg.allowedApiVersions);
+      if (!parsed.ok) {
+        ud.requestError = parsed.error;
+      } else {
+        const built = buildTarget(cfg, parsed.params, requestId);
+        if (built.ok) ud.target = built.target;
+        else ud.requestError = built.error;
+      }
+      if (ud.requestError !== null) metrics.upgradesInvalid++;
+      else metrics.upgradesAccepted++;
+      res.upgrade(ud, key, protocol, extensions, context);
+    },
+
+    open(ws) {
+      const ud = ws.getUserData();
+      if (ud.requestError !== null || ud.target === null) {
+        const err = ud.requestError ?? Errors.INVALID_PARAMETER;
+        log.info({ ip: ud.ip, error: err.code }, 'request refused after upgrade');
+        ws.send(errorEvent(err), false);
+        ws.end(err.closeCode, err.message);
+        return;
+      }
+      const t = ud.target;
+      const child = log.child({ ip: ud.ip, mode: t.mode, model: t.label, requestId: t.requestId });
+      ud.session = relay.open(ws, t, ud.ip, child);
+      ud.session.log.info({ origin: ud.origin }, 'session open');
+    },
+
+    message(ws, message, isBinary) {
+      const s = ws.getUserData().session;
+      if (s !== null) relay.clientMessage(s, message, isBinary);
+    },
+
+    drain(ws) {
+      const s = ws.getUserData().session;
+      if (s !== null) relay.clientDrain(s);
+    },
+
+    pong(ws) {
+      const s = ws.getUserData().session;
+      if (s !== null) s.clientAlive = true;
+    },
+
+    close(ws: WebSocket<ClientUserData>, code, message) {
+      const ud = ws.getUserData();
+      if (ud.hasSlot) {
+        ud.hasSlot = false;
+        gate.release(ud.ipKey);
+      }
+      if (ud.session !== null) relay.clientClosed(ud.session, code, Buffer.from(message).toString());
+    },
+  });
+
+  // A plain GET on the socket path (no Upgrade header) is a client mistake worth naming.
+  app.get('/ws', (res) => sendJson(res, 426, JSON.stringify({ error: { code: 'upgrade_required', message: 'Connect with a WebSocket' } }), NO_CONTEXT));
+
+  app.any('/*', (res, req) => {
+    const v = newVerdict();
+    const ctx = context(facts(res, req), v);
+    if (admitHttp(res, v, ctx)) sendError(res, Errors.NOT_FOUND, ctx);
+  });
+
+  return new Promise((resolve, reject) => {
+    app.listen(cfg.host, cfg.port, (listenSocket: us_listen_socket | false) => {
+      if (listenSocket === false) {
+        reject(new Error(`cannot listen on ${cfg.host}:${cfg.port}`));
+        return;
+      }
+      sweeper.start();
+      const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
+      let closing: Promise<void> | null = null;
+      const server: ProxyServer = {
+        port, relay, gate, metrics,
+        drain() {
+          gate.draining = true;
+        },
+        shutdown(graceMs: number): Promise<void> {
+          closing ??= shutdown(graceMs);
+          return closing;
+        },
+      };
+      async function shutdown(graceMs: number): Promise<void> {
+        gate.draining = true;
+        await waitIdle(graceMs);
+        for (const s of relay.sessions) relay.fail(s, Errors.SHUTDOWN);
+        // Give upstream legs a moment to finish their close handshakes.
+        await waitIdle(2000);
+        for (const s of relay.sessions) s.upstream?.terminate();
+        sweeper.stop();
+        uWS.us_listen_socket_close(listenSocket as us_listen_socket);
+        app.close();
+      }
+      function waitIdle(ms: number): Promise<void> {
+        if (relay.sessions.size === 0) return Promise.resolve();
+        return new Promise((done) => {
+          const timer = setTimeout(finish, ms);
+          function finish(): void {
+            clearTimeout(timer);
+            onIdle = null;
+            done();
+          }
+          onIdle = finish;
+        });
+      }
+      resolve(server);
+    });
+  });
+}
+
+function countRefusal(m: Metrics, outcome: string): void {
+  if (outcome === 'origin') m.upgradesOrigin++;
+  else if (outcome === 'rate') m.upgradesRate++;
+  else if (outcome === 'capacity') m.upgradesCapacity++;
+  else if (outcome === 'draining') m.upgradesDraining++;
+}
