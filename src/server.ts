@@ -4,7 +4,7 @@
 // read out of `req` synchronously in the handler.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import uWS from 'uWebSockets.js';
+import uWS from './uws';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { Config } from './config';

@@ -22,6 +22,8 @@ export interface ClientOptions {
   /** Local address to connect from (127.0.0.x) so per-IP limits can be exercised. */
   localAddress?: string;
   autoPong?: boolean;
+  /** Count frames without keeping them (for bulk transfers). */
+  discard?: boolean;
 }
 
 export class TestClient {
@@ -33,6 +35,7 @@ export class TestClient {
   /** HTTP status of a refused upgrade (never resolves when the upgrade succeeds). */
   readonly refused: Promise<{ status: number; body: string; headers: IncomingMessage['headers'] }>;
   pings = 0;
+  bytesReceived = 0;
 
   constructor(url: string, opts: ClientOptions = {}) {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
@@ -41,7 +44,10 @@ export class TestClient {
     this.ws = new WebSocket(url, opts.protocols ?? [], {
       headers, localAddress: opts.localAddress, perMessageDeflate: false, autoPong: opts.autoPong ?? true,
     });
+    const discard = opts.discard ?? false;
     this.ws.on('message', (data: Buffer, isBinary: boolean) => {
+      this.bytesReceived += data.length;
+      if (discard) return;
       const f = { data, isBinary };
       const w = this.waiters.shift();
       if (w) w(f);

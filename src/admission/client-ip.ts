@@ -1,0 +1,197 @@
+// Who is the client? TRUST_PROXY decides how much of X-Forwarded-For to
+// believe. The walk is the one Express (proxy-addr) does: start at the socket
+// peer and move left through X-Forwarded-For while the current address is
+// trusted; the first untrusted address is the client. Untrusted headers are
+// never read: when the socket peer is not a trusted proxy, it is the client.
+import { ConfigError } from '../config';
+import { IPV4, NOT_IP, formatIp, normalizeIp, parseEntry, parseIp, parseV4, type IpKind } from './ip';
+
+export { normalizeIp, rateKey } from './ip';
+
+export type TrustMode = 'none' | 'hops' | 'all' | 'list';
+
+/**
+ * Bound on X-Forwarded-For entries walked, so the walk stays O(1) whatever a
+ * client sends. Real chains are 1-3 hops; past this the walk stops where it is.
+ */
+export const MAX_FORWARDED_HOPS = 32;
+
+const EXPECTED = 'false, true, a hop count (1, 2, ...) or a comma list of IPs/CIDRs (10.0.0.0/8,fd00::/8)';
+
+/** Named ranges, as proxy-addr has them. */
+const PRESETS: Readonly<Record<string, readonly string[]>> = {
+  loopback: ['127.0.0.1/8', '::1/128'],
+  linklocal: ['169.254.0.0/16', 'fe80::/10'],
+  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+};
+
+function v4Mask(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+function v6GroupMask(prefix: number, group: number): number {
+  const bits = Math.min(16, Math.max(0, prefix - group * 16));
+  return bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff;
+}
+
+export class ClientIpResolver {
+  readonly mode: TrustMode;
+  /** False when TRUST_PROXY is unset/false: the caller can skip reading X-Forwarded-* headers. */
+  readonly readsForwardedHeaders: boolean;
+  private readonly hops: number;
+  /** IPv4 ranges as [network, mask] pairs. */
+  private readonly v4: Uint32Array;
+  /** IPv6 ranges as 8 network groups + 8 group masks each. */
+  private readonly v6: Uint16Array;
+  // Two scratch buffers swapped while walking, so no address is copied.
+  private a = new Uint16Array(8);
+  private b = new Uint16Array(8);
+
+  /** Throws a ConfigError naming TRUST_PROXY when the value is not understood. */
+  constructor(trustProxy: string) {
+    const raw = trustProxy.trim();
+    const lower = raw.toLowerCase();
+    let hops = 0;
+    const v4: number[] = [];
+    const v6: number[] = [];
+    if (lower === '' || lower === 'false' || lower === '0') {
+      this.mode = 'none';
+    } else if (lower === 'true') {
+      this.mode = 'all';
+    } else if (/^\d+$/.test(raw)) {
+      hops = Number(raw);
+      if (hops > MAX_FORWARDED_HOPS) throw new ConfigError('TRUST_PROXY', `a hop count up to ${MAX_FORWARDED_HOPS}`, trustProxy);
+      this.mode = hops === 0 ? 'none' : 'hops';
+    } else {
+      this.mode = 'list';
+      for (const item of raw.split(',')) {
+        const name = item.trim().toLowerCase();
+        if (name === '') continue;
+        for (const cidr of PRESETS[name] ?? [name]) addRange(cidr, v4, v6, trustProxy);
+      }
+      if (v4.length === 0 && v6.length === 0) throw new ConfigError('TRUST_PROXY', EXPECTED, trustProxy);
+    }
+    this.hops = hops;
+    this.v4 = Uint32Array.from(v4);
+    this.v6 = Uint16Array.from(v6);
+    this.readsForwardedHeaders = this.mode !== 'none';
+  }
+
+  /**
+   * The client's address, canonical (see normalizeIp). `remoteAddressText` is
+   * what uWS reports for the socket; `xForwardedFor` is the header or ''.
+   * A malformed entry ends the walk (it cannot be trusted and cannot be
+   * returned), so the client is then the last address that could be read;
+   * empty entries are skipped. Never throws.
+   */
+  resolve(remoteAddressText: string, xForwardedFor: string): string {
+    let cur = this.a;
+    let kind = parseEntry(remoteAddressText, 0, remoteAddressText.length, cur);
+    if (kind === NOT_IP) return remoteAddressText; // not an IP socket: key by whatever it is
+    if (xForwardedFor === '' || !this.trusts(cur, kind, 0)) return formatIp(cur, kind);
+    let next = this.b;
+    let end = xForwardedFor.length;
+    let hop = 1;
+    for (let steps = 0; end > 0 && steps < MAX_FORWARDED_HOPS; steps++) {
+      const start = xForwardedFor.lastIndexOf(',', end - 1) + 1;
+      const k = parseEntry(xForwardedFor, start, end, next);
+      if (k === NOT_IP) {
+        if (!isBlank(xForwardedFor, start, end)) break;
+      } else {
+        const t = cur; cur = next; next = t;
+        kind = k;
+        if (!this.trusts(cur, kind, hop++)) break;
+      }
+      end = start - 1;
+    }
+    return formatIp(cur, kind);
+  }
+
+  /** Whether the socket peer is a proxy whose X-Forwarded-* headers are believed. */
+  isTrustedProxy(remoteAddressText: string): boolean {
+    if (this.mode === 'none') return false;
+    const kind = parseEntry(remoteAddressText, 0, remoteAddressText.length, this.a);
+    return kind !== NOT_IP && this.trusts(this.a, kind, 0);
+  }
+
+  /**
+   * Whether the browser reached the first trusted proxy over TLS (for HSTS).
+   * True only when the socket peer is trusted and the relevant
+   * X-Forwarded-Proto entry is `https`. Azure front ends set a single value;
+   * when there is a list, the entry read is the one written by the outermost
+   * trusted hop: the Nth from the right for a hop count, the leftmost for
+   * `true`, the rightmost (the peer's own) for an address list.
+   */
+  cameOverTls(remoteAddressText: string, xForwardedProto: string): boolean {
+    if (xForwardedProto === '' || !this.isTrustedProxy(remoteAddressText)) return false;
+    let end = xForwardedProto.length;
+    let start = xForwardedProto.lastIndexOf(',') + 1;
+    const fromRight = this.mode === 'hops' ? this.hops : this.mode === 'all' ? MAX_FORWARDED_HOPS : 1;
+    for (let n = 1; n < fromRight && start > 0; n++) {
+      end = start - 1;
+      start = end === 0 ? 0 : xForwardedProto.lastIndexOf(',', end - 1) + 1;
+    }
+    return isHttps(xForwardedProto, start, end);
+  }
+
+  private trusts(g: Uint16Array, kind: IpKind, hop: number): boolean {
+    switch (this.mode) {
+      case 'hops': return hop < this.hops;
+      case 'all': return true;
+      case 'none': return false;
+    }
+    if (kind === IPV4) {
+      const addr = ((g[6] << 16) | g[7]) >>> 0;
+      const r = this.v4;
+      for (let i = 0; i < r.length; i += 2) if (((addr & r[i + 1]) >>> 0) === r[i]) return true;
+    }
+    // IPv4 peers are held as ::ffff:a.b.c.d, so IPv6 ranges covering that (::/0, ::ffff:0:0/96) match them too.
+    const r = this.v6;
+    outer: for (let i = 0; i < r.length; i += 16) {
+      for (let j = 0; j < 8; j++) if ((g[j] & r[i + 8 + j]) !== r[i + j]) continue outer;
+      return true;
+    }
+    return false;
+  }
+}
+
+function isBlank(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 9) return false;
+  }
+  return true;
+}
+
+/** text[start, end), trimmed, equals 'https' in any case. */
+function isHttps(text: string, start: number, end: number): boolean {
+  while (start < end && text.charCodeAt(start) === 32) start++;
+  while (end > start && text.charCodeAt(end - 1) === 32) end--;
+  return end - start === 5 &&
+    (text.charCodeAt(start) | 0x20) === 104 && (text.charCodeAt(start + 1) | 0x20) === 116 &&
+    (text.charCodeAt(start + 2) | 0x20) === 116 && (text.charCodeAt(start + 3) | 0x20) === 112 &&
+    (text.charCodeAt(start + 4) | 0x20) === 115;
+}
+
+/** 'ip' or 'ip/prefix' -> pushed onto v4 ([net, mask]) or v6 (8 groups + 8 masks). */
+function addRange(cidr: string, v4: number[], v6: number[], raw: string): void {
+  const slash = cidr.indexOf('/');
+  const addrEnd = slash < 0 ? cidr.length : slash;
+  const g = new Uint16Array(8);
+  const kind = parseIp(cidr, 0, addrEnd, g);
+  const written4 = kind === IPV4 && parseV4(cidr, 0, addrEnd) >= 0; // dotted, not ::ffff:a.b.c.d
+  const max = written4 ? 32 : 128;
+  let prefix = max;
+  if (slash >= 0) {
+    const p = cidr.slice(slash + 1);
+    prefix = /^\d{1,3}$/.test(p) ? Number(p) : -1;
+  }
+  if (kind === NOT_IP || prefix < 0 || prefix > max) throw new ConfigError('TRUST_PROXY', EXPECTED, raw);
+  if (written4) {
+    const mask = v4Mask(prefix);
+    v4.push((((g[6] << 16) | g[7]) & mask) >>> 0, mask);
+    return;
+  }
+  for (let j = 0; j < 8; j++) v6.push(g[j] & v6GroupMask(prefix, j));
+  for (let j = 0; j < 8; j++) v6.push(v6GroupMask(prefix, j));
+}

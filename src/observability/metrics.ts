@@ -1,0 +1,253 @@
+// A dependency-free Prometheus registry. Every counter is a plain number field
+// so the hot path is `metrics.framesClientToUpstream++`: no label lookup, no
+// Map, no allocation. Labelled counters have a fixed label set, so each label
+// value is its own field and the label text is baked into a table at load.
+//
+// Text exposition format 0.0.4, which Azure Monitor managed Prometheus (and
+// every other scraper) reads. Counters and histogram buckets are plain sums,
+// so a multi-worker build can send `snapshot()` objects to one thread and
+// render their sum with `Metrics.renderSnapshots`.
+import type { EventLoopMonitor } from './event-loop';
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const METRIC_PREFIX = 'voice_live_proxy_';
+
+/** Upstream connect latency buckets in seconds (le, upper bounds). */
+export const UPSTREAM_CONNECT_BUCKETS: readonly number[] = Object.freeze(
+  [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+
+/** Fixed buckets; counts are per bucket (not cumulative) so snapshots add up. */
+export class Histogram {
+  readonly bounds: Float64Array;
+  /** counts[i] = observations in (bounds[i-1], bounds[i]]; the last slot is +Inf. */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(bounds: readonly number[]) {
+    for (let i = 1; i < bounds.length; i++) {
+      if (!(bounds[i] > bounds[i - 1])) throw new RangeError('histogram bounds must increase');
+    }
+    this.bounds = Float64Array.from(bounds);
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  /** Linear scan: ten bounds fit in a cache line or two, faster than a binary search here. */
+  observe(value: number): void {
+    if (!(value >= 0)) return; // NaN or negative would poison the sum
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && value > b[i]) i++;
+    this.counts[i]++;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+export type MetricsSnapshot = Record<string, number>;
+
+export interface RenderExtra {
+  /** Number, or a callback read once per render (e.g. the shared connection counter). */
+  readonly activeConnections: number | (() => number);
+  readonly maxConnections: number;
+  readonly draining: boolean;
+}
+
+export interface MetricsOptions {
+  readonly eventLoop?: EventLoopMonitor | null;
+}
+
+export class Metrics {
+  // Upgrades on /ws by outcome (each field is one value of the `outcome` label).
+  upgradesAccepted = 0;
+  upgradesOrigin = 0;
+  upgradesRate = 0;
+  upgradesCapacity = 0;
+  upgradesIpCapacity = 0;
+  upgradesInvalid = 0;
+  upgradesDraining = 0;
+  /** Plain HTTP requests (not upgrades) refused by the rate limiter. */
+  httpRateLimited = 0;
+  // Upstream connection attempts by outcome.
+  upstreamConnectsOk = 0;
+  upstreamConnectsUnauthorized = 0;
+  upstreamConnectsForbidden = 0;
+  upstreamConnectsTimeout = 0;
+  upstreamConnectsError = 0;
+  // Relayed traffic.
+  framesClientToUpstream = 0;
+  framesUpstreamToClient = 0;
+  bytesClientToUpstream = 0;
+  bytesUpstreamToClient = 0;
+  // Flow control.
+  backpressurePauses = 0;
+  slowClientCloses = 0;
+  slowUpstreamCloses = 0;
+  pendingOverflows = 0;
+  // Session closes by initiator.
+  closesClient = 0;
+  closesUpstream = 0;
+  closesProxy = 0;
+
+  readonly upstreamConnectSeconds = new Histogram(UPSTREAM_CONNECT_BUCKETS);
+  private readonly eventLoop: EventLoopMonitor | null;
+
+  constructor(opts: MetricsOptions = {}) {
+    this.eventLoop = opts.eventLoop ?? null;
+  }
+
+  /** A plain object that survives postMessage; counters and buckets are summable. */
+  snapshot(): MetricsSnapshot {
+    const out: MetricsSnapshot = {};
+    for (const f of COUNTER_FIELDS) out[f] = this[f];
+    const h = this.upstreamConnectSeconds;
+    for (let i = 0; i < h.counts.length; i++) out[HIST_BUCKET_KEYS[i]] = h.counts[i];
+    out[HIST_SUM_KEY] = h.sum;
+    out[HIST_COUNT_KEY] = h.count;
+    out.heapUsedBytes = process.memoryUsage().heapUsed;
+    const lag = this.eventLoop === null ? null : this.eventLoop.read();
+    out.eventLoopLagP50Seconds = lag === null ? 0 : lag.p50;
+    out.eventLoopLagP99Seconds = lag === null ? 0 : lag.p99;
+    out.eventLoopLagMaxSeconds = lag === null ? 0 : lag.max;
+    return out;
+  }
+
+  render(extra: RenderExtra): string {
+    return Metrics.renderSnapshots([this.snapshot()], extra);
+  }
+
+  /**
+   * Sums snapshots (one per worker). Counters, buckets and heap add up; event-loop
+   * lag is per thread, so the worst thread is reported. Missing keys count as 0.
+   */
+  static mergeSnapshots(snapshots: readonly MetricsSnapshot[]): MetricsSnapshot {
+    const out: MetricsSnapshot = {};
+    for (const s of snapshots) {
+      for (const k of Object.keys(s)) {
+        const v = s[k];
+        if (typeof v !== 'number') continue;
+        const prev = out[k];
+        if (prev === undefined) out[k] = v;
+        else out[k] = MAX_KEYS.has(k) ? Math.max(prev, v) : prev + v;
+      }
+    }
+    return out;
+  }
+
+  /** Process-wide metrics (rss, cpu, start time) are read here, by the rendering thread. */
+  static renderSnapshots(snapshots: readonly MetricsSnapshot[], extra: RenderExtra): string {
+    const s = Metrics.mergeSnapshots(snapshots);
+    let out = '';
+    for (const fam of FAMILIES) {
+      out += fam.header;
+      for (const series of fam.series) out += series.prefix + num(s[series.field]) + '\n';
+    }
+
+    out += HIST_HEADER;
+    let cumulative = 0;
+    for (let i = 0; i < HIST_LE.length; i++) {
+      cumulative += s[HIST_BUCKET_KEYS[i]] ?? 0;
+      out += `${HIST_NAME}_bucket{le="${HIST_LE[i]}"} ${num(cumulative)}\n`;
+    }
+    out += `${HIST_NAME}_sum ${num(s[HIST_SUM_KEY])}\n`;
+    out += `${HIST_NAME}_count ${num(s[HIST_COUNT_KEY])}\n`;
+
+    const active = typeof extra.activeConnections === 'function'
+      ? extra.activeConnections() : extra.activeConnections;
+    out += gauge(`${METRIC_PREFIX}active_connections`, 'Open browser sessions.', active);
+    out += gauge(`${METRIC_PREFIX}max_connections`, 'Configured MAX_CONNECTIONS.', extra.maxConnections);
+    out += gauge(`${METRIC_PREFIX}draining`, '1 while shutting down (health returns 503).', extra.draining ? 1 : 0);
+
+    // Standard prom-client names, so stock Node.js dashboards work unchanged.
+    const cpu = process.cpuUsage();
+    out += `# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n` +
+      `# TYPE process_cpu_seconds_total counter\n` +
+      `process_cpu_seconds_total ${num((cpu.user + cpu.system) / 1e6)}\n`;
+    out += gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', process.memoryUsage.rss());
+    out += gauge('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.', START_TIME_SECONDS);
+    out += gauge('nodejs_heap_size_used_bytes', 'V8 heap used in bytes (all threads).', s.heapUsedBytes);
+    out += gauge('nodejs_eventloop_lag_p50_seconds', 'Event-loop lag p50 (worst thread, last window).', s.eventLoopLagP50Seconds);
+    out += gauge('nodejs_eventloop_lag_p99_seconds', 'Event-loop lag p99 (worst thread, last window).', s.eventLoopLagP99Seconds);
+    out += gauge('nodejs_eventloop_lag_max_seconds', 'Event-loop lag max (worst thread).', s.eventLoopLagMaxSeconds);
+    return out;
+  }
+}
+
+type CounterField = {
+  [K in keyof Metrics]: Metrics[K] extends number ? K : never
+}[keyof Metrics];
+
+interface Series { readonly field: CounterField; readonly prefix: string }
+interface Family { readonly header: string; readonly series: readonly Series[] }
+
+/** One counter family; `labels` maps label value -> field. */
+function counter(name: string, help: string, label: string | null,
+  fields: CounterField | ReadonlyArray<readonly [string, CounterField]>): Family {
+  const full = METRIC_PREFIX + name;
+  const header = `# HELP ${full} ${help}\n# TYPE ${full} counter\n`;
+  if (typeof fields === 'string') return { header, series: [{ field: fields, prefix: `${full} ` }] };
+  return {
+    header,
+    series: fields.map(([value, field]) => ({ field, prefix: `${full}{${label}="${value}"} ` })),
+  };
+}
+
+const FAMILIES: readonly Family[] = [
+  counter('upgrades_total', 'WebSocket upgrade requests on /ws by outcome.', 'outcome', [
+    ['accepted', 'upgradesAccepted'], ['origin', 'upgradesOrigin'], ['rate', 'upgradesRate'],
+    ['capacity', 'upgradesCapacity'], ['ip_capacity', 'upgradesIpCapacity'],
+    ['invalid', 'upgradesInvalid'], ['draining', 'upgradesDraining'],
+  ]),
+  counter('http_rate_limited_total', 'Plain HTTP requests refused with 429 by the rate limiter.', null, 'httpRateLimited'),
+  counter('upstream_connects_total', 'Upstream Voice Live connection attempts by outcome.', 'outcome', [
+    ['ok', 'upstreamConnectsOk'], ['unauthorized', 'upstreamConnectsUnauthorized'],
+    ['forbidden', 'upstreamConnectsForbidden'], ['timeout', 'upstreamConnectsTimeout'],
+    ['error', 'upstreamConnectsError'],
+  ]),
+  counter('frames_total', 'WebSocket messages relayed, by direction.', 'direction', [
+    ['client_to_upstream', 'framesClientToUpstream'], ['upstream_to_client', 'framesUpstreamToClient'],
+  ]),
+  counter('bytes_total', 'Message payload bytes relayed, by direction.', 'direction', [
+    ['client_to_upstream', 'bytesClientToUpstream'], ['upstream_to_client', 'bytesUpstreamToClient'],
+  ]),
+  counter('backpressure_pauses_total', 'Times the upstream was paused because the browser read too slowly.',
+    null, 'backpressurePauses'),
+  counter('slow_client_closes_total', 'Sessions closed because the browser stayed too slow to read.',
+    null, 'slowClientCloses'),
+  counter('slow_upstream_closes_total', 'Sessions closed because the upstream stayed too slow to accept data.',
+    null, 'slowUpstreamCloses'),
+  counter('pending_overflows_total', 'Sessions closed because too much arrived before the upstream opened.',
+    null, 'pendingOverflows'),
+  counter('closes_total', 'Sessions closed, by who initiated the close.', 'initiator', [
+    ['client', 'closesClient'], ['upstream', 'closesUpstream'], ['proxy', 'closesProxy'],
+  ]),
+];
+
+const COUNTER_FIELDS: readonly CounterField[] = FAMILIES.flatMap((f) => f.series.map((s) => s.field));
+
+const HIST_KEY = 'upstreamConnectSeconds';
+const HIST_NAME = `${METRIC_PREFIX}upstream_connect_duration_seconds`;
+const HIST_HEADER = `# HELP ${HIST_NAME} Time to open the upstream WebSocket (handshake included).\n` +
+  `# TYPE ${HIST_NAME} histogram\n`;
+const HIST_LE: readonly string[] = [...UPSTREAM_CONNECT_BUCKETS.map(String), '+Inf'];
+const HIST_BUCKET_KEYS: readonly string[] = HIST_LE.map((_, i) => `${HIST_KEY}.bucket.${i}`);
+const HIST_SUM_KEY = `${HIST_KEY}.sum`;
+const HIST_COUNT_KEY = `${HIST_KEY}.count`;
+
+const MAX_KEYS: ReadonlySet<string> = new Set([
+  'eventLoopLagP50Seconds', 'eventLoopLagP99Seconds', 'eventLoopLagMaxSeconds',
+]);
+
+const START_TIME_SECONDS = Math.round(Date.now() / 1000 - process.uptime());
+
+function gauge(name: string, help: string, value: number | undefined): string {
+  return `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${num(value)}\n`;
+}
+
+/** Go's ParseFloat spelling: NaN, +Inf, -Inf; JS prints everything else compatibly. */
+function num(v: number | undefined): string {
+  if (v === undefined) return '0';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v); // NaN -> 'NaN', 1e-7 -> '1e-7'
+}

@@ -1,0 +1,10 @@
+// The one place uWebSockets.js is loaded. uWS reads its request-header budget
+// from the environment once, when the addon loads, and its default (4 KB) is
+// smaller than an MSAL token in the query string plus a browser's headers;
+// above the budget it answers 431 before any handler runs.
+const DEFAULT_MAX_HEADER_BYTES = '16384';
+process.env.UWS_HTTP_MAX_HEADERS_SIZE ??= DEFAULT_MAX_HEADER_BYTES;
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+import uWS = require('uWebSockets.js');
+export = uWS;
