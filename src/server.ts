@@ -80,7 +80,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       upstreamConnectMs: s.upstreamOpen ? Math.round(s.upstreamOpenedAt) : -1,
       framesIn: s.framesIn, bytesIn: s.bytesIn, framesOut: s.framesOut, bytesOut: s.bytesOut,
       clientCloseCode: s.clientCloseCode, upstreamCloseCode: s.upstreamCloseCode, closedBy: s.closedBy,
-      error: s.upstreamFailure?.code ?? '',
+      error: s.error?.code ?? '',
     };
     s.log.info(summary, 'session closed');
     telemetry.trackEvent('session_closed', summary);
@@ -166,7 +166,10 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
 
   app.ws<ClientUserData>('/ws', {
     compression: uWS.DISABLED,
-    maxPayloadLength: cfg.maxMessageBytes,
+    // uWS cuts a connection without a close frame when a message exceeds its
+    // limit; a budget of twice MAX_MESSAGE_BYTES lets us answer 1009 properly
+    // for anything up to that, and still bounds what one socket can buffer.
+    maxPayloadLength: 2 * cfg.maxMessageBytes,
     // Room for the high-water mark plus one maximal upstream frame and one
     // socket read in flight after pause(): send() must never have to drop.
     maxBackpressure: cfg.clientHighWaterBytes + UPSTREAM_MAX_PAYLOAD + 256 * 1024,
@@ -224,7 +227,9 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
 
     message(ws, message, isBinary) {
       const s = ws.getUserData().session;
-      if (s !== null) relay.clientMessage(s, message, isBinary);
+      if (s === null) return;
+      if (message.byteLength > cfg.maxMessageBytes) relay.fail(s, Errors.MESSAGE_TOO_BIG);
+      else relay.clientMessage(s, message, isBinary);
     },
 
     drain(ws) {
@@ -307,5 +312,6 @@ function countRefusal(m: Metrics, outcome: string): void {
   if (outcome === 'origin') m.upgradesOrigin++;
   else if (outcome === 'rate') m.upgradesRate++;
   else if (outcome === 'capacity') m.upgradesCapacity++;
+  else if (outcome === 'ip_capacity') m.upgradesIpCapacity++;
   else if (outcome === 'draining') m.upgradesDraining++;
 }

@@ -4,9 +4,9 @@
 // trusted; the first untrusted address is the client. Untrusted headers are
 // never read: when the socket peer is not a trusted proxy, it is the client.
 import { ConfigError } from '../config';
-import { IPV4, NOT_IP, formatIp, normalizeIp, parseEntry, parseIp, parseV4, type IpKind } from './ip';
+import { IPV4, NOT_IP, formatIp, parseEntry, parseIp, parseRemote, parseV4, type IpKind, type RemoteAddress } from './ip';
 
-export { normalizeIp, rateKey } from './ip';
+export { normalizeIp, rateKey, type RemoteAddress } from './ip';
 
 export type TrustMode = 'none' | 'hops' | 'all' | 'list';
 
@@ -78,16 +78,17 @@ export class ClientIpResolver {
   }
 
   /**
-   * The client's address, canonical (see normalizeIp). `remoteAddressText` is
-   * what uWS reports for the socket; `xForwardedFor` is the header or ''.
-   * A malformed entry ends the walk (it cannot be trusted and cannot be
-   * returned), so the client is then the last address that could be read;
-   * empty entries are skipped. Never throws.
+   * The client's address, canonical (see normalizeIp). `remote` is the socket
+   * address as uWS reports it: preferably res.getRemoteAddress() (binary,
+   * cheapest), or the decoded getRemoteAddressAsText(). `xForwardedFor` is the
+   * header or ''. A malformed entry ends the walk (it cannot be trusted and
+   * cannot be returned), so the client is then the last address that could be
+   * read; empty entries are skipped. Never throws.
    */
-  resolve(remoteAddressText: string, xForwardedFor: string): string {
+  resolve(remote: RemoteAddress, xForwardedFor: string): string {
     let cur = this.a;
-    let kind = parseEntry(remoteAddressText, 0, remoteAddressText.length, cur);
-    if (kind === NOT_IP) return remoteAddressText; // not an IP socket: key by whatever it is
+    let kind = parseRemote(remote, cur);
+    if (kind === NOT_IP) return typeof remote === 'string' ? remote : ''; // not an IP socket: key by its text
     if (xForwardedFor === '' || !this.trusts(cur, kind, 0)) return formatIp(cur, kind);
     let next = this.b;
     let end = xForwardedFor.length;
@@ -108,9 +109,9 @@ export class ClientIpResolver {
   }
 
   /** Whether the socket peer is a proxy whose X-Forwarded-* headers are believed. */
-  isTrustedProxy(remoteAddressText: string): boolean {
+  isTrustedProxy(remote: RemoteAddress): boolean {
     if (this.mode === 'none') return false;
-    const kind = parseEntry(remoteAddressText, 0, remoteAddressText.length, this.a);
+    const kind = parseRemote(remote, this.a);
     return kind !== NOT_IP && this.trusts(this.a, kind, 0);
   }
 
@@ -122,8 +123,8 @@ export class ClientIpResolver {
    * trusted hop: the Nth from the right for a hop count, the leftmost for
    * `true`, the rightmost (the peer's own) for an address list.
    */
-  cameOverTls(remoteAddressText: string, xForwardedProto: string): boolean {
-    if (xForwardedProto === '' || !this.isTrustedProxy(remoteAddressText)) return false;
+  cameOverTls(remote: RemoteAddress, xForwardedProto: string): boolean {
+    if (xForwardedProto === '' || !this.isTrustedProxy(remote)) return false;
     let end = xForwardedProto.length;
     let start = xForwardedProto.lastIndexOf(',') + 1;
     const fromRight = this.mode === 'hops' ? this.hops : this.mode === 'all' ? MAX_FORWARDED_HOPS : 1;

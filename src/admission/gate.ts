@@ -16,7 +16,7 @@ export interface RequestFacts {
   origin: string;
 }
 
-export type Outcome = 'accepted' | 'origin' | 'rate' | 'capacity' | 'invalid' | 'draining';
+export type Outcome = 'accepted' | 'origin' | 'rate' | 'capacity' | 'ip_capacity' | 'invalid' | 'draining';
 
 export interface Verdict {
   outcome: Outcome;
@@ -70,7 +70,7 @@ export class AdmissionGate {
     if (this.origins.check(f.origin) !== 'ok') return refuse(v, 'origin', Errors.ORIGIN_REFUSED, 0);
     const slot = this.counter.tryAcquire(v.ipKey);
     if (slot === 'global') return refuse(v, 'capacity', Errors.AT_CAPACITY, CAPACITY_RETRY_AFTER);
-    if (slot === 'ip') return refuse(v, 'capacity', Errors.IP_AT_CAPACITY, CAPACITY_RETRY_AFTER);
+    if (slot === 'ip') return refuse(v, 'ip_capacity', Errors.IP_AT_CAPACITY, CAPACITY_RETRY_AFTER);
     v.outcome = 'accepted';
     v.error = null;
     return v;

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { Errors, type ProxyError } from '../errors';
 import type { UpstreamTarget } from '../upstream/target';
+import { CLOSE_ABNORMAL } from '../constants';
 import { clampReason, upstreamCodeFor } from './close-codes';
 import type { RelayMetrics } from './relay-metrics';
 import { Session, type ClientUserData } from './session';
@@ -23,6 +24,12 @@ export interface RelayOptions {
 }
 
 const SEND_DROPPED = 2;
+
+/** Reasons uWS gives its close handler when it fails a connection itself. */
+const UWS_FAILURES: ReadonlyMap<string, ProxyError> = new Map([
+  ['Received invalid UTF-8', Errors.INVALID_UTF8],
+  ['Received too big message', Errors.MESSAGE_TOO_BIG],
+]);
 const BINARY = { binary: true } as const;
 const TEXT = { binary: false } as const;
 
@@ -121,6 +128,14 @@ export class Relay {
   /** uWS `close`: the browser leg is gone (whoever started it); the socket is dead from here. */
   clientClosed(s: Session, code: number, reason: string): void {
     s.client = null;
+    const protocolError = code === CLOSE_ABNORMAL ? UWS_FAILURES.get(reason) : undefined;
+    if (protocolError !== undefined) {
+      // uWS fails the connection without a close frame (RFC 6455 7.1.7), so the
+      // browser sees 1006; the upstream at least learns the real cause.
+      s.error ??= protocolError;
+      code = protocolError.closeCode;
+      reason = protocolError.message;
+    }
     s.clientCloseCode = code;
     if (s.closedBy === '') s.closedBy = 'client';
     s.pending.length = 0;
@@ -141,6 +156,7 @@ export class Relay {
   /** A decision of the proxy's own: close both legs with `err`. */
   fail(s: Session, err: ProxyError): void {
     if (s.closedBy === '') s.closedBy = 'proxy';
+    s.error ??= err;
     const up = s.upstream;
     if (up !== null && !s.upstreamDone) {
       if (s.upstreamOpen) closeUpstream(up, err.closeCode === 1001 ? 1001 : 1000, '');
@@ -213,12 +229,14 @@ export class Relay {
     if (client !== null) {
       if (!s.upstreamOpen) {
         const err = s.upstreamFailure ?? Errors.UPSTREAM_UNAVAILABLE;
+        s.error ??= err;
         if (err === Errors.UPSTREAM_UNAVAILABLE) this.metrics.upstreamConnectsError++;
         if (s.closedBy === '') s.closedBy = 'proxy';
         s.log.warn({ error: err.code }, 'upstream connect failed');
         endClient(client, err.closeCode, err.message);
       } else if (code === 1006) {
         if (s.closedBy === '') s.closedBy = 'upstream';
+        s.error ??= Errors.UPSTREAM_LOST;
         endClient(client, Errors.UPSTREAM_LOST.closeCode, Errors.UPSTREAM_LOST.message);
       } else {
         if (s.closedBy === '') s.closedBy = 'upstream';

@@ -60,6 +60,8 @@ export class Session {
   framesOut: number;
   bytesOut: number;
 
+  /** The proxy's reason for ending the session, when it was the proxy's or a protocol error. */
+  error: ProxyError | null;
   closedBy: Initiator;
   clientCloseCode: number;
   upstreamCloseCode: number;
@@ -91,6 +93,7 @@ export class Session {
     this.bytesIn = 0;
     this.framesOut = 0;
     this.bytesOut = 0;
+    this.error = null;
     this.closedBy = '';
     this.clientCloseCode = 0;
     this.upstreamCloseCode = 0;

@@ -39,7 +39,27 @@ t.test('normalizeIp: uWS text, IPv4, IPv6 canonical form', async (t) => {
     '1.2.3.4 5', '::1 ::2', '1:2:3:4::5:6:7:8', '::1:2:3:4:5:6:7:8', '1:2:', '[1:]', 'host:80',
   ]) t.equal(normalizeIp(bad), '', `not an address: ${JSON.stringify(bad)}`);
   t.equal(normalizeIp('1:2:3:4:5:6:1.2.3.4'), '1:2:3:4:5:6:102:304');
+  t.equal(normalizeIp('1111:2222:3333:4444:5555:6666:11.22.3.4'), '1111:2222:3333:4444:5555:6666:b16:304',
+    '39 chars but not the expanded form');
+  t.equal(normalizeIp('0000-0000:0000:0000:0000:ffff:7f00:0001'), '');
+  t.equal(normalizeIp('0000:0000:0000:0000:0000:ffff:7f00:000g'), '');
+  t.equal(normalizeIp('::é'), '', 'non-ASCII');
   t.equal(normalizeIp('::ffff:1.2.3.4:80'), '', 'unbracketed IPv6 cannot carry a port');
+});
+
+t.test('normalizeIp: uWS binary addresses', async (t) => {
+  const bytes = (...b: number[]): ArrayBuffer => new Uint8Array(b).buffer;
+  t.equal(normalizeIp(bytes(127, 0, 0, 1)), '127.0.0.1', '4 bytes (IPv4 listener)');
+  t.equal(normalizeIp(bytes(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 203, 0, 113, 1)), '203.0.113.1', 'mapped');
+  t.equal(normalizeIp(bytes(0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)), '2001:db8::1');
+  t.equal(normalizeIp(bytes()), '', 'empty');
+  t.equal(normalizeIp(bytes(1, 2, 3, 4, 5)), '', 'neither 4 nor 16 bytes');
+  const r = new ClientIpResolver('10.0.0.0/8');
+  t.equal(r.resolve(bytes(10, 0, 0, 1), '203.0.113.5'), '203.0.113.5');
+  t.equal(r.resolve(bytes(11, 0, 0, 1), '203.0.113.5'), '11.0.0.1');
+  t.equal(r.resolve(bytes(), '203.0.113.5'), '', 'no address');
+  t.equal(r.isTrustedProxy(bytes(10, 1, 1, 1)), true);
+  t.equal(r.cameOverTls(bytes(10, 1, 1, 1), 'https'), true);
 });
 
 t.test('rateKey: IPv4 as is, IPv6 by /64', async (t) => {

@@ -6,15 +6,17 @@ import { request } from 'node:http';
 import uWS from 'uWebSockets.js';
 import { ClientIpResolver, normalizeIp, rateKey } from '../../src/admission/client-ip';
 
-interface Seen { raw: string; client: string }
+interface Seen { raw: string; client: string; fromBytes: string; bytes: number }
 
 function serve(host: string): Promise<{ port: number; seen: Seen[]; close: () => void }> {
   const resolver = new ClientIpResolver('loopback');
   const seen: Seen[] = [];
   const app = uWS.App().get('/*', (res, req) => {
+    const xff = req.getHeader('x-forwarded-for');
     const raw = Buffer.from(res.getRemoteAddressAsText()).toString();
-    const client = resolver.resolve(raw, req.getHeader('x-forwarded-for'));
-    seen.push({ raw, client });
+    const binary = res.getRemoteAddress();
+    const client = resolver.resolve(raw, xff);
+    seen.push({ raw, client, fromBytes: resolver.resolve(binary, xff), bytes: binary.byteLength });
     res.end(client);
   });
   return new Promise((resolve, reject) => {
@@ -46,6 +48,8 @@ t.test('uWS listening on ::', async (t) => {
   t.equal(s.seen[1].raw, '0000:0000:0000:0000:0000:0000:0000:0001');
   t.equal(await get('127.0.0.1', s.port, '203.0.113.9'), '203.0.113.9', 'loopback peer is a trusted proxy');
   t.equal(rateKey(normalizeIp(s.seen[0].raw)), '127.0.0.1');
+  for (const seen of s.seen) t.equal(seen.fromBytes, seen.client, 'binary address resolves the same');
+  t.equal(s.seen[0].bytes, 16);
 });
 
 t.test('uWS listening on 0.0.0.0', async (t) => {
@@ -53,4 +57,6 @@ t.test('uWS listening on 0.0.0.0', async (t) => {
   t.teardown(s.close);
   t.equal(await get('127.0.0.1', s.port), '127.0.0.1');
   t.equal(s.seen[0].raw, '127.0.0.1', 'IPv4 peer as a dotted quad');
+  t.equal(s.seen[0].bytes, 4, 'and 4 bytes');
+  t.equal(s.seen[0].fromBytes, '127.0.0.1');
 });
