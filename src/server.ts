@@ -47,10 +47,6 @@ export interface ProxyServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
-function text(ab: ArrayBuffer): string {
-  return Buffer.from(ab).toString('latin1');
-}
-
 /** The first offered subprotocol is echoed, as the `ws` server the older proxies used did. */
 function firstProtocol(header: string): string {
   const comma = header.indexOf(',');
@@ -87,11 +83,15 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
     if (onIdle !== null && relay.sessions.size === 0) onIdle();
   }
 
+  // Forwarded headers are read only when TRUST_PROXY says they mean something
+  // (each getHeader is a scan of the request); the socket address is taken as
+  // bytes, which uWS hands over cheaper than text.
+  const readsForwarded = gate.ips.readsForwardedHeaders;
   function facts(res: HttpResponse, req: HttpRequest): RequestFacts {
     return {
-      remoteAddress: text(res.getRemoteAddressAsText()),
-      forwardedFor: req.getHeader('x-forwarded-for'),
-      forwardedProto: req.getHeader('x-forwarded-proto'),
+      remoteAddress: res.getRemoteAddress(),
+      forwardedFor: readsForwarded ? req.getHeader('x-forwarded-for') : '',
+      forwardedProto: readsForwarded ? req.getHeader('x-forwarded-proto') : '',
       origin: req.getHeader('origin'),
     };
   }
@@ -254,6 +254,9 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
 
   // A plain GET on the socket path (no Upgrade header) is a client mistake worth naming.
   app.get('/ws', (res) => sendJson(res, 426, JSON.stringify({ error: { code: 'upgrade_required', message: 'Connect with a WebSocket' } }), NO_CONTEXT));
+
+  // The browser demo (DEMO=true only), loaded lazily so production never reads its files.
+  if (cfg.demo) (require('./demo/routes') as typeof import('./demo/routes')).registerDemoRoutes(app, gate, metrics);
 
   app.any('/*', (res, req) => {
     const v = newVerdict();

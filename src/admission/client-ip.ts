@@ -44,8 +44,8 @@ export class ClientIpResolver {
   /** IPv6 ranges as 8 network groups + 8 group masks each. */
   private readonly v6: Uint16Array;
   // Two scratch buffers swapped while walking, so no address is copied.
-  private a = new Uint16Array(8);
-  private b = new Uint16Array(8);
+  private readonly a = new Uint16Array(8);
+  private readonly b = new Uint16Array(8);
 
   /** Throws a ConfigError naming TRUST_PROXY when the value is not understood. */
   constructor(trustProxy: string) {

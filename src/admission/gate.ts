@@ -3,14 +3,15 @@
 // entry of the errors table plus an optional Retry-After; no 101 is ever sent.
 import type { Config } from '../config';
 import { Errors, type ProxyError } from '../errors';
-import { ClientIpResolver, rateKey } from './client-ip';
+import { ClientIpResolver, rateKey, type RemoteAddress } from './client-ip';
 import { ConnectionCounter } from './connection-counter';
 import { OriginPolicy } from './origin';
 import { RateLimiter } from './token-bucket';
 
 /** What the upgrade handler read from the request, synchronously. */
 export interface RequestFacts {
-  remoteAddress: string;
+  /** Socket peer, as uWS bytes (or text); only valid inside the request handler. */
+  remoteAddress: RemoteAddress;
   forwardedFor: string;
   forwardedProto: string;
   origin: string;

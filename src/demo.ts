@@ -1,0 +1,74 @@
+// `npm run demo`: the Voice Live simulator and the proxy in one process, with
+// the browser page switched on. No Azure account needed: the proxy's upstream
+// is the simulator, which echoes your voice back (or a tone for silence).
+import { ConfigError, loadConfig, readEnv, type Config } from './config';
+import { demoEnv, demoUrls } from './demo/demo-env';
+import { freePort } from './demo/free-port';
+import { createLogger } from './observability/logger';
+import { startProxy } from './server';
+import { startSimulator } from './simulator/simulator';
+
+const DEFAULT_PORT = 8080;
+
+function port(raw: string | undefined, name: string, fallback: number): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw.trim());
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(name, 'a port from 0 to 65535', raw);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const base = readEnv();
+  const sim = await startSimulator({ port: port(base.SIMULATOR_PORT, 'SIMULATOR_PORT', 0) });
+  let cfg: Config;
+  try {
+    let proxyPort = port(base.PORT, 'PORT', DEFAULT_PORT);
+    // The page's origin must be in ALLOWED_ORIGINS before the proxy starts.
+    if (proxyPort === 0) proxyPort = await freePort();
+    cfg = loadConfig(demoEnv(base, proxyPort, sim.origin));
+  } catch (err) {
+    await sim.close();
+    throw err;
+  }
+  const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty });
+  const server = await startProxy(cfg, { logger }).catch(async (err: unknown) => {
+    await sim.close();
+    throw err;
+  });
+  const urls = demoUrls(server.port);
+  process.stdout.write([
+    '',
+    '  voice-live-proxy demo (upstream: the local Voice Live simulator, no Azure needed)',
+    '',
+    `  Open the page:       ${urls.page}`,
+    `  WebSocket for apps:  ${urls.ws}`,
+    `  Allowed origins:     ${cfg.allowedOrigins.join(', ')}`,
+    '',
+    '  Hold "Talk" and speak: the simulator plays your voice back (a tone if it heard silence).',
+    '  Ctrl+C to stop.',
+    '',
+    '',
+  ].join('\n'));
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info({ signal }, 'demo stopping');
+    // A demo has no load balancer to drain for: close sessions right away.
+    server.shutdown(0)
+      .then(() => sim.close())
+      .then(() => process.exit(0), (err: unknown) => {
+        logger.error({ err: String(err) }, 'demo shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof ConfigError ? `invalid configuration: ${err.message}` : String(err instanceof Error ? err.message : err);
+  process.stderr.write(`voice-live-proxy demo: ${message}\n`);
+  process.exit(1);
+});

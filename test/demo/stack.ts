@@ -1,0 +1,42 @@
+// The demo's servers, in-process: the simulator and the proxy with DEMO=true
+// on a port known before it listens (the page's origin goes into
+// ALLOWED_ORIGINS). Logs are captured, not printed.
+import { Writable } from 'node:stream';
+import { loadConfig, type Env } from '../../src/config';
+import { demoEnv } from '../../src/demo/demo-env';
+import { freePort } from '../../src/demo/free-port';
+import { createLogger } from '../../src/observability/logger';
+import { startProxy, type ProxyServer } from '../../src/server';
+import { startSimulator, type Simulator } from '../../src/simulator/simulator';
+
+export interface DemoStack {
+  sim: Simulator;
+  proxy: ProxyServer;
+  logs: string[];
+  /** http://127.0.0.1:PORT/demo/ */
+  pageUrl: string;
+  close(): Promise<void>;
+}
+
+/** `env` is applied over the demo's own environment (e.g. ALLOWED_ORIGINS to refuse the page). */
+export async function startDemoStack(env: Env = {}): Promise<DemoStack> {
+  const sim = await startSimulator();
+  const port = await freePort();
+  const cfg = loadConfig({ ...demoEnv({ HOST: '127.0.0.1', LOG_LEVEL: 'debug' }, port, sim.origin), ...env });
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') logs.push(line);
+      cb();
+    },
+  });
+  const proxy = await startProxy(cfg, { logger: createLogger({ level: cfg.logLevel, pretty: false, destination }) });
+  return {
+    sim, proxy, logs,
+    pageUrl: `http://127.0.0.1:${proxy.port}/demo/`,
+    async close() {
+      await proxy.shutdown(0);
+      await sim.close();
+    },
+  };
+}
