@@ -1,7 +1,8 @@
 // The demo page in a real headless Chromium: fake microphone (a 300 Hz tone)
 // -> AudioWorklet -> PCM16 24 kHz -> proxy -> simulator -> echo -> gapless
 // playback, with the page's own counters checked against the simulator's.
-// Set DEMO_SCREENSHOT=docs/demo-screenshot.png to refresh the README image.
+// DEMO_SCREENSHOT=docs/demo-screenshot.png refreshes the README image (taken
+// on localhost:8080, the URL `npm run demo` prints, so port 8080 must be free).
 /// <reference lib="dom" />
 import t from 'tap';
 import { existsSync, rmSync } from 'node:fs';
@@ -54,7 +55,8 @@ t.test('demo page in headless Chromium', { skip }, async (t) => {
   const b = browser;
 
   t.test('talk through the proxy and hear the echo', async (t) => {
-    const stack = await startDemoStack();
+    const screenshot = process.env.DEMO_SCREENSHOT ?? '';
+    const stack = await startDemoStack({}, screenshot === '' ? {} : { port: 8080, pageHost: 'localhost' });
     stacks.push(stack);
     const context = await b.newContext({ viewport: { width: 1100, height: 800 } });
     t.teardown(() => context.close());
@@ -64,7 +66,7 @@ t.test('demo page in headless Chromium', { skip }, async (t) => {
     page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
 
     await page.goto(stack.pageUrl);
-    t.equal(await page.inputValue('#proxy-url'), `ws://127.0.0.1:${stack.proxy.port}/ws`, 'proxy URL defaults to this host');
+    t.equal(await page.inputValue('#proxy-url'), `ws://${new URL(stack.pageUrl).host}/ws`, 'proxy URL defaults to this host');
     await page.click('#connect');
     // session.created -> session.update -> session.updated: the session round trip.
     await waitStat(page, 'rttSession', 0);
@@ -106,7 +108,7 @@ t.test('demo page in headless Chromium', { skip }, async (t) => {
     t.match(res.headers()['content-type'], /^text\/javascript/);
     t.match(res.headers()['content-security-policy'], /script-src 'self'/);
 
-    if (process.env.DEMO_SCREENSHOT) await page.screenshot({ path: process.env.DEMO_SCREENSHOT });
+    if (screenshot !== '') await page.screenshot({ path: screenshot });
 
     await page.click('#disconnect');
     await page.waitForFunction(() => document.body.dataset.state === 'closed');

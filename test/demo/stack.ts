@@ -13,15 +13,22 @@ export interface DemoStack {
   sim: Simulator;
   proxy: ProxyServer;
   logs: string[];
-  /** http://127.0.0.1:PORT/demo/ */
+  /** http://127.0.0.1:PORT/demo/ (or pageHost) */
   pageUrl: string;
   close(): Promise<void>;
 }
 
+export interface StackOptions {
+  /** Default: a free port. */
+  port?: number;
+  /** Host name in pageUrl. Default 127.0.0.1. */
+  pageHost?: string;
+}
+
 /** `env` is applied over the demo's own environment (e.g. ALLOWED_ORIGINS to refuse the page). */
-export async function startDemoStack(env: Env = {}): Promise<DemoStack> {
+export async function startDemoStack(env: Env = {}, opts: StackOptions = {}): Promise<DemoStack> {
   const sim = await startSimulator();
-  const port = await freePort();
+  const port = opts.port ?? await freePort();
   const cfg = loadConfig({ ...demoEnv({ HOST: '127.0.0.1', LOG_LEVEL: 'debug' }, port, sim.origin), ...env });
   const logs: string[] = [];
   const destination = new Writable({
@@ -33,7 +40,7 @@ export async function startDemoStack(env: Env = {}): Promise<DemoStack> {
   const proxy = await startProxy(cfg, { logger: createLogger({ level: cfg.logLevel, pretty: false, destination }) });
   return {
     sim, proxy, logs,
-    pageUrl: `http://127.0.0.1:${proxy.port}/demo/`,
+    pageUrl: `http://${opts.pageHost ?? '127.0.0.1'}:${proxy.port}/demo/`,
     async close() {
       await proxy.shutdown(0);
       await sim.close();

@@ -1,0 +1,69 @@
+import t from 'tap';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { ConfigError, loadConfig, readEnv } from '../src/config';
+
+const BASE = { AZURE_AI_FOUNDRY_RESOURCE: 'my-res' };
+
+t.test('defaults', async (t) => {
+  const c = loadConfig(BASE);
+  t.equal(c.port, 8080);
+  t.equal(c.apiVersion, '2025-10-01');
+  t.equal(c.upstreamOrigin, 'wss://my-res.services.ai.azure.com');
+  t.equal(c.maxMessageBytes, 1024 * 1024);
+  t.same(c.allowedOrigins, ['http://localhost:3000']);
+  t.equal(c.allowNoOrigin, false);
+  t.equal(c.workers, 1);
+  t.ok(Object.isFrozen(c));
+  t.ok(c.allowedApiVersions.includes('2025-10-01'));
+});
+
+t.test('AZURE_VOICE_LIVE_ENDPOINT overrides the host, https becomes wss', async (t) => {
+  t.equal(loadConfig({ AZURE_VOICE_LIVE_ENDPOINT: 'https://x.cognitiveservices.azure.com/' }).upstreamOrigin, 'wss://x.cognitiveservices.azure.com');
+  t.equal(loadConfig({ AZURE_VOICE_LIVE_ENDPOINT: 'http://127.0.0.1:9000' }).upstreamOrigin, 'ws://127.0.0.1:9000');
+  t.equal(loadConfig({ AZURE_VOICE_LIVE_ENDPOINT: 'wss://h.example' }).upstreamOrigin, 'wss://h.example');
+});
+
+t.test('values are parsed and validated', async (t) => {
+  const c = loadConfig({ ...BASE, ALLOWED_ORIGINS: 'https://a.example, *', ALLOW_NO_ORIGIN: 'yes', LOG_PRETTY: '0',
+    API_VERSION: '2025-05-01-preview', ALLOWED_API_VERSIONS: '2025-10-01', WORKERS: '0', PENDING_MAX_BYTES: '1024', MAX_MESSAGE_BYTES: '4096' });
+  t.equal(c.allowAnyOrigin, true);
+  t.same(c.allowedOrigins, ['https://a.example']);
+  t.equal(c.allowNoOrigin, true);
+  t.equal(c.logPretty, false);
+  t.same(c.allowedApiVersions, ['2025-05-01-preview', '2025-10-01'], 'API_VERSION is always allowed');
+  t.ok(c.workers >= 1, 'WORKERS=0 means one per core');
+  t.equal(c.pendingMaxBytes, 4096, 'the pending budget always fits one maximal message');
+});
+
+t.test('every error names its variable', async (t) => {
+  const bad: Array<[Record<string, string>, string]> = [
+    [{ PORT: '70000' }, 'PORT'], [{ PORT: '-1' }, 'PORT'], [{ ALLOW_NO_ORIGIN: 'maybe' }, 'ALLOW_NO_ORIGIN'],
+    [{ AZURE_AI_FOUNDRY_RESOURCE: 'bad name!' }, 'AZURE_AI_FOUNDRY_RESOURCE'],
+    [{ API_VERSION: 'latest' }, 'API_VERSION'], [{ ALLOWED_API_VERSIONS: 'x' }, 'ALLOWED_API_VERSIONS'],
+    [{ ALLOWED_ORIGINS: 'ftp://a' }, 'ALLOWED_ORIGINS'], [{ ALLOWED_ORIGINS: 'not a url' }, 'ALLOWED_ORIGINS'],
+    [{ ALLOWED_ORIGINS: 'https://a.example/path' }, 'ALLOWED_ORIGINS'],
+    [{ AZURE_VOICE_LIVE_ENDPOINT: 'ftp://x' }, 'AZURE_VOICE_LIVE_ENDPOINT'],
+    [{ LOG_LEVEL: 'chatty' }, 'LOG_LEVEL'], [{ MAX_MESSAGE_BYTES: '1' }, 'MAX_MESSAGE_BYTES'],
+  ];
+  for (const [env, name] of bad) {
+    let caught: unknown;
+    try { loadConfig({ ...BASE, ...env }); } catch (err) { caught = err; }
+    t.ok(caught instanceof ConfigError, `${name}: a ConfigError`);
+    t.equal((caught as ConfigError).variable, name);
+    t.match((caught as ConfigError).message, new RegExp(`^${name}: expected `));
+  }
+  t.throws(() => loadConfig({}), { variable: 'AZURE_AI_FOUNDRY_RESOURCE' }, 'no upstream at all');
+});
+
+t.test('.env is read when present, and the real environment wins', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vlp-env-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, '.env');
+  writeFileSync(file, 'PORT=9000\nLOG_LEVEL=debug\n# comment\n');
+  const env = readEnv(file, { LOG_LEVEL: 'warn' });
+  t.equal(env.PORT, '9000');
+  t.equal(env.LOG_LEVEL, 'warn');
+  t.same(readEnv(join(dir, 'missing'), { A: '1' }), { A: '1' });
+});

@@ -1,0 +1,73 @@
+// Runs the real entry point (dist/index.js, built by `npm test`) as a child
+// process, for what only a process can show: exit codes, signals, stdout.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+
+export const ENTRY = join(__dirname, '..', '..', 'dist', 'index.js');
+
+export function entryBuilt(): boolean {
+  return existsSync(ENTRY);
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Child {
+  proc: ChildProcess;
+  stdout: string[];
+  stderr: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves with the first stdout JSON line whose msg matches. */
+  line(msg: string): Promise<Record<string, unknown>>;
+}
+
+export function spawnProxy(env: Record<string, string>): Child {
+  const proc = spawn(process.execPath, [ENTRY], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    cwd: '/',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: string[] = [];
+  const watchers: Array<{ msg: string; resolve: (v: Record<string, unknown>) => void }> = [];
+  let partial = '';
+  proc.stdout!.setEncoding('utf8');
+  proc.stdout!.on('data', (d: string) => {
+    partial += d;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      stdout.push(l);
+      let parsed: Record<string, unknown>;
+      try { parsed = JSON.parse(l) as Record<string, unknown>; } catch { continue; }
+      for (let i = watchers.length - 1; i >= 0; i--) {
+        if (parsed.msg === watchers[i].msg) { watchers[i].resolve(parsed); watchers.splice(i, 1); }
+      }
+    }
+  });
+  const child: Child = {
+    proc, stdout, stderr: '',
+    exited: new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal }))),
+    line(msg) {
+      for (const l of stdout) {
+        try {
+          const p = JSON.parse(l) as Record<string, unknown>;
+          if (p.msg === msg) return Promise.resolve(p);
+        } catch { /* not JSON */ }
+      }
+      return new Promise((resolve) => watchers.push({ msg, resolve }));
+    },
+  };
+  proc.stderr!.setEncoding('utf8');
+  proc.stderr!.on('data', (d: string) => { child.stderr += d; });
+  return child;
+}
