@@ -27,7 +27,6 @@ export const Errors = Object.freeze({
   IP_AT_CAPACITY: e('ip_at_capacity', 503, 0, 'Too many connections from this address'),
   DRAINING: e('draining', 503, 0, 'Server is shutting down'),
   METRICS_UNAUTHORIZED: e('unauthorized', 401, 0, 'Unauthorized'),
-  BAD_REQUEST: e('bad_request', 400, 0, 'Bad request'),
 
   // After the upgrade, request errors: error event, then close 1008.
   MISSING_CREDENTIAL: e('missing_credential', 0, 1008, 'No credential: pass token or configure AZURE_SPEECH_KEY'),
