@@ -15,6 +15,7 @@
 // 64 counters per allowed connection, a colliding pair at full load is rare, and
 // a refusal needs the pair together to reach the cap.
 import { randomInt } from 'node:crypto';
+import { seededHash } from './seeded-hash';
 
 export type AcquireResult = 'ok' | 'global' | 'ip';
 
@@ -145,18 +146,7 @@ export class ConnectionCounter {
     return Atomics.load(this.cells, this.slotOf(ipKey));
   }
 
-  /** Seeded FNV-1a with a murmur3 finalizer, so the low bits used as the index are well mixed. */
   private slotOf(key: string): number {
-    let h = (0x811c9dc5 ^ this.seed) >>> 0;
-    for (let i = 0; i < key.length; i++) {
-      h ^= key.charCodeAt(i);
-      h = Math.imul(h, 0x01000193);
-    }
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    return HEADER + (h & this.slotMask);
+    return HEADER + (seededHash(key, this.seed) & this.slotMask);
   }
 }

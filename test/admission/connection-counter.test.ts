@@ -141,8 +141,13 @@ t.test('invalid options', async (t) => {
 // right after a successful acquire; none may exceed max, and all end at zero.
 const WORKER = `
 const { workerData, parentPort } = require('node:worker_threads');
-const mod = { exports: {} };
-new Function('exports', 'require', 'module', workerData.source)(mod.exports, require, mod);
+function load(source) {
+  const mod = { exports: {} };
+  const req = (name) => (workerData.deps[name] !== undefined ? load(workerData.deps[name]) : require(name));
+  new Function('exports', 'require', 'module', source)(mod.exports, req, mod);
+  return mod.exports;
+}
+const mod = { exports: load(workerData.source) };
 const { ConnectionCounter } = mod.exports;
 {
 const c = new ConnectionCounter({ max: workerData.max, maxPerIp: workerData.maxPerIp, shared: workerData.sab });
@@ -175,15 +180,16 @@ t.test('4 worker threads on one SharedArrayBuffer', async (t) => {
   const maxPerIp = 3;
   const sab = ConnectionCounter.createShared(max);
   // Workers do not inherit tap's TypeScript loader: hand them the module transpiled.
-  const file = resolve(__dirname, '../../src/admission/connection-counter.ts');
-  const source = ts.transpileModule(readFileSync(file, 'utf8'), {
+  const transpile = (name: string): string => ts.transpileModule(readFileSync(resolve(__dirname, `../../src/admission/${name}.ts`), 'utf8'), {
     compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
   }).outputText;
+  const source = transpile('connection-counter');
+  const deps = { './seeded-hash': transpile('seeded-hash') };
   const gate = new SharedArrayBuffer(4); // start line, so the four really run at once
   const workers = 4;
   const results = await Promise.all([0, 1, 2, 3].map((id) => new Promise<WorkerResult>((done, fail) => {
     const w = new Worker(WORKER, {
-      eval: true, workerData: { sab, gate, workers, source, id, max, maxPerIp, iterations: 200_000 },
+      eval: true, workerData: { sab, gate, workers, source, deps, id, max, maxPerIp, iterations: 200_000 },
     });
     w.once('message', done);
     w.once('error', fail);
