@@ -5,6 +5,7 @@ import { EventLoopMonitor } from './observability/event-loop';
 import { Metrics } from './observability/metrics';
 import { startTelemetry } from './observability/telemetry';
 import { startProxy } from './server';
+import { runPrimary } from './cluster/primary';
 
 function configOrExit(): Config {
   try {
@@ -20,6 +21,10 @@ function configOrExit(): Config {
 async function main(): Promise<void> {
   const cfg = configOrExit();
   const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty });
+  if (cfg.workers > 1) {
+    runPrimary(cfg, logger);
+    return;
+  }
   const eventLoop = new EventLoopMonitor();
   eventLoop.start();
   const metrics = new Metrics({ eventLoop });

@@ -9,9 +9,10 @@ import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_sock
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { Errors, errorEvent } from './errors';
-import { AdmissionGate, newVerdict, type RequestFacts, type Verdict } from './admission/gate';
+import { AdmissionGate, newVerdict, type RequestFacts, type SharedAdmission, type Verdict } from './admission/gate';
 import { NO_CONTEXT, sendError, sendJson, writeHead, type ResponseContext } from './http/respond';
 import { Metrics, METRICS_CONTENT_TYPE } from './observability/metrics';
+import type { MetricsBoard } from './observability/metrics-board';
 import { NOOP_TELEMETRY, type Telemetry } from './observability/telemetry';
 import { Relay } from './relay/relay';
 import { Sweeper } from './relay/sweeper';
@@ -32,8 +33,10 @@ export interface ProxyDeps {
   logger: Logger;
   metrics?: Metrics;
   telemetry?: Telemetry;
-  /** Shared connection-counter memory when several workers share one cap. */
-  sharedCounter?: SharedArrayBuffer;
+  /** Admission state shared by every worker thread (WORKERS > 1). */
+  shared?: SharedAdmission;
+  /** Every worker's metrics, so /metrics reports the whole process. */
+  board?: MetricsBoard;
 }
 
 export interface ProxyServer {
@@ -45,6 +48,12 @@ export interface ProxyServer {
   drain(): void;
   /** Drain, wait up to graceMs for sessions to end, close the rest with 1001, close the port. */
   shutdown(graceMs: number): Promise<void>;
+  /**
+   * Close every socket now, without close frames. For a worker thread that is
+   * dying: a thread must not exit with uWS sockets open (Node aborts the whole
+   * process on the open handles).
+   */
+  abort(): void;
 }
 
 /** The first offered subprotocol is echoed, as the `ws` server the older proxies used did. */
@@ -57,7 +66,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
   const log = deps.logger;
   const metrics = deps.metrics ?? new Metrics();
   const telemetry = deps.telemetry ?? NOOP_TELEMETRY;
-  const gate = new AdmissionGate(cfg, deps.sharedCounter);
+  const gate = new AdmissionGate(cfg, deps.shared);
   const relay = new Relay({
     pendingMaxFrames: cfg.pendingMaxFrames,
     pendingMaxBytes: cfg.pendingMaxBytes,
@@ -71,7 +80,6 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
 
   function onSessionFinished(s: Session): void {
     const summary = {
-      mode: s.target.mode,
       durationMs: Date.now() - s.openedAt,
       upstreamConnectMs: s.upstreamOpen ? Math.round(s.upstreamOpenedAt) : -1,
       framesIn: s.framesIn, bytesIn: s.bytesIn, framesOut: s.framesOut, bytesOut: s.bytesOut,
@@ -79,7 +87,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       error: s.error?.code ?? '',
     };
     s.log.info(summary, 'session closed');
-    telemetry.trackEvent('session_closed', summary);
+    telemetry.trackEvent('session_closed', { ...summary, mode: s.target.mode });
     if (onIdle !== null && relay.sessions.size === 0) onIdle();
   }
 
@@ -136,7 +144,14 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       sendError(res, Errors.METRICS_UNAUTHORIZED, ctx);
       return;
     }
-    const body = metrics.render({ activeConnections: () => gate.counter.active, maxConnections: cfg.maxConnections, draining: gate.draining });
+    const extra = { activeConnections: () => gate.counter.active, maxConnections: cfg.maxConnections, draining: gate.draining };
+    let body: string;
+    if (deps.board === undefined) {
+      body = metrics.render(extra);
+    } else {
+      deps.board.publish(deps.shared?.index ?? 0, metrics.snapshot());
+      body = Metrics.renderSnapshots(deps.board.collect(), extra);
+    }
     res.cork(() => {
       writeHead(res, 200, METRICS_CONTENT_TYPE, ctx);
       res.end(body);
@@ -281,6 +296,13 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
         shutdown(graceMs: number): Promise<void> {
           closing ??= shutdown(graceMs);
           return closing;
+        },
+        abort() {
+          gate.draining = true;
+          sweeper.stop();
+          for (const s of relay.sessions) s.upstream?.terminate();
+          uWS.us_listen_socket_close(listenSocket as us_listen_socket);
+          app.close();
         },
       };
       async function shutdown(graceMs: number): Promise<void> {

@@ -139,6 +139,15 @@ export class ConnectionCounter {
     decrementAboveZero(this.cells, this.slotOf(ipKey));
   }
 
+  /**
+   * Give back n global slots at once: the slots of a worker thread that died
+   * with its sessions. (Its per-IP shares cannot be attributed and stay until
+   * restart; that only ever makes the per-IP cap stricter.)
+   */
+  forfeit(n: number): void {
+    for (let i = 0; i < n; i++) decrementAboveZero(this.cells, GLOBAL);
+  }
+
   /** Connections counted against ipKey's cap (shared mode: includes keys hashed to the same slot). */
   activeFor(ipKey: string): number {
     if (this.maxPerIp === 0) return 0;

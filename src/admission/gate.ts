@@ -6,7 +6,17 @@ import { Errors, type ProxyError } from '../errors';
 import { ClientIpResolver, rateKey, type RemoteAddress } from './client-ip';
 import { ConnectionCounter } from './connection-counter';
 import { OriginPolicy } from './origin';
+import { SharedRateLimiter } from './shared-rate-limiter';
 import { RateLimiter } from './token-bucket';
+
+/** State shared by every worker thread (issue 6); absent with WORKERS=1. */
+export interface SharedAdmission {
+  readonly counter: SharedArrayBuffer;
+  readonly rate: SharedArrayBuffer;
+  /** Slots held per worker, so a dead worker's slots can be counted out. */
+  readonly held: Int32Array;
+  readonly index: number;
+}
 
 /** What the upgrade handler read from the request, synchronously. */
 export interface RequestFacts {
@@ -34,17 +44,23 @@ const CAPACITY_RETRY_AFTER = 5;
 export class AdmissionGate {
   readonly origins: OriginPolicy;
   readonly ips: ClientIpResolver;
-  readonly limiter: RateLimiter;
+  readonly limiter: RateLimiter | SharedRateLimiter;
+  private readonly held: Int32Array | null;
+  private readonly index: number;
   readonly counter: ConnectionCounter;
   draining = false;
 
-  constructor(cfg: Config, shared?: SharedArrayBuffer) {
+  constructor(cfg: Config, shared?: SharedAdmission) {
     this.origins = new OriginPolicy(cfg);
     this.ips = new ClientIpResolver(cfg.trustProxy);
-    this.limiter = new RateLimiter({
-      windowMs: cfg.rateLimitWindowMs, maxRequests: cfg.rateLimitMaxRequests, maxKeys: cfg.rateLimitMaxKeys,
-    });
-    this.counter = new ConnectionCounter({ max: cfg.maxConnections, maxPerIp: cfg.maxConnectionsPerIp, shared });
+    const windowMs = cfg.rateLimitWindowMs;
+    const maxRequests = cfg.rateLimitMaxRequests;
+    this.limiter = shared === undefined
+      ? new RateLimiter({ windowMs, maxRequests, maxKeys: cfg.rateLimitMaxKeys })
+      : new SharedRateLimiter({ windowMs, maxRequests, shared: shared.rate });
+    this.counter = new ConnectionCounter({ max: cfg.maxConnections, maxPerIp: cfg.maxConnectionsPerIp, shared: shared?.counter });
+    this.held = shared?.held ?? null;
+    this.index = shared?.index ?? 0;
   }
 
   /** Client IP, rate key and TLS flag for any HTTP request. */
@@ -72,6 +88,7 @@ export class AdmissionGate {
     const slot = this.counter.tryAcquire(v.ipKey);
     if (slot === 'global') return refuse(v, 'capacity', Errors.AT_CAPACITY, CAPACITY_RETRY_AFTER);
     if (slot === 'ip') return refuse(v, 'ip_capacity', Errors.IP_AT_CAPACITY, CAPACITY_RETRY_AFTER);
+    if (this.held !== null) Atomics.add(this.held, this.index, 1);
     v.outcome = 'accepted';
     v.error = null;
     return v;
@@ -79,6 +96,7 @@ export class AdmissionGate {
 
   release(ipKey: string): void {
     this.counter.release(ipKey);
+    if (this.held !== null) Atomics.sub(this.held, this.index, 1);
   }
 }
 

@@ -1,0 +1,91 @@
+// WORKERS > 1: the main thread only supervises. It creates the shared state,
+// starts one worker per slot, replaces a worker that dies (counting its
+// sessions out of the shared connection counter), and drains them all on
+// SIGTERM/SIGINT.
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { ConnectionCounter } from '../admission/connection-counter';
+import { MetricsBoard } from '../observability/metrics-board';
+import { createClusterState, type FromWorker, type ToWorker } from './shared-state';
+
+/** A worker that keeps dying is a bug, not bad luck: give up rather than spin. */
+const MAX_CRASHES_PER_MINUTE = 10;
+
+export function runPrimary(cfg: Config, logger: Logger): void {
+  const state = createClusterState(cfg);
+  const held = new Int32Array(state.held);
+  const counter = new ConnectionCounter({ max: cfg.maxConnections, maxPerIp: cfg.maxConnectionsPerIp, shared: state.counter });
+  const board = new MetricsBoard(state.board);
+  const workers: Array<Worker | null> = new Array<Worker | null>(cfg.workers).fill(null);
+  const crashes: number[] = [];
+  let listening = 0;
+  let started = false;
+  let stopping = false;
+
+  function send(w: Worker, msg: ToWorker): void {
+    w.postMessage(msg);
+  }
+
+  function spawn(i: number): void {
+    const w = new Worker(join(__dirname, 'worker.js'), { workerData: { state, index: i } });
+    workers[i] = w;
+    w.on('message', (msg: FromWorker) => {
+      if (msg.type === 'failed') {
+        logger.fatal({ worker: i, err: msg.message }, 'worker failed to start');
+        if (!started) process.exit(1);
+      } else if (msg.type === 'listening' && started) {
+        logger.info({ worker: i }, 'worker replaced');
+      } else if (msg.type === 'listening' && ++listening === cfg.workers) {
+        started = true;
+        logger.info({ port: msg.port, host: cfg.host, workers: cfg.workers, upstream: cfg.upstreamOrigin,
+          maxConnections: cfg.maxConnections }, 'voice-live-proxy listening');
+      }
+    });
+    w.on('error', (err) => logger.error({ worker: i, err: err.message }, 'worker error'));
+    w.on('exit', (code) => onExit(i, code));
+  }
+
+  function onExit(i: number, code: number): void {
+    workers[i] = null;
+    if (stopping) {
+      if (workers.every((w) => w === null)) {
+        logger.info('shutdown complete');
+        process.exit(0);
+      }
+      return;
+    }
+    // Its sockets died with it: give their capacity slots back, keep its counters.
+    const lost = Atomics.exchange(held, i, 0);
+    counter.forfeit(lost);
+    board.retire(i);
+    logger.error({ worker: i, code, sessionsLost: lost }, 'worker exited; replacing it');
+    const now = Date.now();
+    crashes.push(now);
+    while (crashes.length > 0 && now - crashes[0] > 60_000) crashes.shift();
+    if (!started || crashes.length > MAX_CRASHES_PER_MINUTE) {
+      logger.fatal({ crashes: crashes.length }, 'workers keep failing; exiting');
+      process.exit(1);
+    }
+    spawn(i);
+  }
+
+  for (let i = 0; i < cfg.workers; i++) spawn(i);
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (++signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, graceMs: cfg.shutdownGraceMs, sessions: counter.active }, 'draining');
+    for (const w of workers) if (w !== null) send(w, { type: 'shutdown', graceMs: cfg.shutdownGraceMs });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  if (process.env.VLP_CRASH_TEST === 'true') {
+    process.on('SIGUSR2', () => { if (workers[0] !== null) send(workers[0], { type: 'crash' }); });
+  }
+}

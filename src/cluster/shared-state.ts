@@ -1,0 +1,30 @@
+// What the worker threads share (issue 6), created once by the primary and
+// handed to every worker through workerData: the connection counter, the
+// rate-limit table, the per-worker slot tally and the metrics board.
+import type { Config } from '../config';
+import { ConnectionCounter } from '../admission/connection-counter';
+import { SharedRateLimiter } from '../admission/shared-rate-limiter';
+import { MetricsBoard } from '../observability/metrics-board';
+
+export interface ClusterState {
+  readonly workers: number;
+  readonly counter: SharedArrayBuffer;
+  readonly rate: SharedArrayBuffer;
+  /** Int32 per worker: capacity slots it holds now. */
+  readonly held: SharedArrayBuffer;
+  readonly board: SharedArrayBuffer;
+}
+
+export function createClusterState(cfg: Config): ClusterState {
+  return {
+    workers: cfg.workers,
+    counter: ConnectionCounter.createShared(cfg.maxConnections),
+    rate: SharedRateLimiter.createShared(cfg.rateLimitMaxKeys),
+    held: new SharedArrayBuffer(cfg.workers * Int32Array.BYTES_PER_ELEMENT),
+    board: MetricsBoard.createShared(cfg.workers),
+  };
+}
+
+/** Messages between the primary and its workers. */
+export type ToWorker = { type: 'shutdown'; graceMs: number } | { type: 'crash' };
+export type FromWorker = { type: 'listening'; port: number } | { type: 'failed'; message: string };

@@ -1,0 +1,28 @@
+import t from 'tap';
+import { Metrics } from '../../src/observability/metrics';
+import { MetricsBoard } from '../../src/observability/metrics-board';
+
+t.test('rows from every worker are summed; a dead worker\'s counters are kept', async (t) => {
+  const sab = MetricsBoard.createShared(2);
+  const board = new MetricsBoard(sab);
+  const other = new MetricsBoard(sab);
+  const w0 = new Metrics();
+  const w1 = new Metrics();
+  w0.upgradesAccepted = 3;
+  w0.framesClientToUpstream = 100;
+  w1.upgradesAccepted = 4;
+  w0.upstreamConnectSeconds.observe(0.02);
+  board.publish(0, w0.snapshot());
+  other.publish(1, w1.snapshot());
+  const render = (): string => Metrics.renderSnapshots(board.collect(), { activeConnections: 0, maxConnections: 10, draining: false });
+  t.match(render(), /voice_live_proxy_upgrades_total\{outcome="accepted"\} 7\n/);
+  t.match(render(), /voice_live_proxy_upstream_connect_duration_seconds_count 1\n/);
+  board.retire(0);
+  const fresh = new Metrics();
+  fresh.upgradesAccepted = 1;
+  board.publish(0, fresh.snapshot());
+  t.match(render(), /voice_live_proxy_upgrades_total\{outcome="accepted"\} 8\n/, 'totals never go backwards');
+  t.match(render(), /voice_live_proxy_frames_total\{direction="client_to_upstream"\} 100\n/);
+  t.equal(board.collect().length, 3, 'two workers plus the retired row');
+  t.equal(board.collect()[2].heapUsedBytes, 0, 'a retired row carries no live-thread gauges');
+});
