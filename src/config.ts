@@ -167,7 +167,7 @@ export function loadConfig(env: Env): Config {
     logPretty: bool(env, 'LOG_PRETTY', false),
     metricsToken: str(env, 'METRICS_TOKEN', ''),
     appInsightsConnectionString: str(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING', ''),
-    workers: int(env, 'WORKERS', 1, 0, 256) || availableParallelism(),
+    workers: int(env, 'WORKERS', 0, 0, 256) || availableParallelism(),
     demo: bool(env, 'DEMO', false),
   });
 }

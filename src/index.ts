@@ -1,5 +1,7 @@
 // Entry point (also the PM2 and Docker entry): config, start, signals.
 import { ConfigError, loadConfig, readEnv, type Config } from './config';
+import { ClientIpResolver } from './admission/client-ip';
+import { OriginPolicy } from './admission/origin';
 import { createLogger } from './observability/logger';
 import { EventLoopMonitor } from './observability/event-loop';
 import { Metrics } from './observability/metrics';
@@ -9,7 +11,12 @@ import { runPrimary } from './cluster/primary';
 
 function configOrExit(): Config {
   try {
-    return loadConfig(readEnv());
+    const cfg = loadConfig(readEnv());
+    // Admission settings are parsed by their own modules; parse them here too,
+    // once, so a bad value stops the process before any worker starts.
+    new ClientIpResolver(cfg.trustProxy);
+    new OriginPolicy(cfg);
+    return cfg;
   } catch (err) {
     // One line naming the variable: what an operator reads in `docker logs`.
     const message = err instanceof ConfigError ? err.message : String(err);

@@ -12,6 +12,8 @@ import { createClusterState, type FromWorker, type ToWorker } from './shared-sta
 
 /** A worker that keeps dying is a bug, not bad luck: give up rather than spin. */
 const MAX_CRASHES_PER_MINUTE = 10;
+/** How long workers get to close their sockets when the process must exit now. */
+const ABORT_DEADLINE_MS = 2000;
 
 export function runPrimary(cfg: Config, logger: Logger): void {
   const state = createClusterState(cfg);
@@ -23,24 +25,33 @@ export function runPrimary(cfg: Config, logger: Logger): void {
   let listening = 0;
   let started = false;
   let stopping = false;
+  let exitCode = 0;
+  // PORT=0: the first worker picks the port, the others join it (SO_REUSEPORT).
+  let port = cfg.port;
 
   function send(w: Worker, msg: ToWorker): void {
     w.postMessage(msg);
   }
 
   function spawn(i: number): void {
-    const w = new Worker(join(__dirname, 'worker.js'), { workerData: { state, index: i } });
+    const w = new Worker(join(__dirname, 'worker.js'), { workerData: { state, index: i, port } });
     workers[i] = w;
     w.on('message', (msg: FromWorker) => {
       if (msg.type === 'failed') {
         logger.fatal({ worker: i, err: msg.message }, 'worker failed to start');
-        if (!started) process.exit(1);
-      } else if (msg.type === 'listening' && started) {
+        if (!started) exitNow();
+      } else if (started) {
         logger.info({ worker: i }, 'worker replaced');
-      } else if (msg.type === 'listening' && ++listening === cfg.workers) {
-        started = true;
-        logger.info({ port: msg.port, host: cfg.host, workers: cfg.workers, upstream: cfg.upstreamOrigin,
-          maxConnections: cfg.maxConnections }, 'voice-live-proxy listening');
+      } else {
+        if (++listening === 1) {
+          port = msg.port;
+          for (let k = 1; k < cfg.workers; k++) spawn(k);
+        }
+        if (listening === cfg.workers) {
+          started = true;
+          logger.info({ port, host: cfg.host, workers: cfg.workers, upstream: cfg.upstreamOrigin,
+            maxConnections: cfg.maxConnections }, 'voice-live-proxy listening');
+        }
       }
     });
     w.on('error', (err) => logger.error({ worker: i, err: err.message }, 'worker error'));
@@ -51,8 +62,8 @@ export function runPrimary(cfg: Config, logger: Logger): void {
     workers[i] = null;
     if (stopping) {
       if (workers.every((w) => w === null)) {
-        logger.info('shutdown complete');
-        process.exit(0);
+        if (exitCode === 0) logger.info('shutdown complete');
+        process.exit(exitCode);
       }
       return;
     }
@@ -66,18 +77,32 @@ export function runPrimary(cfg: Config, logger: Logger): void {
     while (crashes.length > 0 && now - crashes[0] > 60_000) crashes.shift();
     if (!started || crashes.length > MAX_CRASHES_PER_MINUTE) {
       logger.fatal({ crashes: crashes.length }, 'workers keep failing; exiting');
-      process.exit(1);
+      exitNow();
+      return;
     }
     spawn(i);
   }
 
-  for (let i = 0; i < cfg.workers; i++) spawn(i);
+  /**
+   * Exit 1 without draining. Workers close their uWS sockets first: a thread
+   * torn down with uWS handles open makes Node abort the whole process.
+   */
+  function exitNow(): void {
+    stopping = true;
+    exitCode = 1;
+    for (const w of workers) if (w !== null) send(w, { type: 'abort' });
+    if (workers.every((w) => w === null)) process.exit(1);
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), ABORT_DEADLINE_MS).unref();
+  }
+
+  spawn(0);
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (++signals > 1) {
       logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
+      exitNow();
+      return;
     }
     stopping = true;
     logger.info({ signal, graceMs: cfg.shutdownGraceMs, sessions: counter.active }, 'draining');

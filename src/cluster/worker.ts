@@ -12,15 +12,15 @@ import { startProxy } from '../server';
 import type { ClusterState, FromWorker, ToWorker } from './shared-state';
 
 const PUBLISH_INTERVAL_MS = 1000;
-const { state, index } = workerData as { state: ClusterState; index: number };
-const port = parentPort!;
+const { state, index, port: sharedPort } = workerData as { state: ClusterState; index: number; port: number };
+const toPrimary = parentPort!;
 
 function tell(msg: FromWorker): void {
-  port.postMessage(msg);
+  toPrimary.postMessage(msg);
 }
 
 async function run(): Promise<void> {
-  const cfg = loadConfig(readEnv());
+  const cfg = { ...loadConfig(readEnv()), port: sharedPort };
   const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty }).child({ worker: index });
   const eventLoop = new EventLoopMonitor();
   eventLoop.start();
@@ -40,7 +40,7 @@ async function run(): Promise<void> {
   });
   const publish = setInterval(() => board.publish(index, metrics.snapshot()), PUBLISH_INTERVAL_MS);
   publish.unref();
-  port.on('message', (msg: ToWorker) => {
+  toPrimary.on('message', (msg: ToWorker) => {
     if (msg.type === 'shutdown') {
       server.shutdown(msg.graceMs)
         .then(() => telemetry.flush())
@@ -50,6 +50,9 @@ async function run(): Promise<void> {
           eventLoop.stop();
           process.exit(0);
         });
+    } else if (msg.type === 'abort') {
+      server.abort();
+      process.exit(1);
     } else if (msg.type === 'crash' && process.env.VLP_CRASH_TEST === 'true') {
       // Test hook (off unless the variable is set): prove a crashed worker is replaced.
       setImmediate(() => { throw new Error('crash test'); });
