@@ -81,7 +81,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
   function onSessionFinished(s: Session): void {
     const summary = {
       durationMs: Date.now() - s.openedAt,
-      upstreamConnectMs: s.upstreamOpen ? Math.round(s.upstreamOpenedAt) : -1,
+      upstreamConnectMs: s.upstreamConnectMs,
       framesIn: s.framesIn, bytesIn: s.bytesIn, framesOut: s.framesOut, bytesOut: s.bytesOut,
       clientCloseCode: s.clientCloseCode, upstreamCloseCode: s.upstreamCloseCode, closedBy: s.closedBy,
       error: s.error?.code ?? '',
@@ -234,9 +234,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
         ws.end(err.closeCode, err.message);
         return;
       }
-      const t = ud.target;
-      const child = log.child({ ip: ud.ip, mode: t.mode, model: t.label, requestId: t.requestId });
-      ud.session = relay.open(ws, t, ud.ip, child);
+      ud.session = relay.open(ws, ud.target, ud.ip, log);
       ud.session.log.info({ origin: ud.origin }, 'session open');
     },
 

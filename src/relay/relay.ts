@@ -71,7 +71,7 @@ export class Relay {
   private connect(s: Session): void {
     const up = new UpstreamSocket(s.target.url, s, { headers: s.target.headers, maxPayload: this.opts.upstreamMaxPayload });
     s.upstream = up;
-    s.upstreamOpenedAt = performance.now();
+    s.connectStartedAt = performance.now();
     up.on('open', onUpstreamOpen);
     up.on('message', onUpstreamMessage);
     up.on('close', onUpstreamClose);
@@ -183,11 +183,12 @@ export class Relay {
     if (s.connectTimer !== null) clearTimeout(s.connectTimer);
     s.connectTimer = null;
     s.upstreamOpen = true;
-    const seconds = (performance.now() - s.upstreamOpenedAt) / 1000;
-    s.upstreamOpenedAt = seconds * 1000;
+    const ms = performance.now() - s.connectStartedAt;
+    const seconds = ms / 1000;
+    s.upstreamConnectMs = Math.round(ms);
     this.metrics.upstreamConnectsOk++;
     this.metrics.upstreamConnectSeconds.observe(seconds);
-    s.log.debug({ upstreamConnectMs: Math.round(seconds * 1000) }, 'upstream open');
+    s.log.debug({ upstreamConnectMs: s.upstreamConnectMs }, 'upstream open');
     // Frames the browser sent while we connected go first, in order.
     const pending = s.pending;
     for (let i = 0; i < pending.length; i++) up.send(pending[i], s.pendingBinary[i] ? BINARY : TEXT);

@@ -39,7 +39,9 @@ export class Session {
   /** Why the upstream connect failed, decided by whoever saw it first. */
   upstreamFailure: ProxyError | null;
   connectTimer: NodeJS.Timeout | null;
-  upstreamOpenedAt: number;
+  /** performance.now() when the upstream connect began, then how long it took (ms, -1 until open). */
+  connectStartedAt: number;
+  upstreamConnectMs: number;
 
   /** Frames sent by the browser before the upstream opened (copied: uWS buffers are neutered). */
   pending: Buffer[];
@@ -72,7 +74,8 @@ export class Session {
     this.id = id;
     this.ip = ip;
     this.target = target;
-    this.log = log.child({ conn: id });
+    // One child logger per session, carrying everything its lines need.
+    this.log = log.child({ conn: id, ip, mode: target.mode, model: target.label, requestId: target.requestId });
     this.openedAt = now;
     this.client = client;
     this.upstream = null;
@@ -80,7 +83,8 @@ export class Session {
     this.upstreamDone = false;
     this.upstreamFailure = null;
     this.connectTimer = null;
-    this.upstreamOpenedAt = 0;
+    this.connectStartedAt = 0;
+    this.upstreamConnectMs = -1;
     this.pending = [];
     this.pendingBinary = [];
     this.pendingBytes = 0;
