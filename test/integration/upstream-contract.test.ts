@@ -137,3 +137,11 @@ t.test('a 64 KB parameter value is refused before the upgrade with 431', async (
   await ok.opened;
   t.pass('the process keeps serving');
 });
+
+t.test('oversized request headers are refused with 431 before any handler runs', async (t) => {
+  const { up, h } = await setup(t);
+  const c = h.client('', { headers: { 'x-filler': 'a'.repeat(20 * 1024) } });
+  t.equal((await c.refused).status, 431);
+  t.equal(up.conns.length, 0);
+  t.equal((await h.http('/health')).status, 200, 'the process stays healthy');
+});
