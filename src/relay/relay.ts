@@ -12,6 +12,7 @@ import { CLOSE_ABNORMAL } from '../constants';
 import { clampReason, upstreamCodeFor } from './close-codes';
 import type { RelayMetrics } from './relay-metrics';
 import { Session, type ClientUserData } from './session';
+import { writeFrame } from './frame-writer';
 import { UpstreamSocket } from './upstream-socket';
 
 export interface RelayOptions {
@@ -21,17 +22,20 @@ export interface RelayOptions {
   readonly upstreamMaxBufferedBytes: number;
   readonly upstreamConnectTimeoutMs: number;
   readonly upstreamMaxPayload: number;
+  /** Random masking keys toward the upstream (cleartext ws://); 0 keys over wss:// (see frame-writer.ts). */
+  readonly randomMask: boolean;
 }
 
+/** uWS send() results, and ws's OPEN readyState. */
+const SEND_SUCCESS = 1;
 const SEND_DROPPED = 2;
+const OPEN = 1;
 
 /** Reasons uWS gives its close handler when it fails a connection itself. */
 const UWS_FAILURES: ReadonlyMap<string, ProxyError> = new Map([
   ['Received invalid UTF-8', Errors.INVALID_UTF8],
   ['Received too big message', Errors.MESSAGE_TOO_BIG],
 ]);
-const BINARY = { binary: true } as const;
-const TEXT = { binary: false } as const;
 
 // Scratch slots for corked sends: cork() runs its callback synchronously, so a
 // module-level function reading these avoids allocating a closure per frame.
@@ -91,9 +95,10 @@ export class Relay {
     this.metrics.bytesClientToUpstream += size;
     const up = s.upstream;
     if (s.upstreamOpen && up !== null) {
-      // ws copies the payload while masking it, so the uWS buffer may be
-      // neutered when we return.
-      up.send(message, isBinary ? BINARY : TEXT);
+      // CLOSING: ws has sent or received a close frame; no data may follow it.
+      if (up.readyState !== OPEN) return;
+      // The frame is copied out of the uWS buffer, which is neutered when we return.
+      writeFrame(up.tcp, Buffer.from(message), isBinary, this.opts.randomMask);
       if (up.bufferedAmount > this.opts.upstreamMaxBufferedBytes) {
         this.metrics.slowUpstreamCloses++;
         this.fail(s, Errors.SLOW_UPSTREAM);
@@ -191,7 +196,7 @@ export class Relay {
     s.log.debug({ upstreamConnectMs: s.upstreamConnectMs }, 'upstream open');
     // Frames the browser sent while we connected go first, in order.
     const pending = s.pending;
-    for (let i = 0; i < pending.length; i++) up.send(pending[i], s.pendingBinary[i] ? BINARY : TEXT);
+    for (let i = 0; i < pending.length; i++) writeFrame(up.tcp, pending[i], s.pendingBinary[i], this.opts.randomMask);
     s.pending = [];
     s.pendingBinary = [];
     s.pendingBytes = 0;
@@ -209,6 +214,8 @@ export class Relay {
     corkData = data;
     corkBinary = isBinary;
     client.cork(sendCorked);
+    // SUCCESS means nothing is buffered: skip the native buffered-amount call.
+    if (corkResult === SEND_SUCCESS) return;
     if (corkResult === SEND_DROPPED) {
       // Only reachable if a single frame exceeds the uWS backpressure budget.
       this.metrics.slowClientCloses++;

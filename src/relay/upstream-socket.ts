@@ -1,5 +1,6 @@
 // The upstream leg: a `ws` client that knows its session, so its listeners can
 // be module-level functions (`this.session`) rather than closures per connection.
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Session } from './session';
 
@@ -10,6 +11,11 @@ export interface UpstreamSocketOptions {
 
 export class UpstreamSocket extends WebSocket {
   session: Session;
+
+  /** The TCP (or TLS) socket under ws, once open; frame-writer.ts writes to it directly. */
+  get tcp(): Socket {
+    return (this as unknown as { _socket: Socket })._socket;
+  }
 
   constructor(url: string, session: Session, opts: UpstreamSocketOptions) {
     super(url, {
