@@ -8,9 +8,10 @@
 //
 //   npm run build && node bench/instructions.mjs [--frames 4000] [--sessions 20] [--dist dist]
 //
-// The proxy runs twice under callgrind: once relaying nothing (start-up,
-// handshakes, shutdown) and once relaying --frames frames per direction; the
-// difference divided by the frames relayed is the per-frame cost.
+// The proxy runs twice under callgrind, relaying --frames and then 2 x --frames
+// frames per direction; both runs pay the same start-up, handshakes, JIT
+// warm-up and shutdown, so the difference divided by the extra frames relayed
+// is the steady-state cost of one frame.
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,9 +20,9 @@ import WebSocket from 'ws';
 import { parseArgs } from './lib/cli.mjs';
 import { ROOT, freePort, sleep, startSimulator } from './lib/procs.mjs';
 
-const opts = parseArgs(process.argv.slice(2), { frames: 4000, sessions: 20, frameBytes: 2644, dist: 'dist', json: '', help: false });
+const opts = parseArgs(process.argv.slice(2), { frames: 4000, sessions: 20, frameBytes: 2644, dist: 'dist', json: '', keep: '', help: false });
 if (opts.help) {
-  console.log('node bench/instructions.mjs [--frames N] [--sessions N] [--frame-bytes N] [--dist DIR] [--json FILE]');
+  console.log('node bench/instructions.mjs [--frames N] [--sessions N] [--frame-bytes N] [--dist DIR] [--json FILE] [--keep DIR]');
   process.exit(0);
 }
 try { execFileSync('valgrind', ['--version']); } catch { console.error('valgrind not installed (apt-get install valgrind)'); process.exit(2); }
@@ -73,13 +74,19 @@ async function measure(framesPerSession) {
     const m = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(outDir, f), 'utf8'));
     if (m) total += Number(m[1]);
   }
+  // --keep DIR: leave both runs' callgrind files (DIR/base, DIR/loaded) for callgrind_annotate.
+  if (opts.keep !== '') {
+    const dest = join(opts.keep, framesPerSession > opts.frames / opts.sessions ? 'loaded' : 'base');
+    execFileSync('mkdir', ['-p', dest]);
+    execFileSync('cp', ['-r', `${outDir}/.`, dest]);
+  }
   rmSync(outDir, { recursive: true, force: true });
   return total;
 }
 
-const base = await measure(0);
-const loaded = await measure(opts.frames / opts.sessions);
-const relayed = 2 * opts.frames; // each frame crosses the proxy twice (there and echoed back)
+const base = await measure(opts.frames / opts.sessions);
+const loaded = await measure((2 * opts.frames) / opts.sessions);
+const relayed = 2 * opts.frames; // the extra frames, each crossing the proxy twice (there and echoed back)
 const perFrame = (loaded - base) / relayed;
 const result = { bench: 'instructions', dist: opts.dist, frames: opts.frames, sessions: opts.sessions, frameBytes: opts.frameBytes,
   baseInstructions: base, loadedInstructions: loaded, instructionsPerRelayedFrame: Math.round(perFrame) };

@@ -87,7 +87,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       clientCloseCode: s.clientCloseCode, upstreamCloseCode: s.upstreamCloseCode, closedBy: s.closedBy,
       error: s.error?.code ?? '',
     };
-    s.log.info(summary, 'session closed');
+    s.log.info(s.line(summary), 'session closed');
     telemetry.trackEvent('session_closed', { ...summary, mode: s.target.mode });
     if (onIdle !== null && relay.sessions.size === 0) onIdle();
   }
@@ -236,7 +236,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
         return;
       }
       ud.session = relay.open(ws, ud.target, ud.ip, log);
-      ud.session.log.info({ origin: ud.origin }, 'session open');
+      ud.session.log.info(ud.session.line({ origin: ud.origin }), 'session open');
     },
 
     message(ws, message, isBinary) {

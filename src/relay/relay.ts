@@ -193,7 +193,7 @@ export class Relay {
     s.upstreamConnectMs = Math.round(ms);
     this.metrics.upstreamConnectsOk++;
     this.metrics.upstreamConnectSeconds.observe(seconds);
-    s.log.debug({ upstreamConnectMs: s.upstreamConnectMs }, 'upstream open');
+    s.log.debug(s.line({ upstreamConnectMs: s.upstreamConnectMs }), 'upstream open');
     // Frames the browser sent while we connected go first, in order.
     const pending = s.pending;
     for (let i = 0; i < pending.length; i++) writeFrame(up.tcp, pending[i], s.pendingBinary[i], this.opts.randomMask);
@@ -240,7 +240,7 @@ export class Relay {
         s.error ??= err;
         if (err === Errors.UPSTREAM_UNAVAILABLE) this.metrics.upstreamConnectsError++;
         if (s.closedBy === '') s.closedBy = 'proxy';
-        s.log.warn({ error: err.code }, 'upstream connect failed');
+        s.log.warn(s.line({ error: err.code }), 'upstream connect failed');
         endClient(client, err.closeCode, err.message);
       } else if (code === 1006) {
         if (s.closedBy === '') s.closedBy = 'upstream';
@@ -267,7 +267,7 @@ export class Relay {
       s.upstreamFailure = Errors.UPSTREAM_UNAVAILABLE;
       this.metrics.upstreamConnectsError++;
     }
-    s.log.warn({ upstreamStatus: status }, 'upstream refused the handshake');
+    s.log.warn(s.line({ upstreamStatus: status }), 'upstream refused the handshake');
   }
 
   connectTimedOut(s: Session): void {
@@ -311,7 +311,8 @@ function onUpstreamClose(this: Up, code: number, reason: Buffer): void {
 }
 function onUpstreamError(this: Up, err: Error): void {
   // Always followed by 'close'; the error text can name hosts, so it stays in logs.
-  (this as UpstreamSocket).session.log.debug({ err: err.message }, 'upstream socket error');
+  const s = (this as UpstreamSocket).session;
+  s.log.debug(s.line({ err: err.message }), 'upstream socket error');
 }
 function onUpstreamUnexpectedResponse(this: Up, req: ClientRequest, res: IncomingMessage): void {
   const up = this as UpstreamSocket;

@@ -69,13 +69,19 @@ export class Session {
   upstreamCloseCode: number;
   finished: boolean;
 
+  /** A log line's fields: who this session is, plus `extra`. */
+  line(extra: Record<string, unknown>): Record<string, unknown> {
+    return { conn: this.id, ip: this.ip, mode: this.target.mode, model: this.target.label, requestId: this.target.requestId, ...extra };
+  }
+
   constructor(relay: Relay, id: number, ip: string, target: UpstreamTarget, log: Logger, client: ClientSocket<ClientUserData>, now: number) {
     this.relay = relay;
     this.id = id;
     this.ip = ip;
     this.target = target;
-    // One child logger per session, carrying everything its lines need.
-    this.log = log.child({ conn: id, ip, mode: target.mode, model: target.label, requestId: target.requestId });
+    // The parent logger, not a child: a pino child per session cost about 1 KB
+    // of memory for the session's life, for the two or three lines it writes.
+    this.log = log;
     this.openedAt = now;
     this.client = client;
     this.upstream = null;
