@@ -1,8 +1,8 @@
 // PM2: `npm ci --omit=dev && npm run build && pm2 start ecosystem.config.cjs`.
 //
 // One instance in fork mode: the app already uses every core through its own
-// worker threads sharing one port (WORKERS, default 1 = one thread; 0 = one
-// per core), with a single connection counter across them. PM2 cluster mode
+// worker threads sharing one port (WORKERS, default 0 = one per core; 1 = a
+// single thread), with a single connection counter across them. PM2 cluster mode
 // would start several independent processes, each with its own
 // MAX_CONNECTIONS budget and rate limiter, so the limits would multiply.
 module.exports = {

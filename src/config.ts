@@ -159,9 +159,13 @@ export function loadConfig(env: Env): Config {
     idleTimeoutMs: int(env, 'IDLE_TIMEOUT_MS', 0, 0, 86_400_000),
     pendingMaxFrames: int(env, 'PENDING_MAX_FRAMES', 512, 1, 100_000),
     pendingMaxBytes: Math.max(pendingMaxBytes, maxMessageBytes),
-    clientHighWaterBytes: int(env, 'CLIENT_HIGH_WATER_BYTES', 1024 * 1024, 16 * 1024, 64 * 1024 * 1024),
+    // Per session, so they multiply by the session count: 256 KiB is over 5 s
+    // of 24 kHz PCM16 audio waiting for a browser, plenty before pausing.
+    clientHighWaterBytes: int(env, 'CLIENT_HIGH_WATER_BYTES', 256 * 1024, 16 * 1024, 64 * 1024 * 1024),
     slowPeerTimeoutMs: int(env, 'SLOW_PEER_TIMEOUT_MS', 30_000, 100, 600_000),
-    upstreamMaxBufferedBytes: int(env, 'UPSTREAM_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024),
+    // Always room for one maximal frame on top of what is already queued.
+    upstreamMaxBufferedBytes: Math.max(
+      int(env, 'UPSTREAM_MAX_BUFFERED_BYTES', 2 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024), maxMessageBytes + 64 * 1024),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     logLevel,
     logPretty: bool(env, 'LOG_PRETTY', false),
