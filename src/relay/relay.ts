@@ -126,10 +126,6 @@ export class Relay {
     }
   }
 
-  clientPong(s: Session): void {
-    s.clientAlive = true;
-  }
-
   /** uWS `close`: the browser leg is gone (whoever started it); the socket is dead from here. */
   clientClosed(s: Session, code: number, reason: string): void {
     s.client = null;
