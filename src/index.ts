@@ -5,7 +5,8 @@ import { OriginPolicy } from './admission/origin';
 import { createLogger } from './observability/logger';
 import { EventLoopMonitor } from './observability/event-loop';
 import { Metrics } from './observability/metrics';
-import { startTelemetry } from './observability/telemetry';
+import { NOOP_TELEMETRY, startTelemetry } from './observability/telemetry';
+import { TelemetryPump } from './observability/telemetry-pump';
 import { startProxy } from './server';
 import { runPrimary } from './cluster/primary';
 
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
   const metrics = new Metrics({ eventLoop });
   const telemetry = await startTelemetry(cfg.appInsightsConnectionString, logger);
   const server = await startProxy(cfg, { logger, metrics, telemetry });
+  const pump = new TelemetryPump(telemetry, metrics, () => server.gate.counter.active);
+  if (telemetry !== NOOP_TELEMETRY) pump.start();
   logger.info({ port: server.port, host: cfg.host, upstream: cfg.upstreamOrigin, maxConnections: cfg.maxConnections },
     'voice-live-proxy listening');
 
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
     }
     logger.info({ signal, graceMs: cfg.shutdownGraceMs, sessions: server.relay.sessions.size }, 'draining');
     server.shutdown(cfg.shutdownGraceMs)
-      .then(() => telemetry.flush())
+      .then(() => { pump.stop(); pump.send(); return telemetry.flush(); })
       .then(() => {
         eventLoop.stop();
         logger.info('shutdown complete');

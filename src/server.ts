@@ -237,6 +237,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       }
       ud.session = relay.open(ws, ud.target, ud.ip, log);
       ud.session.log.info(ud.session.line({ origin: ud.origin }), 'session open');
+      telemetry.trackEvent('session_open', { mode: ud.target.mode, model: ud.target.label });
     },
 
     message(ws, message, isBinary) {

@@ -7,7 +7,8 @@ import { createLogger } from '../observability/logger';
 import { EventLoopMonitor } from '../observability/event-loop';
 import { Metrics } from '../observability/metrics';
 import { MetricsBoard } from '../observability/metrics-board';
-import { startTelemetry } from '../observability/telemetry';
+import { NOOP_TELEMETRY, startTelemetry } from '../observability/telemetry';
+import { TelemetryPump } from '../observability/telemetry-pump';
 import { startProxy } from '../server';
 import type { ClusterState, FromWorker, ToWorker } from './shared-state';
 
@@ -38,12 +39,15 @@ async function run(): Promise<void> {
     server.abort();
     process.exit(1);
   });
+  // Worker 0 alone reports the process-wide connection gauge; each sends its own counters.
+  const pump = new TelemetryPump(telemetry, metrics, index === 0 ? () => server.gate.counter.active : null);
+  if (telemetry !== NOOP_TELEMETRY) pump.start();
   const publish = setInterval(() => board.publish(index, metrics.snapshot()), PUBLISH_INTERVAL_MS);
   publish.unref();
   toPrimary.on('message', (msg: ToWorker) => {
     if (msg.type === 'shutdown') {
       server.shutdown(msg.graceMs)
-        .then(() => telemetry.flush())
+        .then(() => { pump.stop(); pump.send(); return telemetry.flush(); })
         .finally(() => {
           clearInterval(publish);
           board.publish(index, metrics.snapshot());

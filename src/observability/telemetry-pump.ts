@@ -1,0 +1,47 @@
+// The counters as Application Insights metrics: once a minute, what each
+// counter grew by since the last send (App Insights sums them across threads
+// and instances), plus the live connection gauge from one thread only.
+import type { Metrics } from './metrics';
+import type { Telemetry } from './telemetry';
+
+/** Counters worth a chart in App Insights; the full set is on /metrics. */
+const PUMPED = [
+  'upgradesAccepted', 'upgradesOrigin', 'upgradesRate', 'upgradesCapacity', 'upgradesInvalid',
+  'upstreamConnectsOk', 'upstreamConnectsUnauthorized', 'upstreamConnectsForbidden', 'upstreamConnectsTimeout',
+  'upstreamConnectsError', 'framesClientToUpstream', 'framesUpstreamToClient', 'bytesClientToUpstream',
+  'bytesUpstreamToClient', 'backpressurePauses', 'slowClientCloses', 'slowUpstreamCloses',
+] as const;
+
+export const PUMP_INTERVAL_MS = 60_000;
+
+export class TelemetryPump {
+  private readonly last = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly telemetry: Telemetry,
+    private readonly metrics: Metrics,
+    /** The live connection count, or null on threads that must not report it (all but one). */
+    private readonly active: (() => number) | null,
+  ) {}
+
+  start(intervalMs = PUMP_INTERVAL_MS): void {
+    this.timer = setInterval(() => this.send(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  send(): void {
+    for (const name of PUMPED) {
+      const now = this.metrics[name];
+      const delta = now - (this.last.get(name) ?? 0);
+      this.last.set(name, now);
+      if (delta !== 0) this.telemetry.trackMetric(name, delta);
+    }
+    if (this.active !== null) this.telemetry.trackMetric('activeConnections', this.active());
+  }
+}
