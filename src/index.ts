@@ -3,11 +3,7 @@ import { ConfigError, loadConfig, readEnv, type Config } from './config';
 import { ClientIpResolver } from './admission/client-ip';
 import { OriginPolicy } from './admission/origin';
 import { createLogger } from './observability/logger';
-import { EventLoopMonitor } from './observability/event-loop';
-import { Metrics } from './observability/metrics';
-import { NOOP_TELEMETRY, startTelemetry } from './observability/telemetry';
-import { TelemetryPump } from './observability/telemetry-pump';
-import { startProxy } from './server';
+import { startRuntime } from './runtime';
 import { runPrimary } from './cluster/primary';
 
 function configOrExit(): Config {
@@ -33,13 +29,7 @@ async function main(): Promise<void> {
     runPrimary(cfg, logger);
     return;
   }
-  const eventLoop = new EventLoopMonitor();
-  eventLoop.start();
-  const metrics = new Metrics({ eventLoop });
-  const telemetry = await startTelemetry(cfg.appInsightsConnectionString, logger);
-  const server = await startProxy(cfg, { logger, metrics, telemetry });
-  const pump = new TelemetryPump(telemetry, metrics, () => server.gate.counter.active);
-  if (telemetry !== NOOP_TELEMETRY) pump.start();
+  const { server, stop } = await startRuntime(cfg, logger, { reportsActive: true });
   logger.info({ port: server.port, host: cfg.host, upstream: cfg.upstreamOrigin, maxConnections: cfg.maxConnections },
     'voice-live-proxy listening');
 
@@ -51,10 +41,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     logger.info({ signal, graceMs: cfg.shutdownGraceMs, sessions: server.relay.sessions.size }, 'draining');
-    server.shutdown(cfg.shutdownGraceMs)
-      .then(() => { pump.stop(); pump.send(); return telemetry.flush(); })
+    stop(cfg.shutdownGraceMs)
       .then(() => {
-        eventLoop.stop();
         logger.info('shutdown complete');
         process.exit(0);
       }, (err: unknown) => {

@@ -4,12 +4,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadConfig, readEnv } from '../config';
 import { createLogger } from '../observability/logger';
-import { EventLoopMonitor } from '../observability/event-loop';
-import { Metrics } from '../observability/metrics';
 import { MetricsBoard } from '../observability/metrics-board';
-import { NOOP_TELEMETRY, startTelemetry } from '../observability/telemetry';
-import { TelemetryPump } from '../observability/telemetry-pump';
-import { startProxy } from '../server';
+import { startRuntime } from '../runtime';
 import type { ClusterState, FromWorker, ToWorker } from './shared-state';
 
 const PUBLISH_INTERVAL_MS = 1000;
@@ -23,13 +19,10 @@ function tell(msg: FromWorker): void {
 async function run(): Promise<void> {
   const cfg = { ...loadConfig(readEnv()), port: sharedPort };
   const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty }).child({ worker: index });
-  const eventLoop = new EventLoopMonitor();
-  eventLoop.start();
-  const metrics = new Metrics({ eventLoop });
   const board = new MetricsBoard(state.board);
-  const telemetry = await startTelemetry(cfg.appInsightsConnectionString, logger);
-  const server = await startProxy(cfg, {
-    logger, metrics, telemetry, board,
+  // Worker 0 alone reports the process-wide connection gauge to telemetry.
+  const { server, metrics, stop } = await startRuntime(cfg, logger, {
+    board, reportsActive: index === 0,
     shared: { counter: state.counter, rate: state.rate, held: new Int32Array(state.held), index },
   });
   // A thread that dies with uWS sockets open takes the whole process down
@@ -39,21 +32,15 @@ async function run(): Promise<void> {
     server.abort();
     process.exit(1);
   });
-  // Worker 0 alone reports the process-wide connection gauge; each sends its own counters.
-  const pump = new TelemetryPump(telemetry, metrics, index === 0 ? () => server.gate.counter.active : null);
-  if (telemetry !== NOOP_TELEMETRY) pump.start();
   const publish = setInterval(() => board.publish(index, metrics.snapshot()), PUBLISH_INTERVAL_MS);
   publish.unref();
   toPrimary.on('message', (msg: ToWorker) => {
     if (msg.type === 'shutdown') {
-      server.shutdown(msg.graceMs)
-        .then(() => { pump.stop(); pump.send(); return telemetry.flush(); })
-        .finally(() => {
-          clearInterval(publish);
-          board.publish(index, metrics.snapshot());
-          eventLoop.stop();
-          process.exit(0);
-        });
+      stop(msg.graceMs).finally(() => {
+        clearInterval(publish);
+        board.publish(index, metrics.snapshot());
+        process.exit(0);
+      });
     } else if (msg.type === 'abort') {
       server.abort();
       process.exit(1);

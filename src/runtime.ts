@@ -1,0 +1,42 @@
+// One proxy instance with its observability, as run by a thread: the single
+// thread of WORKERS=1 (index.ts) or one worker thread (cluster/worker.ts).
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import { EventLoopMonitor } from './observability/event-loop';
+import { Metrics } from './observability/metrics';
+import { NOOP_TELEMETRY, startTelemetry } from './observability/telemetry';
+import { TelemetryPump } from './observability/telemetry-pump';
+import { startProxy, type ProxyDeps, type ProxyServer } from './server';
+
+export interface Runtime {
+  readonly server: ProxyServer;
+  readonly metrics: Metrics;
+  /** Drain and close the server, send the last telemetry, stop the monitors. */
+  stop(graceMs: number): Promise<void>;
+}
+
+export interface RuntimeOptions extends Pick<ProxyDeps, 'board' | 'shared'> {
+  /** Whether this thread reports the process-wide connection gauge to telemetry (one thread does). */
+  readonly reportsActive: boolean;
+}
+
+export async function startRuntime(cfg: Config, logger: Logger, opts: RuntimeOptions): Promise<Runtime> {
+  const eventLoop = new EventLoopMonitor();
+  eventLoop.start();
+  const metrics = new Metrics({ eventLoop });
+  const telemetry = await startTelemetry(cfg.appInsightsConnectionString, logger);
+  const server = await startProxy(cfg, { logger, metrics, telemetry, board: opts.board, shared: opts.shared });
+  const pump = new TelemetryPump(telemetry, metrics, opts.reportsActive ? () => server.gate.counter.active : null);
+  if (telemetry !== NOOP_TELEMETRY) pump.start();
+  return {
+    server,
+    metrics,
+    async stop(graceMs: number): Promise<void> {
+      await server.shutdown(graceMs);
+      pump.stop();
+      pump.send();
+      await telemetry.flush();
+      eventLoop.stop();
+    },
+  };
+}
