@@ -94,7 +94,9 @@ function parseOrigin(name: string, raw: string, schemes: readonly string[]): str
   }
   if (!schemes.includes(u.protocol) || u.username || u.password || u.search || u.hash ||
       (u.pathname !== '/' && u.pathname !== '')) {
-    throw new ConfigError(name, `an origin (${schemes.join(' or ')}, no path/query/credentials)`, raw);
+    // Credentials or a query may hold a key: quote only what is safe to print.
+    const shown = u.username || u.password || u.search || u.hash ? `${u.protocol}//${u.host}${u.pathname} (credentials/query not shown)` : raw;
+    throw new ConfigError(name, `an origin (${schemes.join(' or ')}, no path/query/credentials)`, shown);
   }
   return u.origin;
 }
@@ -130,7 +132,7 @@ export function loadConfig(env: Env): Config {
   const logLevel = str(env, 'LOG_LEVEL', 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', LOG_LEVELS.join('|'), logLevel);
   const maxMessageBytes = int(env, 'MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024);
-  const pendingMaxBytes = int(env, 'PENDING_MAX_BYTES', 4 * 1024 * 1024, 1024, 256 * 1024 * 1024);
+  const pendingMaxBytes = int(env, 'PENDING_MAX_BYTES', 2 * 1024 * 1024, 1024, 256 * 1024 * 1024);
   const defaultModel = str(env, 'DEFAULT_MODEL', 'gpt-realtime');
 
   return Object.freeze({

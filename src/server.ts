@@ -2,6 +2,7 @@
 // decided in admission/, frames move in relay/, the upstream address is made
 // in upstream/. uWS requests are stack-allocated: everything needed later is
 // read out of `req` synchronously in the handler.
+import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import uWS from './uws';
@@ -130,6 +131,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
     });
   }
 
+  const metricsAuth = cfg.metricsToken === '' ? null : Buffer.from(`Bearer ${cfg.metricsToken}`);
   const app: TemplatedApp = uWS.App();
 
   // Load-balancer probes are exempt from the rate limiter: a probe storm
@@ -141,7 +143,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
 
   app.get('/metrics', (res, req) => {
     const ctx = context(facts(res, req), newVerdict());
-    if (cfg.metricsToken !== '' && req.getHeader('authorization') !== `Bearer ${cfg.metricsToken}`) {
+    if (metricsAuth !== null && !sameSecret(req.getHeader('authorization'), metricsAuth)) {
       sendError(res, Errors.METRICS_UNAUTHORIZED, ctx);
       return;
     }
@@ -331,6 +333,12 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       resolve(server);
     });
   });
+}
+
+/** Constant-time comparison, so response timing does not reveal how much of the token matched. */
+function sameSecret(given: string, expected: Buffer): boolean {
+  const buf = Buffer.from(given);
+  return buf.length === expected.length && timingSafeEqual(buf, expected);
 }
 
 function countRefusal(m: Metrics, outcome: string): void {

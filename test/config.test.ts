@@ -67,3 +67,12 @@ t.test('.env is read when present, and the real environment wins', async (t) => 
   t.equal(env.LOG_LEVEL, 'warn');
   t.same(readEnv(join(dir, 'missing'), { A: '1' }), { A: '1' });
 });
+
+t.test('a rejected endpoint never echoes credentials or a query', async (t) => {
+  let caught: unknown;
+  try { loadConfig({ AZURE_VOICE_LIVE_ENDPOINT: 'https://user:s3cret@host.example/?api-key=abc123' }); } catch (err) { caught = err; }
+  t.ok(caught instanceof ConfigError);
+  const msg = (caught as Error).message;
+  t.notMatch(msg, /s3cret|abc123|user/);
+  t.match(msg, /^AZURE_VOICE_LIVE_ENDPOINT: expected an origin .* got "https:\/\/host\.example\/ \(credentials\/query not shown\)"$/);
+});

@@ -8,8 +8,8 @@ import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { Errors, type ProxyError } from '../errors';
 import type { UpstreamTarget } from '../upstream/target';
-import { CLOSE_ABNORMAL } from '../constants';
-import { clampReason, upstreamCodeFor } from './close-codes';
+import { CLOSE_ABNORMAL, CLOSE_NORMAL } from '../constants';
+import { clampReason, isSendableCode, upstreamCodeFor } from './close-codes';
 import type { RelayMetrics } from './relay-metrics';
 import { Session, type ClientUserData } from './session';
 import { writeFrame } from './frame-writer';
@@ -87,22 +87,16 @@ export class Relay {
 
   clientMessage(s: Session, message: ArrayBuffer, isBinary: boolean): void {
     const size = message.byteLength;
-    s.framesIn++;
-    s.bytesIn += size;
     s.lastFrameAt = this.now;
     s.clientAlive = true;
-    this.metrics.framesClientToUpstream++;
-    this.metrics.bytesClientToUpstream += size;
     const up = s.upstream;
     if (s.upstreamOpen && up !== null) {
       // CLOSING: ws has sent or received a close frame; no data may follow it.
       if (up.readyState !== OPEN) return;
-      // The frame is copied out of the uWS buffer, which is neutered when we return.
+      countIn(this.metrics, s, size);
+      // writeFrame copies the payload out of the uWS buffer, which is neutered when we return.
       writeFrame(up.tcp, Buffer.from(message), isBinary, this.opts.randomMask);
-      if (up.bufferedAmount > this.opts.upstreamMaxBufferedBytes) {
-        this.metrics.slowUpstreamCloses++;
-        this.fail(s, Errors.SLOW_UPSTREAM);
-      }
+      this.checkUpstreamBuffer(s, up);
       return;
     }
     if (s.upstreamDone) return;
@@ -111,10 +105,19 @@ export class Relay {
       this.fail(s, Errors.PENDING_OVERFLOW);
       return;
     }
+    countIn(this.metrics, s, size);
     // Must outlive this callback: copy out of the uWS buffer.
     s.pending.push(Buffer.from(new Uint8Array(message)));
     s.pendingBinary.push(isBinary);
     s.pendingBytes += size;
+  }
+
+  /** Past the budget toward a slow upstream: close rather than buffer more. */
+  private checkUpstreamBuffer(s: Session, up: UpstreamSocket): void {
+    if (up.bufferedAmount > this.opts.upstreamMaxBufferedBytes) {
+      this.metrics.slowUpstreamCloses++;
+      this.fail(s, Errors.SLOW_UPSTREAM);
+    }
   }
 
   /** uWS `drain`: the browser caught up; resume reading the upstream below half the mark. */
@@ -122,6 +125,9 @@ export class Relay {
     if (!s.paused || s.client === null) return;
     if (s.client.getBufferedAmount() <= this.opts.clientHighWaterBytes / 2) {
       s.paused = false;
+      // A pong may sit unread in the paused socket: do not let the next
+      // keepalive round mistake that for a dead upstream.
+      s.upstreamAlive = true;
       s.upstream?.resume();
     }
   }
@@ -160,7 +166,7 @@ export class Relay {
     s.error ??= err;
     const up = s.upstream;
     if (up !== null && !s.upstreamDone) {
-      if (s.upstreamOpen) closeUpstream(up, err.closeCode === 1001 ? 1001 : 1000, '');
+      if (s.upstreamOpen) closeUpstream(up, isSendableCode(err.closeCode) ? err.closeCode : CLOSE_NORMAL, err.message);
       else up.terminate();
     }
     if (s.client !== null) endClient(s.client, err.closeCode, err.message);
@@ -196,6 +202,7 @@ export class Relay {
     s.pending = [];
     s.pendingBinary = [];
     s.pendingBytes = 0;
+    if (pending.length > 0) this.checkUpstreamBuffer(s, up);
   }
 
   upstreamMessage(s: Session, up: UpstreamSocket, data: Buffer, isBinary: boolean): void {
@@ -234,7 +241,8 @@ export class Relay {
       if (!s.upstreamOpen) {
         const err = s.upstreamFailure ?? Errors.UPSTREAM_UNAVAILABLE;
         s.error ??= err;
-        if (err === Errors.UPSTREAM_UNAVAILABLE) this.metrics.upstreamConnectsError++;
+        // A refusal was counted when it was seen; count only failures without one.
+        if (s.upstreamFailure === null) this.metrics.upstreamConnectsError++;
         if (s.closedBy === '') s.closedBy = 'proxy';
         s.log.warn(s.line({ error: err.code }), 'upstream connect failed');
         endClient(client, err.closeCode, err.message);
@@ -273,6 +281,14 @@ export class Relay {
     this.metrics.upstreamConnectsTimeout++;
     s.upstream.terminate();
   }
+}
+
+/** A browser frame accepted for the upstream (sent now, or queued until it opens). */
+function countIn(m: RelayMetrics, s: Session, size: number): void {
+  s.framesIn++;
+  s.bytesIn += size;
+  m.framesClientToUpstream++;
+  m.bytesClientToUpstream += size;
 }
 
 function endClient(client: ClientSocket<ClientUserData>, code: number, reason: string): void {

@@ -3,6 +3,7 @@
 import t from 'tap';
 import { startHarness } from '../helpers/harness';
 import { startWsUpstream } from '../helpers/ws-upstream';
+import { until } from '../helpers/wait';
 
 const SECURITY_HEADERS: Record<string, string | RegExp> = {
   'x-content-type-options': 'nosniff',
@@ -135,6 +136,12 @@ t.test('oversized frames close 1009; invalid UTF-8 fails the connection; the pro
   const up = await startWsUpstream();
   t.teardown(() => up.close());
   const h2 = await startHarness(t, { MAX_MESSAGE_BYTES: '2048', AZURE_VOICE_LIVE_ENDPOINT: up.origin });
+  const tooBig = h2.client();
+  await tooBig.opened;
+  const u0 = await up.nextConnection();
+  await until(() => [...h2.proxy.relay.sessions].some((x) => x.upstreamOpen), 'the upstream to open');
+  tooBig.send(Buffer.alloc(3000), true);
+  t.same(await u0.closed, { code: 1009, reason: 'Message too big' }, 'the upstream learns the proxy\'s own close code');
   const huge = h2.client();
   await huge.opened;
   const u1 = await up.nextConnection();

@@ -135,6 +135,8 @@ t.test('upstream refusals map to 4401, 4403 and 1011 with generic reasons', asyn
     t.equal(closed.code, code, `upstream ${status}`);
     t.equal(closed.reason, reason);
     t.notMatch(closed.reason, /127\.0\.0\.1|Error|at /);
+    const m = h.proxy.metrics;
+    t.equal(m.upstreamConnectsUnauthorized + m.upstreamConnectsForbidden + m.upstreamConnectsError, 1, `upstream ${status} counted once`);
   }
 });
 
