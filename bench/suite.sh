@@ -27,7 +27,14 @@ node bench/streams.mjs --targets proxy,direct --sessions 5000 --chunk-ms 100 --r
 
 echo "## (d) idle sessions: proxy RSS per session"
 # 10,000 needs ~20,020 descriptors in the proxy; SESSIONS_D lowers it where the hard limit is 20,000.
-node bench/streams.mjs --targets proxy --mode idle --sessions "${SESSIONS_D:-10000}" --ramp 20 --warmup 5 --duration 10 --wait-idle "$WAIT" --json "$OUT/d-idle.json"
+node bench/streams.mjs --targets proxy --mode idle --sessions "${SESSIONS_D:-10000}" --ramp 20 --warmup 5 --duration 10 --proxy-env WORKERS=1 --wait-idle "$WAIT" --json "$OUT/d-idle.json"
 
 echo "## HTTP: /health and refused upgrades"
 node bench/http.mjs --duration 10 --connections 100 --json "$OUT/http.json"
+
+echo "## Worker threads: WORKERS=1 against WORKERS=2"
+node bench/workers.mjs --steps 200,400,600 --workers 1,2 --duration 10 --ramp 3 --json "$OUT/workers-low.json"
+node bench/workers.mjs --steps 800,1400,2000 --workers 1,2 --duration 10 --ramp 4 --json "$OUT/workers.json"
+
+echo "## Instructions per relayed frame (callgrind; skipped without valgrind)"
+if command -v valgrind >/dev/null; then node bench/instructions.mjs --frames 10000 --sessions 10 --json "$OUT/instructions.json"; fi
