@@ -195,3 +195,22 @@ t.test('MAX_SESSION_MS and IDLE_TIMEOUT_MS close with 1000 and a reason', async 
   await c.waitFor('session.created');
   t.same(await c.closed, { code: 1000, reason: 'Idle timeout' });
 });
+
+t.test('frames the upstream sends right before closing all arrive before the close', async (t) => {
+  const up = await startWsUpstream();
+  t.teardown(() => up.close());
+  const h = await startHarness(t, { AZURE_VOICE_LIVE_ENDPOINT: up.origin });
+  for (const ending of ['close', 'terminate'] as const) {
+    const c = h.client();
+    await c.opened;
+    const u = await up.nextConnection();
+    for (let i = 0; i < 200; i++) u.ws.send(`delta-${i}`);
+    if (ending === 'close') u.ws.close(4321, 'done');
+    else u.ws.terminate();
+    const closed = await c.closed;
+    const texts = c.frames.map((f) => f.data.toString());
+    t.equal(texts.length, 200, `${ending}: all 200 frames delivered`);
+    t.equal(texts[199], 'delta-199', `${ending}: in order`);
+    t.equal(closed.code, ending === 'close' ? 4321 : 1011, `${ending}: then the close`);
+  }
+});
