@@ -18,5 +18,3 @@ export const UPSTREAM_PATH = '/voice-live/realtime';
 
 /** Longest close reason a WebSocket close frame can carry (125 - 2 code bytes). */
 export const MAX_CLOSE_REASON_BYTES = 123;
-
-export const EMPTY_BUFFER = Buffer.alloc(0);

@@ -3,6 +3,11 @@
 // status with a JSON body; a request error after the upgrade is a Voice
 // Live-style `error` event followed by a close frame with the same reason.
 
+import {
+  CLOSE_GOING_AWAY, CLOSE_INTERNAL, CLOSE_INVALID_PAYLOAD, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG,
+  CLOSE_TRY_AGAIN_LATER, CLOSE_UPSTREAM_FORBIDDEN, CLOSE_UPSTREAM_UNAUTHORIZED,
+} from './constants';
+
 export interface ProxyError {
   /** Stable code, sent to clients in the JSON body or the `error` event. */
   readonly code: string;
@@ -21,6 +26,7 @@ function e(code: string, status: number, closeCode: number, message: string): Pr
 export const Errors = Object.freeze({
   // Before the upgrade: HTTP status, no 101.
   NOT_FOUND: e('not_found', 404, 0, 'Not found'),
+  UPGRADE_REQUIRED: e('upgrade_required', 426, 0, 'Connect with a WebSocket'),
   ORIGIN_REFUSED: e('origin_not_allowed', 403, 0, 'Origin not allowed'),
   RATE_LIMITED: e('rate_limited', 429, 0, 'Too many requests'),
   AT_CAPACITY: e('at_capacity', 503, 0, 'Server at capacity'),
@@ -29,28 +35,28 @@ export const Errors = Object.freeze({
   METRICS_UNAUTHORIZED: e('unauthorized', 401, 0, 'Unauthorized'),
 
   // After the upgrade, request errors: error event, then close 1008.
-  MISSING_CREDENTIAL: e('missing_credential', 0, 1008, 'No credential: pass token or configure AZURE_SPEECH_KEY'),
-  AGENT_TOKEN_REQUIRED: e('agent_token_required', 0, 1008, 'Agent mode requires token'),
-  AGENT_PROJECT_REQUIRED: e('agent_project_required', 0, 1008, 'Agent mode requires projectName'),
-  INVALID_PARAMETER: e('invalid_parameter', 0, 1008, 'Invalid query parameter'),
-  UNSUPPORTED_API_VERSION: e('unsupported_api_version', 0, 1008, 'Unsupported apiVersion'),
-  DUPLICATE_PARAMETER: e('duplicate_parameter', 0, 1008, 'Repeated query parameter'),
+  MISSING_CREDENTIAL: e('missing_credential', 0, CLOSE_POLICY, 'No credential: pass token or configure AZURE_SPEECH_KEY'),
+  AGENT_TOKEN_REQUIRED: e('agent_token_required', 0, CLOSE_POLICY, 'Agent mode requires token'),
+  AGENT_PROJECT_REQUIRED: e('agent_project_required', 0, CLOSE_POLICY, 'Agent mode requires projectName'),
+  INVALID_PARAMETER: e('invalid_parameter', 0, CLOSE_POLICY, 'Invalid query parameter'),
+  UNSUPPORTED_API_VERSION: e('unsupported_api_version', 0, CLOSE_POLICY, 'Unsupported apiVersion'),
+  DUPLICATE_PARAMETER: e('duplicate_parameter', 0, CLOSE_POLICY, 'Repeated query parameter'),
 
   // After the upgrade, session errors: close code and reason only.
-  PENDING_OVERFLOW: e('pending_overflow', 0, 1009, 'Too much data before upstream opened'),
-  MESSAGE_TOO_BIG: e('message_too_big', 0, 1009, 'Message too big'),
-  INVALID_UTF8: e('invalid_utf8', 0, 1007, 'Invalid UTF-8 in text frame'),
-  UPSTREAM_UNAUTHORIZED: e('upstream_unauthorized', 0, 4401, 'Upstream rejected credential'),
-  UPSTREAM_FORBIDDEN: e('upstream_forbidden', 0, 4403, 'Upstream denied access'),
-  UPSTREAM_TIMEOUT: e('upstream_timeout', 0, 1011, 'Upstream connect timeout'),
-  UPSTREAM_UNAVAILABLE: e('upstream_unavailable', 0, 1011, 'Upstream unavailable'),
-  UPSTREAM_LOST: e('upstream_lost', 0, 1011, 'Upstream connection lost'),
-  SLOW_CLIENT: e('slow_client', 0, 1008, 'Client too slow to read'),
-  SLOW_UPSTREAM: e('slow_upstream', 0, 1013, 'Upstream too slow to accept data'),
-  KEEPALIVE_TIMEOUT: e('keepalive_timeout', 0, 1001, 'Keepalive timeout'),
-  IDLE_TIMEOUT: e('idle_timeout', 0, 1000, 'Idle timeout'),
-  SESSION_LIMIT: e('session_limit', 0, 1000, 'Session time limit reached'),
-  SHUTDOWN: e('shutdown', 0, 1001, 'Server shutting down'),
+  PENDING_OVERFLOW: e('pending_overflow', 0, CLOSE_TOO_BIG, 'Too much data before upstream opened'),
+  MESSAGE_TOO_BIG: e('message_too_big', 0, CLOSE_TOO_BIG, 'Message too big'),
+  INVALID_UTF8: e('invalid_utf8', 0, CLOSE_INVALID_PAYLOAD, 'Invalid UTF-8 in text frame'),
+  UPSTREAM_UNAUTHORIZED: e('upstream_unauthorized', 0, CLOSE_UPSTREAM_UNAUTHORIZED, 'Upstream rejected credential'),
+  UPSTREAM_FORBIDDEN: e('upstream_forbidden', 0, CLOSE_UPSTREAM_FORBIDDEN, 'Upstream denied access'),
+  UPSTREAM_TIMEOUT: e('upstream_timeout', 0, CLOSE_INTERNAL, 'Upstream connect timeout'),
+  UPSTREAM_UNAVAILABLE: e('upstream_unavailable', 0, CLOSE_INTERNAL, 'Upstream unavailable'),
+  UPSTREAM_LOST: e('upstream_lost', 0, CLOSE_INTERNAL, 'Upstream connection lost'),
+  SLOW_CLIENT: e('slow_client', 0, CLOSE_POLICY, 'Client too slow to read'),
+  SLOW_UPSTREAM: e('slow_upstream', 0, CLOSE_TRY_AGAIN_LATER, 'Upstream too slow to accept data'),
+  KEEPALIVE_TIMEOUT: e('keepalive_timeout', 0, CLOSE_GOING_AWAY, 'Keepalive timeout'),
+  IDLE_TIMEOUT: e('idle_timeout', 0, CLOSE_NORMAL, 'Idle timeout'),
+  SESSION_LIMIT: e('session_limit', 0, CLOSE_NORMAL, 'Session time limit reached'),
+  SHUTDOWN: e('shutdown', 0, CLOSE_GOING_AWAY, 'Server shutting down'),
 });
 
 export type ErrorName = keyof typeof Errors;

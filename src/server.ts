@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { Errors, errorEvent } from './errors';
 import { AdmissionGate, newVerdict, type RequestFacts, type SharedAdmission, type Verdict } from './admission/gate';
-import { NO_CONTEXT, sendError, sendJson, writeHead, type ResponseContext } from './http/respond';
+import { sendError, sendJson, writeHead, type ResponseContext } from './http/respond';
 import { Metrics, METRICS_CONTENT_TYPE } from './observability/metrics';
 import type { MetricsBoard } from './observability/metrics-board';
 import { NOOP_TELEMETRY, type Telemetry } from './observability/telemetry';
@@ -45,8 +45,6 @@ export interface ProxyServer {
   readonly relay: Relay;
   readonly gate: AdmissionGate;
   readonly metrics: Metrics;
-  /** Stop taking upgrades, keep sessions, let the load balancer see 503 on /health. */
-  drain(): void;
   /** Drain, wait up to graceMs for sessions to end, close the rest with 1001, close the port. */
   shutdown(graceMs: number): Promise<void>;
   /**
@@ -106,11 +104,15 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
     };
   }
 
-  /** Identify the client, and give the CORS origin only when that origin is allowed. */
+  /** The request's Origin when CORS may grant it, else ''. */
+  function corsOrigin(f: RequestFacts): string {
+    return f.origin !== '' && gate.origins.isAllowed(f.origin) ? f.origin : '';
+  }
+
+  /** Identify the client and build the response context. */
   function context(f: RequestFacts, v: Verdict): ResponseContext {
     gate.identify(f, v);
-    const allowed = f.origin !== '' && gate.origins.isAllowed(f.origin);
-    return { tls: v.tls, corsOrigin: allowed ? f.origin : '' };
+    return { tls: v.tls, corsOrigin: corsOrigin(f) };
   }
 
   /** Rate-limited plain HTTP route; returns false when it already answered 429. */
@@ -172,12 +174,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
     const ctx = context(facts(res, req), v);
     if (!admitHttp(res, v, ctx)) return;
     res.cork(() => {
-      writeHead(res, 204, 'text/plain', ctx);
-      if (ctx.corsOrigin !== '') {
-        res.writeHeader('Access-Control-Allow-Methods', 'GET, OPTIONS');
-        res.writeHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, x-ms-client-request-id');
-        res.writeHeader('Access-Control-Max-Age', '600');
-      }
+      writeHead(res, 204, 'text/plain', ctx, true);
       res.endWithoutBody();
     });
   });
@@ -207,8 +204,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       if (v.error !== null) {
         countRefusal(metrics, v.outcome);
         log.debug({ ip: v.ip, outcome: v.outcome }, 'upgrade refused');
-        const allowed = v.outcome !== 'origin' && f.origin !== '' && gate.origins.isAllowed(f.origin);
-        sendError(res, v.error, { tls: v.tls, corsOrigin: allowed ? f.origin : '' }, v.retryAfter);
+        sendError(res, v.error, { tls: v.tls, corsOrigin: corsOrigin(f) }, v.retryAfter);
         return;
       }
       const ud: ClientUserData = {
@@ -270,7 +266,11 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
   });
 
   // A plain GET on the socket path (no Upgrade header) is a client mistake worth naming.
-  app.get('/ws', (res) => sendJson(res, 426, JSON.stringify({ error: { code: 'upgrade_required', message: 'Connect with a WebSocket' } }), NO_CONTEXT));
+  app.get('/ws', (res, req) => {
+    const v = newVerdict();
+    const ctx = context(facts(res, req), v);
+    if (admitHttp(res, v, ctx)) sendError(res, Errors.UPGRADE_REQUIRED, ctx);
+  });
 
   // The browser demo (DEMO=true only), loaded lazily so production never reads its files.
   if (cfg.demo) (require('./demo/routes') as typeof import('./demo/routes')).registerDemoRoutes(app, gate, metrics);
@@ -292,9 +292,6 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       let closing: Promise<void> | null = null;
       const server: ProxyServer = {
         port, relay, gate, metrics,
-        drain() {
-          gate.draining = true;
-        },
         shutdown(graceMs: number): Promise<void> {
           closing ??= shutdown(graceMs);
           return closing;

@@ -2,7 +2,7 @@
 // in one corked write. Status lines are precomputed per code.
 import type { HttpResponse } from 'uWebSockets.js';
 import { errorBody, type ProxyError } from '../errors';
-import { writeSecurityHeaders } from './security-headers';
+import { writeCorsHeaders, writeSecurityHeaders } from './security-headers';
 
 const STATUS_LINES: Record<number, string> = {
   200: '200 OK', 204: '204 No Content', 400: '400 Bad Request', 401: '401 Unauthorized',
@@ -21,15 +21,10 @@ export interface ResponseContext {
   corsOrigin: string;
 }
 
-export const NO_CONTEXT: ResponseContext = Object.freeze({ tls: false, corsOrigin: '' });
-
-export function writeHead(res: HttpResponse, status: number, contentType: string, ctx: ResponseContext): void {
+export function writeHead(res: HttpResponse, status: number, contentType: string, ctx: ResponseContext, preflight = false): void {
   res.writeStatus(statusLine(status));
   writeSecurityHeaders(res, ctx.tls, 'api');
-  if (ctx.corsOrigin !== '') {
-    res.writeHeader('Access-Control-Allow-Origin', ctx.corsOrigin);
-    res.writeHeader('Vary', 'Origin');
-  }
+  writeCorsHeaders(res, ctx.corsOrigin, ctx.corsOrigin !== '', preflight);
   res.writeHeader('Content-Type', contentType);
   res.writeHeader('Cache-Control', 'no-store');
 }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { Errors, type ProxyError } from '../errors';
 import type { UpstreamTarget } from '../upstream/target';
-import { CLOSE_ABNORMAL, CLOSE_NORMAL } from '../constants';
+import { CLOSE_ABNORMAL, CLOSE_NO_STATUS, CLOSE_NORMAL } from '../constants';
 import { clampReason, isSendableCode, upstreamCodeFor } from './close-codes';
 import type { RelayMetrics } from './relay-metrics';
 import { Session, type ClientUserData } from './session';
@@ -326,14 +326,14 @@ export class Relay {
         if (s.closedBy === '') s.closedBy = 'proxy';
         s.log.warn(s.line({ error: err.code }), 'upstream connect failed');
         endClient(client, err.closeCode, err.message);
-      } else if (code === 1006) {
+      } else if (code === CLOSE_ABNORMAL) {
         if (s.closedBy === '') s.closedBy = 'upstream';
         s.error ??= Errors.UPSTREAM_LOST;
         endClient(client, Errors.UPSTREAM_LOST.closeCode, Errors.UPSTREAM_LOST.message);
       } else {
         if (s.closedBy === '') s.closedBy = 'upstream';
         // 1005: the upstream sent no status, so neither do we.
-        endClient(client, code === 1005 ? 0 : code, reason.toString());
+        endClient(client, code === CLOSE_NO_STATUS ? 0 : code, reason.toString());
       }
     }
     this.maybeFinish(s);

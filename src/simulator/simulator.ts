@@ -2,6 +2,7 @@
 // upstream for the proxy's tests, the benchmark and `npm run demo`. Built on
 // uWS rather than ws because the benchmark pushes thousands of sessions
 // through it and the simulator must not be the bottleneck being measured.
+import { UPSTREAM_PATH } from '../constants';
 import * as uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
 import { event } from './events';
@@ -12,7 +13,8 @@ import type { SessionEnv, SimulatorStats, UserData } from './session';
 
 export type { SimulatorStats } from './session';
 
-export const SIMULATOR_PATH = '/voice-live/realtime';
+/** The simulator serves the path the proxy connects to. */
+export const SIMULATOR_PATH = UPSTREAM_PATH;
 const MAX_UPGRADE_RECORDS = 1000;
 
 export interface SimulatorOptions {
