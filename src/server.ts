@@ -115,13 +115,18 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
     return { tls: v.tls, corsOrigin: corsOrigin(f) };
   }
 
-  /** Rate-limited plain HTTP route; returns false when it already answered 429. */
-  function admitHttp(res: HttpResponse, v: Verdict, ctx: ResponseContext): boolean {
+  /**
+   * A rate-limited plain HTTP request: identify the client and take a token.
+   * Returns the response context, or null when it already answered 429.
+   */
+  function admitHttp(res: HttpResponse, req: HttpRequest): ResponseContext | null {
+    const v = newVerdict();
+    const ctx = context(facts(res, req), v);
     const wait = gate.rate(v);
-    if (wait === 0) return true;
+    if (wait === 0) return ctx;
     metrics.httpRateLimited++;
     sendError(res, Errors.RATE_LIMITED, ctx, wait);
-    return false;
+    return null;
   }
 
   function healthBody(): string {
@@ -164,15 +169,13 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
   });
 
   app.get('/', (res, req) => {
-    const v = newVerdict();
-    const ctx = context(facts(res, req), v);
-    if (admitHttp(res, v, ctx)) sendJson(res, 200, ROOT_BODY, ctx);
+    const ctx = admitHttp(res, req);
+    if (ctx !== null) sendJson(res, 200, ROOT_BODY, ctx);
   });
 
   app.options('/*', (res, req) => {
-    const v = newVerdict();
-    const ctx = context(facts(res, req), v);
-    if (!admitHttp(res, v, ctx)) return;
+    const ctx = admitHttp(res, req);
+    if (ctx === null) return;
     res.cork(() => {
       writeHead(res, 204, 'text/plain', ctx, true);
       res.endWithoutBody();
@@ -267,18 +270,16 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
 
   // A plain GET on the socket path (no Upgrade header) is a client mistake worth naming.
   app.get('/ws', (res, req) => {
-    const v = newVerdict();
-    const ctx = context(facts(res, req), v);
-    if (admitHttp(res, v, ctx)) sendError(res, Errors.UPGRADE_REQUIRED, ctx);
+    const ctx = admitHttp(res, req);
+    if (ctx !== null) sendError(res, Errors.UPGRADE_REQUIRED, ctx);
   });
 
   // The browser demo (DEMO=true only), loaded lazily so production never reads its files.
-  if (cfg.demo) (require('./demo/routes') as typeof import('./demo/routes')).registerDemoRoutes(app, gate, metrics);
+  if (cfg.demo) (require('./demo/routes') as typeof import('./demo/routes')).registerDemoRoutes(app, admitHttp);
 
   app.any('/*', (res, req) => {
-    const v = newVerdict();
-    const ctx = context(facts(res, req), v);
-    if (admitHttp(res, v, ctx)) sendError(res, Errors.NOT_FOUND, ctx);
+    const ctx = admitHttp(res, req);
+    if (ctx !== null) sendError(res, Errors.NOT_FOUND, ctx);
   });
 
   return new Promise((resolve, reject) => {

@@ -6,11 +6,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { newVerdict, type AdmissionGate, type Verdict } from '../admission/gate';
 import { Errors } from '../errors';
-import { sendError, statusLine } from '../http/respond';
+import { sendError, statusLine, type ResponseContext } from '../http/respond';
 import { writeSecurityHeaders } from '../http/security-headers';
-import type { Metrics } from '../observability/metrics';
 
 /** Same path from src/demo (tap runs the sources) and dist/demo (node runs the build). */
 export const DEMO_PUBLIC_DIR = join(__dirname, '..', '..', 'demo', 'public');
@@ -61,30 +59,18 @@ export function loadAssets(dir: string): Map<string, Asset> {
  * demo CSP (scripts, styles and sockets from this origin only). Rate-limited
  * like the proxy's other HTTP routes.
  */
-export function registerDemoRoutes(app: TemplatedApp, gate: AdmissionGate, metrics: Metrics, dir = DEMO_PUBLIC_DIR): void {
+/** The proxy's rate-limited admission for plain HTTP requests (server.ts). */
+export type AdmitHttp = (res: HttpResponse, req: HttpRequest) => ResponseContext | null;
+
+export function registerDemoRoutes(app: TemplatedApp, admit: AdmitHttp, dir = DEMO_PUBLIC_DIR): void {
   const assets = loadAssets(dir);
 
-  function admit(res: HttpResponse, req: HttpRequest): Verdict | null {
-    const v = newVerdict();
-    gate.identify({
-      remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString('latin1'),
-      forwardedFor: req.getHeader('x-forwarded-for'),
-      forwardedProto: req.getHeader('x-forwarded-proto'),
-      origin: '',
-    }, v);
-    const wait = gate.rate(v);
-    if (wait === 0) return v;
-    metrics.httpRateLimited++;
-    sendError(res, Errors.RATE_LIMITED, { tls: v.tls, corsOrigin: '' }, wait);
-    return null;
-  }
-
   app.get('/demo', (res, req) => {
-    const v = admit(res, req);
-    if (v === null) return;
+    const ctx = admit(res, req);
+    if (ctx === null) return;
     res.cork(() => {
       res.writeStatus('308 Permanent Redirect');
-      writeSecurityHeaders(res, v.tls, 'demo');
+      writeSecurityHeaders(res, ctx.tls, 'demo');
       res.writeHeader('Location', DEMO_PREFIX);
       res.endWithoutBody();
     });
@@ -92,16 +78,16 @@ export function registerDemoRoutes(app: TemplatedApp, gate: AdmissionGate, metri
 
   app.get('/demo/*', (res, req) => {
     const name = req.getUrl().slice(DEMO_PREFIX.length) || 'index.html';
-    const v = admit(res, req);
-    if (v === null) return;
+    const ctx = admit(res, req);
+    if (ctx === null) return;
     const asset = assets.get(name);
     if (asset === undefined) {
-      sendError(res, Errors.NOT_FOUND, { tls: v.tls, corsOrigin: '' });
+      sendError(res, Errors.NOT_FOUND, ctx);
       return;
     }
     res.cork(() => {
       res.writeStatus(statusLine(200));
-      writeSecurityHeaders(res, v.tls, 'demo');
+      writeSecurityHeaders(res, ctx.tls, 'demo');
       res.writeHeader('Content-Type', asset.contentType);
       // A demo is edited and reloaded: always revalidate, never serve stale JS.
       res.writeHeader('Cache-Control', 'no-cache');
