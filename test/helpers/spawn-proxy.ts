@@ -3,23 +3,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
+export { freePort } from '../../src/demo/free-port';
 
 export const ENTRY = join(__dirname, '..', '..', 'dist', 'index.js');
 
 export function entryBuilt(): boolean {
   return existsSync(ENTRY);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Child {
