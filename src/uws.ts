@@ -5,6 +5,5 @@
 const DEFAULT_MAX_HEADER_BYTES = '16384';
 process.env.UWS_HTTP_MAX_HEADERS_SIZE ??= DEFAULT_MAX_HEADER_BYTES;
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 import uWS = require('uWebSockets.js');
 export = uWS;

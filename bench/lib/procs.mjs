@@ -10,7 +10,6 @@ import http from 'node:http';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLK_TCK = Number(safeExec('getconf', ['CLK_TCK']) || 100);
-const PAGE_KB = 4;
 
 function safeExec(cmd, args) {
   try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return ''; }

@@ -2,6 +2,7 @@
 // close, errors, clients gone mid-upgrade or mid-connect, upstream failures,
 // shutdown. And a 10,000-upgrade flood from one IP is held by the limiter.
 import t from 'tap';
+import type { Test } from 'tap';
 import { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { startHarness } from '../helpers/harness';
@@ -10,7 +11,7 @@ import { until } from '../helpers/wait';
 
 type Behaviour = 'ok' | 'reject' | 'hang' | 'drop' | 'close';
 
-async function chaosUpstream(t: Tap.Test): Promise<string> {
+async function chaosUpstream(t: Test): Promise<string> {
   const hanging: Array<() => void> = [];
   const wss = new WebSocketServer({
     host: '127.0.0.1', port: 0, perMessageDeflate: false,

@@ -1,13 +1,14 @@
 // Graceful shutdown of the real process (SPEC 5): drain, keep live sessions
 // flowing for SHUTDOWN_GRACE_MS, close them 1001 on both legs, exit 0.
 import t from 'tap';
+import type { Test } from 'tap';
 import { TestClient } from '../helpers/client';
 import { entryBuilt, freePort, spawnProxy } from '../helpers/spawn-proxy';
 import { startWsUpstream } from '../helpers/ws-upstream';
 
 const skip = entryBuilt() ? false : 'dist/index.js missing: run `npm run build` (npm test does)';
 
-async function startStack(t: Tap.Test, env: Record<string, string> = {}) {
+async function startStack(t: Test, env: Record<string, string> = {}) {
   const up = await startWsUpstream((c) => {
     c.ws.on('message', (d, isBinary) => c.ws.send(d, { binary: isBinary }));
   });

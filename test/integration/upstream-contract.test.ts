@@ -1,12 +1,13 @@
 // The URL and headers the proxy sends upstream per mode (SPEC 2), smuggling
 // attempts, and request errors that must never reach the upstream (SPEC 1).
 import t from 'tap';
+import type { Test } from 'tap';
 import { startHarness, TEST_KEY } from '../helpers/harness';
 import { startWsUpstream, type WsUpstream } from '../helpers/ws-upstream';
 
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl-_x';
 
-async function setup(t: Tap.Test, env: Record<string, string> = {}): Promise<{ up: WsUpstream; h: Awaited<ReturnType<typeof startHarness>> }> {
+async function setup(t: Test, env: Record<string, string> = {}): Promise<{ up: WsUpstream; h: Awaited<ReturnType<typeof startHarness>> }> {
   const up = await startWsUpstream();
   t.teardown(() => up.close());
   const h = await startHarness(t, { AZURE_VOICE_LIVE_ENDPOINT: up.origin, ...env });

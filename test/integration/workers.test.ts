@@ -2,6 +2,7 @@
 // cap, one rate limit, whole-process /health and /metrics, crash replacement,
 // and a shutdown that drains every worker.
 import t from 'tap';
+import type { Test } from 'tap';
 import { TestClient } from '../helpers/client';
 import { rawUpgradeStatus } from '../helpers/raw-upgrade';
 import { entryBuilt, freePort, spawnProxy, type Child } from '../helpers/spawn-proxy';
@@ -10,7 +11,7 @@ import { until } from '../helpers/wait';
 
 const skip = entryBuilt() ? false : 'dist/index.js missing: run `npm run build` (npm test does)';
 
-async function startCluster(t: Tap.Test, env: Record<string, string>): Promise<{ child: Child; port: number; url: string }> {
+async function startCluster(t: Test, env: Record<string, string>): Promise<{ child: Child; port: number; url: string }> {
   const sim = await startSimulator();
   t.teardown(() => sim.close());
   const port = await freePort();
