@@ -73,7 +73,6 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
     upstreamMaxBufferedBytes: cfg.upstreamMaxBufferedBytes,
     upstreamConnectTimeoutMs: cfg.upstreamConnectTimeoutMs,
     upstreamMaxPayload: UPSTREAM_MAX_PAYLOAD,
-    randomMask: !cfg.upstreamOrigin.startsWith('wss:'),
   }, metrics, onSessionFinished);
   const sweeper = new Sweeper(relay, cfg);
   let onIdle: (() => void) | null = null;

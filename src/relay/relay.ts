@@ -22,8 +22,6 @@ export interface RelayOptions {
   readonly upstreamMaxBufferedBytes: number;
   readonly upstreamConnectTimeoutMs: number;
   readonly upstreamMaxPayload: number;
-  /** Random masking keys toward the upstream (cleartext ws://); 0 keys over wss:// (see frame-writer.ts). */
-  readonly randomMask: boolean;
 }
 
 /** uWS send() results, and ws's OPEN readyState. */
@@ -168,7 +166,7 @@ export class Relay {
       if (up.readyState !== OPEN) return;
       countIn(this.metrics, s, size);
       // writeFrame copies the payload out of the uWS buffer, which is neutered when we return.
-      writeFrame(up.tcp, Buffer.from(message), isBinary, this.opts.randomMask);
+      writeFrame(up.tcp, Buffer.from(message), isBinary);
       this.checkUpstreamBuffer(s, up);
       return;
     }
@@ -275,7 +273,7 @@ export class Relay {
     s.log.debug(s.line({ upstreamConnectMs: s.upstreamConnectMs }), 'upstream open');
     // Frames the browser sent while we connected go first, in order.
     const pending = s.pending;
-    for (let i = 0; i < pending.length; i++) writeFrame(up.tcp, pending[i], s.pendingBinary[i], this.opts.randomMask);
+    for (let i = 0; i < pending.length; i++) writeFrame(up.tcp, pending[i], s.pendingBinary[i]);
     s.pending = [];
     s.pendingBinary = [];
     s.pendingBytes = 0;

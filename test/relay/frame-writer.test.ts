@@ -1,7 +1,10 @@
 // Frames written by frame-writer.ts are parsed by a real `ws` server exactly
-// as ws's own client frames: every length encoding, both opcodes, both masks.
+// as ws's own client frames: every length encoding, both opcodes; and every
+// frame carries its own unpredictable masking key (RFC 6455 5.3), whatever
+// the upstream's scheme.
 import t from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
+import { createServer, connect } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { writeFrame } from '../../src/relay/frame-writer';
 
@@ -29,9 +32,9 @@ t.test('frames round-trip through a ws server', async (t) => {
   }
   payloads.push([Buffer.from('{"type":"input_audio_buffer.append","audio":"héllo 🎙️"}'), false]);
   const sent: Array<[Buffer, boolean]> = [];
-  for (const randomMask of [true, false]) {
+  for (let round = 0; round < 2; round++) {
     for (const [buf, isBinary] of payloads) {
-      writeFrame(socket, buf, isBinary, randomMask);
+      writeFrame(socket, buf, isBinary);
       sent.push([buf, isBinary]);
     }
   }
@@ -42,4 +45,46 @@ t.test('frames round-trip through a ws server', async (t) => {
     t.ok(received[i].data.equals(sent[i][0]), `frame ${i} (${sent[i][0].length} bytes) intact`);
     t.equal(received[i].isBinary, sent[i][1]);
   }
+});
+
+t.test('every frame has a fresh non-zero masking key and the payload never appears in clear', async (t) => {
+  const frames = 300;
+  // 84 bytes: a 2-byte length header, and long enough for the native mask.
+  const payload = Buffer.from('GET / HTTP/1.1\r\nHost: attacker.example\r\n\r\n'.repeat(2));
+  const bytes: Buffer[] = [];
+  const total = frames * (2 + 4 + payload.length);
+  const server = createServer();
+  const received = new Promise<Buffer>((resolve) => server.once('connection', (peer) => {
+    let got = 0;
+    peer.on('data', (chunk: Buffer) => {
+      bytes.push(chunk);
+      got += chunk.length;
+      if (got === total) resolve(Buffer.concat(bytes));
+    });
+  }));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise((r) => server.close(r)));
+  const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  t.teardown(() => socket.destroy());
+  await new Promise((r) => socket.once('connect', r));
+  for (let i = 0; i < frames; i++) writeFrame(socket, payload, false);
+  const all = await received;
+
+  t.equal(all.indexOf(payload.subarray(0, 16)), -1, 'the chosen bytes are not on the wire');
+  const keys = new Set<number>();
+  let zero = 0;
+  for (let off = 0; off < all.length;) {
+    t.equal(all[off + 1] & 0x80, 0x80, 'mask bit set');
+    const len = all[off + 1] & 0x7f;
+    const key = all.readUInt32BE(off + 2);
+    if (key === 0) zero++;
+    keys.add(key);
+    const body = Buffer.alloc(len);
+    for (let i = 0; i < len; i++) body[i] = all[off + 6 + i] ^ all[off + 2 + (i & 3)];
+    if (!body.equals(payload)) t.fail(`frame at ${off} unmasks to the payload`);
+    off += 6 + len;
+  }
+  t.ok(zero <= 1, `zero keys: ${zero}`);
+  // 300 draws from 2^32: a repeat has probability ~1e-5.
+  t.ok(keys.size >= frames - 1, `${keys.size} distinct keys in ${frames} frames`);
 });
