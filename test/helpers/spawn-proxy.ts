@@ -20,10 +20,17 @@ export interface Child {
   line(msg: string): Promise<Record<string, unknown>>;
 }
 
-export function spawnProxy(env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, [ENTRY], {
+export interface SpawnOptions {
+  /** The script to run (default: dist/index.js), for instance an installed package's bin. */
+  readonly entry?: string;
+  readonly args?: readonly string[];
+  readonly cwd?: string;
+}
+
+export function spawnProxy(env: Record<string, string>, opts: SpawnOptions = {}): Child {
+  const proc = spawn(process.execPath, [opts.entry ?? ENTRY, ...(opts.args ?? [])], {
     env: { PATH: process.env.PATH ?? '', ...env },
-    cwd: '/',
+    cwd: opts.cwd ?? '/',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stdout: string[] = [];

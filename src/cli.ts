@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// The `voice-live-proxy` command (package.json `bin`). With no command it
+// starts the proxy exactly as `node dist/index.js` does (configured by the
+// environment and ./.env); the other commands are small tools around it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const PKG = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
+
+const HELP = `Usage: ${PKG.name} [command] [options]
+
+Commands:
+  start            start the proxy (the default); configured by environment
+                   variables and ./.env, listed in the README
+Options:
+  -h, --help       print this help
+  -v, --version    print the version
+`;
+
+function main(argv: readonly string[]): void {
+  const [first] = argv;
+  if (first === '-h' || first === '--help' || first === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (first === '-v' || first === '--version') {
+    process.stdout.write(`${PKG.version}\n`);
+    return;
+  }
+  if (first === undefined || first === 'start') {
+    // Loading the entry starts the proxy and installs its signal handlers.
+    require('./index');
+    return;
+  }
+  process.stderr.write(`${PKG.name}: unknown command ${JSON.stringify(first)}\n\n${HELP}`);
+  process.exitCode = 2;
+}
+
+main(process.argv.slice(2));
