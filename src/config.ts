@@ -13,6 +13,8 @@ export interface Config {
   readonly apiVersion: string;
   readonly allowedApiVersions: readonly string[];
   readonly defaultModel: string;
+  /** Models a standard session may ask for (DEFAULT_MODEL always among them); ['*'] = any. */
+  readonly allowedModels: readonly string[];
   readonly azureResource: string;
   /** Upstream origin, e.g. `wss://myres.services.ai.azure.com` (no path). */
   readonly upstreamOrigin: string;
@@ -55,6 +57,8 @@ export class ConfigError extends Error {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const AZURE_RESOURCE_RE = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/;
 const API_VERSION_RE = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
+/** The model parameter's own rule (upstream/params.ts). */
+const MODEL_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 
 function str(env: Env, name: string, fallback: string): string {
   const v = env[name];
@@ -129,11 +133,26 @@ export function loadConfig(env: Env): Config {
   const allowAnyOrigin = origins.includes('*');
   const allowedOrigins = origins.filter((o) => o !== '*')
     .map((o) => parseOrigin('ALLOWED_ORIGINS', o, ['http:', 'https:']));
+  const azureSpeechKey = str(env, 'AZURE_SPEECH_KEY', '');
+  // Any web page could then spend the server key, and nothing proves who is
+  // calling: refuse unless the operator says so (issue 15). CLIENT_AUTH is
+  // read here by name only; its own validation lives with the auth config.
+  if (allowAnyOrigin && azureSpeechKey !== '' && str(env, 'CLIENT_AUTH', 'none').toLowerCase() === 'none' &&
+      !bool(env, 'ALLOW_ANONYMOUS_WILDCARD', false)) {
+    throw new ConfigError('ALLOWED_ORIGINS',
+      'exact origins while AZURE_SPEECH_KEY is set and CLIENT_AUTH=none (any page could spend the key; ' +
+      'set ALLOW_ANONYMOUS_WILDCARD=true to accept that)', '*');
+  }
   const logLevel = str(env, 'LOG_LEVEL', 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', LOG_LEVELS.join('|'), logLevel);
   const maxMessageBytes = int(env, 'MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024);
   const pendingMaxBytes = int(env, 'PENDING_MAX_BYTES', 2 * 1024 * 1024, 1024, 256 * 1024 * 1024);
   const defaultModel = str(env, 'DEFAULT_MODEL', 'gpt-realtime');
+  if (!MODEL_RE.test(defaultModel)) throw new ConfigError('DEFAULT_MODEL', 'a model name (letters, digits, . _ : -)', defaultModel);
+  const allowedModels = list(env, 'ALLOWED_MODELS', defaultModel);
+  for (const m of allowedModels) {
+    if (m !== '*' && !MODEL_RE.test(m)) throw new ConfigError('ALLOWED_MODELS', 'model names (letters, digits, . _ : -) or *', m);
+  }
 
   return Object.freeze({
     port: int(env, 'PORT', 8080, 0, 65535),
@@ -142,9 +161,10 @@ export function loadConfig(env: Env): Config {
     allowedApiVersions: Object.freeze(allowedApiVersions.includes(apiVersion)
       ? allowedApiVersions : [apiVersion, ...allowedApiVersions]),
     defaultModel,
+    allowedModels: Object.freeze(allowedModels.includes('*') ? ['*'] : [...new Set([defaultModel, ...allowedModels])]),
     azureResource: resource,
     upstreamOrigin: upstreamOrigin(env, resource),
-    azureSpeechKey: str(env, 'AZURE_SPEECH_KEY', ''),
+    azureSpeechKey,
     allowedOrigins: Object.freeze(allowedOrigins),
     allowAnyOrigin,
     allowNoOrigin: bool(env, 'ALLOW_NO_ORIGIN', false),

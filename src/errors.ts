@@ -41,6 +41,7 @@ export const Errors = Object.freeze({
   INVALID_PARAMETER: e('invalid_parameter', 0, CLOSE_POLICY, 'Invalid query parameter'),
   UNSUPPORTED_API_VERSION: e('unsupported_api_version', 0, CLOSE_POLICY, 'Unsupported apiVersion'),
   DUPLICATE_PARAMETER: e('duplicate_parameter', 0, CLOSE_POLICY, 'Repeated query parameter'),
+  MODEL_NOT_ALLOWED: e('model_not_allowed', 0, CLOSE_POLICY, 'Model not allowed'),
 
   // After the upgrade, session errors: close code and reason only.
   PENDING_OVERFLOW: e('pending_overflow', 0, CLOSE_TOO_BIG, 'Too much data before upstream opened'),

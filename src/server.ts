@@ -2,7 +2,7 @@
 // decided in admission/, frames move in relay/, the upstream address is made
 // in upstream/. uWS requests are stack-allocated: everything needed later is
 // read out of `req` synchronously in the handler.
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import uWS from './uws';
@@ -18,6 +18,7 @@ import { NOOP_TELEMETRY, type Telemetry } from './observability/telemetry';
 import { Relay } from './relay/relay';
 import { Sweeper } from './relay/sweeper';
 import type { ClientUserData, Session } from './relay/session';
+import { ModelPolicy } from './upstream/model-policy';
 import { acceptRequestId, parseClientParams } from './upstream/params';
 import { buildTarget } from './upstream/target';
 
@@ -25,8 +26,10 @@ import { buildTarget } from './upstream/target';
 export const UPSTREAM_MAX_PAYLOAD = 16 * 1024 * 1024;
 
 const PKG = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
+// The major version only: the exact one tells a scanner which advisories apply
+// and tells a client nothing it can use (issue 15).
 const ROOT_BODY = JSON.stringify({
-  name: PKG.name, version: PKG.version,
+  name: PKG.name, version: PKG.version.split('.')[0],
   endpoints: { websocket: '/ws', health: '/health', metrics: '/metrics' },
 });
 
@@ -66,6 +69,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
   const metrics = deps.metrics ?? new Metrics();
   const telemetry = deps.telemetry ?? NOOP_TELEMETRY;
   const gate = new AdmissionGate(cfg, deps.shared);
+  const models = new ModelPolicy(cfg);
   const relay = new Relay({
     pendingMaxFrames: cfg.pendingMaxFrames,
     pendingMaxBytes: cfg.pendingMaxBytes,
@@ -200,7 +204,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       const key = req.getHeader('sec-websocket-key');
       const protocol = firstProtocol(req.getHeader('sec-websocket-protocol'));
       const extensions = req.getHeader('sec-websocket-extensions');
-      const requestId = acceptRequestId(req.getHeader('x-ms-client-request-id'));
+      const clientRequestId = acceptRequestId(req.getHeader('x-ms-client-request-id'));
       const query = req.getQuery() ?? '';
       const v = gate.decideUpgrade(f, newVerdict());
       if (v.error !== null) {
@@ -211,15 +215,23 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       }
       const ud: ClientUserData = {
         session: null, requestError: null, target: null, hasSlot: true,
-        ip: v.ip, ipKey: v.ipKey, origin: f.origin,
+        ip: v.ip, ipKey: v.ipKey, origin: f.origin, clientRequestId,
       };
       const parsed = parseClientParams(query, cfg.allowedApiVersions);
       if (!parsed.ok) {
         ud.requestError = parsed.error;
       } else {
-        const built = buildTarget(cfg, parsed.params, requestId);
-        if (built.ok) ud.target = built.target;
-        else ud.requestError = built.error;
+        // The session's log key is always our own id: a client could send
+        // another session's. Theirs is still forwarded upstream (SPEC 2) and
+        // logged as its own field.
+        const requestId = randomUUID();
+        const built = buildTarget(cfg, parsed.params, clientRequestId || requestId);
+        if (built.ok) {
+          ud.target = built.target.requestId === requestId ? built.target : { ...built.target, requestId };
+          ud.requestError = models.check(built.target);
+        } else {
+          ud.requestError = built.error;
+        }
       }
       if (ud.requestError !== null) metrics.upgradesInvalid++;
       else metrics.upgradesAccepted++;
@@ -236,7 +248,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
         return;
       }
       ud.session = relay.open(ws, ud.target, ud.ip, log);
-      ud.session.log.info(ud.session.line({ origin: ud.origin }), 'session open');
+      ud.session.log.info(ud.session.line({ origin: ud.origin, clientRequestId: ud.clientRequestId }), 'session open');
       telemetry.trackEvent('session_open', { mode: ud.target.mode, model: ud.target.label });
     },
 

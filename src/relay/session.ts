@@ -21,6 +21,8 @@ export interface ClientUserData {
   ip: string;
   ipKey: string;
   origin: string;
+  /** The client's x-ms-client-request-id ('' when absent or not a plain id): logged, never the log key. */
+  clientRequestId: string;
 }
 
 export class Session {

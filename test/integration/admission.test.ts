@@ -31,7 +31,7 @@ t.test('origin: exact match only; missing origin refused unless ALLOW_NO_ORIGIN'
   await open.client('', { origin: null }).opened;
   t.equal((await open.client('', { origin: 'http://evil.com' }).refused).status, 403, 'ALLOW_NO_ORIGIN does not open other origins');
 
-  const any = await startHarness(t, { ALLOWED_ORIGINS: '*' });
+  const any = await startHarness(t, { ALLOWED_ORIGINS: '*', ALLOW_ANONYMOUS_WILDCARD: 'true' });
   await any.client('', { origin: 'http://anything.example' }).opened;
   t.pass('* allows any origin when set explicitly');
 });
@@ -117,7 +117,7 @@ t.test('HTTP routes: security headers everywhere, CORS only for allowed origins'
   t.match(pre.headers.get('access-control-allow-methods'), /GET/);
   const root = await (await h.http('/')).json() as Record<string, unknown>;
   t.equal(root.name, 'voice-live-proxy');
-  t.match(root.version, /^\d+\.\d+\.\d+/);
+  t.match(root.version, /^\d+$/, 'the major version only');
   const plain = await h.http('/ws');
   t.equal(plain.status, 426, 'a plain GET on /ws asks for an upgrade');
 });

@@ -43,6 +43,8 @@ t.test('chaos: every slot comes back exactly once', async (t) => {
   const h = await startHarness(t, {
     AZURE_VOICE_LIVE_ENDPOINT: origin, MAX_CONNECTIONS: '60', UPSTREAM_CONNECT_TIMEOUT_MS: '200',
     RATE_LIMIT_MAX_REQUESTS: '100000', LOG_LEVEL: 'warn',
+    // The model names steer the chaos upstream.
+    ALLOWED_MODELS: '*',
   });
   const scenarios: Array<() => Promise<unknown>> = [
     async () => { const c = h.client('model=ok'); await c.opened; c.send('hi'); await Promise.race([c.next(), c.closed]); await c.close(1000); },

@@ -19,7 +19,7 @@ function query(url: string): URLSearchParams {
 }
 
 t.test('standard mode with the server key: api-key header, never in the URL', async (t) => {
-  const { up, h } = await setup(t);
+  const { up, h } = await setup(t, { ALLOWED_MODELS: 'gpt-realtime-mini' });
   const c = h.client('model=gpt-realtime-mini');
   await c.opened;
   const u = await up.nextConnection();
@@ -112,7 +112,7 @@ t.test('no credential at all is a request error', async (t) => {
 });
 
 t.test('unknown parameters are ignored and never forwarded', async (t) => {
-  const { up, h } = await setup(t);
+  const { up, h } = await setup(t, { ALLOWED_MODELS: 'm1' });
   const c = h.client('model=m1&api-version=2020-01-01&foo=bar&_=123');
   await c.opened;
   const u = await up.nextConnection();
