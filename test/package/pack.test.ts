@@ -88,7 +88,7 @@ t.test('npm pack -> install into an empty folder -> the bin serves /health', { s
   const health = await fetch(`http://127.0.0.1:${port}/health`);
   t.equal(health.status, 200, '/health answers');
   const root = await (await fetch(`http://127.0.0.1:${port}/`)).json() as { version: string };
-  t.equal(root.version, manifest.version, 'it reads its own package.json');
+  t.equal(root.version, manifest.version.split('.')[0], 'it reads its own package.json (GET / shows the major version only)');
   child.proc.kill('SIGTERM');
   t.equal((await child.exited).code, 0, 'SIGTERM: exit 0');
 });
