@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { availableParallelism } from 'node:os';
+import { containerMemoryLimit, defaultBufferBudget } from './memory-limit';
 
 export type Env = Record<string, string | undefined>;
 
@@ -39,6 +40,8 @@ export interface Config {
   readonly clientHighWaterBytes: number;
   readonly slowPeerTimeoutMs: number;
   readonly upstreamMaxBufferedBytes: number;
+  /** Process-wide (all workers) bytes held for slow peers; see src/relay/buffer-budget.ts. */
+  readonly bufferBudgetBytes: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: string;
   readonly logPretty: boolean;
@@ -188,6 +191,8 @@ export function loadConfig(env: Env): Config {
     // Always room for one maximal frame on top of what is already queued.
     upstreamMaxBufferedBytes: Math.max(
       int(env, 'UPSTREAM_MAX_BUFFERED_BYTES', 2 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024), maxMessageBytes + 64 * 1024),
+    // Half the container's memory limit when it has one, else 1 GiB (README: memory planning).
+    bufferBudgetBytes: int(env, 'BUFFER_BUDGET_BYTES', defaultBufferBudget(containerMemoryLimit()), 1024 * 1024, 2 ** 40),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     logLevel,
     logPretty: bool(env, 'LOG_PRETTY', false),

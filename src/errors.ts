@@ -54,6 +54,7 @@ export const Errors = Object.freeze({
   UPSTREAM_LOST: e('upstream_lost', 0, CLOSE_INTERNAL, 'Upstream connection lost'),
   SLOW_CLIENT: e('slow_client', 0, CLOSE_POLICY, 'Client too slow to read'),
   SLOW_UPSTREAM: e('slow_upstream', 0, CLOSE_TRY_AGAIN_LATER, 'Upstream too slow to accept data'),
+  BUFFER_BUDGET: e('buffer_budget', 0, CLOSE_TRY_AGAIN_LATER, 'Server buffer budget exhausted'),
   KEEPALIVE_TIMEOUT: e('keepalive_timeout', 0, CLOSE_GOING_AWAY, 'Keepalive timeout'),
   IDLE_TIMEOUT: e('idle_timeout', 0, CLOSE_NORMAL, 'Idle timeout'),
   SESSION_LIMIT: e('session_limit', 0, CLOSE_NORMAL, 'Session time limit reached'),

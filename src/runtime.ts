@@ -15,7 +15,7 @@ export interface Runtime {
   stop(graceMs: number): Promise<void>;
 }
 
-export interface RuntimeOptions extends Pick<ProxyDeps, 'board' | 'shared'> {
+export interface RuntimeOptions extends Pick<ProxyDeps, 'board' | 'shared' | 'budget'> {
   /** Whether this thread reports the process-wide connection gauge to telemetry (one thread does). */
   readonly reportsActive: boolean;
 }
@@ -25,7 +25,7 @@ export async function startRuntime(cfg: Config, logger: Logger, opts: RuntimeOpt
   eventLoop.start();
   const metrics = new Metrics({ eventLoop });
   const telemetry = await startTelemetry(cfg.appInsightsConnectionString, logger);
-  const server = await startProxy(cfg, { logger, metrics, telemetry, board: opts.board, shared: opts.shared });
+  const server = await startProxy(cfg, { logger, metrics, telemetry, board: opts.board, shared: opts.shared, budget: opts.budget });
   const pump = new TelemetryPump(telemetry, metrics, opts.reportsActive ? () => server.gate.counter.active : null);
   if (telemetry !== NOOP_TELEMETRY) pump.start();
   return {

@@ -16,6 +16,7 @@ import { Metrics, METRICS_CONTENT_TYPE } from './observability/metrics';
 import type { MetricsBoard } from './observability/metrics-board';
 import { NOOP_TELEMETRY, type Telemetry } from './observability/telemetry';
 import { Relay } from './relay/relay';
+import { BufferBudget } from './relay/buffer-budget';
 import { Sweeper } from './relay/sweeper';
 import type { ClientUserData, Session } from './relay/session';
 import { ModelPolicy } from './upstream/model-policy';
@@ -41,6 +42,8 @@ export interface ProxyDeps {
   shared?: SharedAdmission;
   /** Every worker's metrics, so /metrics reports the whole process. */
   board?: MetricsBoard;
+  /** The process-wide buffer budget's shared cell (WORKERS > 1); absent: this thread's own. */
+  budget?: SharedArrayBuffer;
 }
 
 export interface ProxyServer {
@@ -70,6 +73,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
   const telemetry = deps.telemetry ?? NOOP_TELEMETRY;
   const gate = new AdmissionGate(cfg, deps.shared);
   const models = new ModelPolicy(cfg);
+  const budget = new BufferBudget(cfg.bufferBudgetBytes, deps.budget, deps.shared?.index ?? 0);
   const relay = new Relay({
     pendingMaxFrames: cfg.pendingMaxFrames,
     pendingMaxBytes: cfg.pendingMaxBytes,
@@ -77,7 +81,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
     upstreamMaxBufferedBytes: cfg.upstreamMaxBufferedBytes,
     upstreamConnectTimeoutMs: cfg.upstreamConnectTimeoutMs,
     upstreamMaxPayload: UPSTREAM_MAX_PAYLOAD,
-  }, metrics, onSessionFinished);
+  }, metrics, budget, onSessionFinished);
   const sweeper = new Sweeper(relay, cfg);
   let onIdle: (() => void) | null = null;
 
@@ -157,7 +161,10 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       sendError(res, Errors.METRICS_UNAUTHORIZED, ctx);
       return;
     }
-    const extra = { activeConnections: () => gate.counter.active, maxConnections: cfg.maxConnections, draining: gate.draining };
+    const extra = {
+      activeConnections: () => gate.counter.active, maxConnections: cfg.maxConnections, draining: gate.draining,
+      bufferedBytes: () => budget.heldKiB * 1024, bufferBudgetBytes: budget.limitBytes,
+    };
     let body: string;
     if (deps.board === undefined) {
       body = metrics.render(extra);

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { ConnectionCounter } from '../admission/connection-counter';
 import { MetricsBoard } from '../observability/metrics-board';
+import { BufferBudget } from '../relay/buffer-budget';
 import { createClusterState, type FromWorker, type ToWorker } from './shared-state';
 
 /** A worker that keeps dying is a bug, not bad luck: give up rather than spin. */
@@ -70,6 +71,7 @@ export function runPrimary(cfg: Config, logger: Logger): void {
     // Its sockets died with it: give their capacity slots back, keep its counters.
     const lost = Atomics.exchange(held, i, 0);
     counter.forfeit(lost);
+    BufferBudget.forfeit(state.budget, i);
     board.retire(i);
     logger.error({ worker: i, code, sessionsLost: lost }, 'worker exited; replacing it');
     const now = Date.now();

@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import { ConnectionCounter } from '../admission/connection-counter';
 import { SharedRateLimiter } from '../admission/shared-rate-limiter';
 import { MetricsBoard } from '../observability/metrics-board';
+import { BufferBudget } from '../relay/buffer-budget';
 
 export interface ClusterState {
   readonly workers: number;
@@ -13,6 +14,8 @@ export interface ClusterState {
   /** Int32 per worker: capacity slots it holds now. */
   readonly held: SharedArrayBuffer;
   readonly board: SharedArrayBuffer;
+  /** The process-wide buffer budget (BUFFER_BUDGET_BYTES): bytes held for slow peers, all workers. */
+  readonly budget: SharedArrayBuffer;
 }
 
 export function createClusterState(cfg: Config): ClusterState {
@@ -22,6 +25,7 @@ export function createClusterState(cfg: Config): ClusterState {
     rate: SharedRateLimiter.createShared(cfg.rateLimitMaxKeys),
     held: new SharedArrayBuffer(cfg.workers * Int32Array.BYTES_PER_ELEMENT),
     board: MetricsBoard.createShared(cfg.workers),
+    budget: BufferBudget.createShared(cfg.workers),
   };
 }
 

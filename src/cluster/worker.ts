@@ -22,7 +22,7 @@ async function run(): Promise<void> {
   const board = new MetricsBoard(state.board);
   // Worker 0 alone reports the process-wide connection gauge to telemetry.
   const { server, metrics, stop } = await startRuntime(cfg, logger, {
-    board, reportsActive: index === 0,
+    board, reportsActive: index === 0, budget: state.budget,
     shared: { counter: state.counter, rate: state.rate, held: new Int32Array(state.held), index },
   });
   // A thread that dies with uWS sockets open takes the whole process down

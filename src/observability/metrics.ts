@@ -51,6 +51,9 @@ export interface RenderExtra {
   readonly activeConnections: number | (() => number);
   readonly maxConnections: number;
   readonly draining: boolean;
+  /** Bytes held for slow peers across all threads, and BUFFER_BUDGET_BYTES (absent: not reported). */
+  readonly bufferedBytes?: () => number;
+  readonly bufferBudgetBytes?: number;
 }
 
 export interface MetricsOptions {
@@ -84,6 +87,8 @@ export class Metrics {
   slowClientCloses = 0;
   slowUpstreamCloses = 0;
   pendingOverflows = 0;
+  bufferBudgetPauses = 0;
+  bufferBudgetSheds = 0;
   // Session closes by initiator.
   closesClient = 0;
   closesUpstream = 0;
@@ -157,6 +162,11 @@ export class Metrics {
     out += gauge(`${METRIC_PREFIX}active_connections`, 'Open browser sessions.', active);
     out += gauge(`${METRIC_PREFIX}max_connections`, 'Configured MAX_CONNECTIONS.', extra.maxConnections);
     out += gauge(`${METRIC_PREFIX}draining`, '1 while shutting down (health returns 503).', extra.draining ? 1 : 0);
+    if (extra.bufferedBytes !== undefined) {
+      out += gauge(`${METRIC_PREFIX}buffered_bytes`, 'Bytes held for slow peers, all threads (BUFFER_BUDGET_BYTES counts these).',
+        extra.bufferedBytes());
+      out += gauge(`${METRIC_PREFIX}buffer_budget_bytes`, 'Configured BUFFER_BUDGET_BYTES.', extra.bufferBudgetBytes);
+    }
 
     // Standard prom-client names, so stock Node.js dashboards work unchanged.
     const cpu = process.cpuUsage();
@@ -218,6 +228,10 @@ const FAMILIES: readonly Family[] = [
     null, 'slowUpstreamCloses'),
   counter('pending_overflows_total', 'Sessions closed because too much arrived before the upstream opened.',
     null, 'pendingOverflows'),
+  counter('buffer_budget_pauses_total', 'Upstreams paused early because the process buffer budget ran short.',
+    null, 'bufferBudgetPauses'),
+  counter('buffer_budget_sheds_total', 'Sessions closed 1013 because the process buffer budget was spent.',
+    null, 'bufferBudgetSheds'),
   counter('closes_total', 'Sessions closed, by who initiated the close.', 'initiator', [
     ['client', 'closesClient'], ['upstream', 'closesUpstream'], ['proxy', 'closesProxy'],
   ]),

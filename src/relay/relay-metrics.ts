@@ -10,6 +10,8 @@ export interface RelayMetrics {
   slowClientCloses: number;
   slowUpstreamCloses: number;
   pendingOverflows: number;
+  bufferBudgetPauses: number;
+  bufferBudgetSheds: number;
   upstreamConnectsOk: number;
   upstreamConnectsUnauthorized: number;
   upstreamConnectsForbidden: number;

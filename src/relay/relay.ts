@@ -13,6 +13,7 @@ import { clampReason, isSendableCode, upstreamCodeFor } from './close-codes';
 import type { RelayMetrics } from './relay-metrics';
 import { Session, type ClientUserData } from './session';
 import { writeFrame } from './frame-writer';
+import { toKiB, type BufferBudget } from './buffer-budget';
 import { UpstreamSocket } from './upstream-socket';
 
 export interface RelayOptions {
@@ -28,6 +29,13 @@ export interface RelayOptions {
 const SEND_SUCCESS = 1;
 const SEND_DROPPED = 2;
 const OPEN = 1;
+
+/**
+ * Bytes in an upstream socket's write buffer that are not charged to the
+ * budget: a write the kernel has not yet taken (the stream's own high-water
+ * mark). Anything above is a slow upstream and counts.
+ */
+const UPSTREAM_SLACK_BYTES = 16 * 1024;
 
 /** Reasons uWS gives its close handler when it fails a connection itself. */
 const UWS_FAILURES: ReadonlyMap<string, ProxyError> = new Map([
@@ -49,6 +57,10 @@ const outSessions: Session[] = [];
 const outData: Buffer[] = [];
 const outBinary: boolean[] = [];
 let flushQueued = false;
+/** Inside flushOutbox: a close decided meanwhile must not flush the outbox again. */
+let flushing = false;
+/** A relay whose budget was found spent during a flush: it sheds once the flush is done. */
+let shedAfterFlush: Relay | null = null;
 /** Inside an upstream socket's 'data' event (reads never nest: one socket emits at a time). */
 let inRead = false;
 let runSession: Session;
@@ -93,6 +105,23 @@ function flushOutbox(): void {
   flushQueued = false;
   const n = outSessions.length;
   if (n === 0) return;
+  flushing = true;
+  try {
+    sendRuns(n);
+  } finally {
+    flushing = false;
+    outSessions.length = 0;
+    outData.length = 0;
+    outBinary.length = 0;
+  }
+  if (shedAfterFlush !== null) {
+    const relay = shedAfterFlush;
+    shedAfterFlush = null;
+    relay.shed();
+  }
+}
+
+function sendRuns(n: number): void {
   for (let i = 0; i < n;) {
     const s = outSessions[i];
     let j = i + 1;
@@ -105,14 +134,13 @@ function flushOutbox(): void {
       runDropped = false;
       runClean = true;
       s.client.cork(sendRun);
-      // SUCCESS for every send means nothing is buffered: skip the native buffered-amount call.
+      // SUCCESS for every send means nothing is buffered: skip the native
+      // buffered-amount call, and give back what the session held, if anything.
       if (!runClean) s.relay.afterSends(s, runDropped);
+      else if (s.heldClient !== 0) s.relay.noteClientBuffer(s, 0);
     }
     i = j;
   }
-  outSessions.length = 0;
-  outData.length = 0;
-  outBinary.length = 0;
 }
 
 // Scratch slots for a corked close: cork() runs its callback synchronously.
@@ -132,6 +160,7 @@ export class Relay {
   constructor(
     readonly opts: RelayOptions,
     readonly metrics: RelayMetrics,
+    readonly budget: BufferBudget,
     private readonly onFinished: (s: Session) => void,
   ) {}
 
@@ -181,11 +210,70 @@ export class Relay {
     s.pending.push(Buffer.from(new Uint8Array(message)));
     s.pendingBinary.push(isBinary);
     s.pendingBytes += size;
+    this.account(s);
   }
 
-  /** Past the budget toward a slow upstream: close rather than buffer more. */
+  /** Charge the budget for what `s` holds now; shed when that spends it. */
+  account(s: Session): void {
+    const kib = toKiB(s.heldClient + s.heldUpstream + s.pendingBytes);
+    const delta = kib - s.heldKiB;
+    if (delta === 0) return;
+    s.heldKiB = kib;
+    if (this.budget.add(delta) > this.budget.limitKiB && delta > 0) {
+      if (flushing) shedAfterFlush = this;
+      else this.shed();
+    }
+  }
+
+  noteClientBuffer(s: Session, buffered: number): void {
+    if (buffered === s.heldClient) return;
+    s.heldClient = buffered;
+    this.account(s);
+  }
+
+  /** Re-read both buffers (the sweeper's job for sessions holding bytes: a drain may have gone unseen). */
+  refreshHeld(s: Session): void {
+    if (s.client !== null) this.noteClientBuffer(s, s.client.getBufferedAmount());
+    const up = s.upstream;
+    if (up !== null && s.upstreamOpen && !s.upstreamDone) this.noteUpstreamBuffer(s, up);
+  }
+
+  /**
+   * The budget is spent: close the sessions of this thread that hold the
+   * most (1013) until it is not. Every thread sees the same total, so each
+   * sheds its own largest; the sort runs only when the budget is spent.
+   */
+  shed(): void {
+    const budget = this.budget;
+    if (budget.heldKiB <= budget.limitKiB) return;
+    const list: Session[] = [];
+    for (const s of this.sessions) if (s.heldKiB > 0 && s.client !== null) list.push(s);
+    if (list.length === 0) return;
+    list.sort(byHeldDesc);
+    const heldBefore = budget.heldKiB;
+    let shed = 0;
+    for (let i = 0; i < list.length && budget.heldKiB > budget.limitKiB; i++) {
+      shed++;
+      this.metrics.bufferBudgetSheds++;
+      this.fail(list[i], Errors.BUFFER_BUDGET);
+    }
+    list[0].log.warn({ heldBytes: heldBefore * 1024, budgetBytes: budget.limitBytes, sessionsShed: shed },
+      'buffer budget spent: shedding the sessions holding the most');
+  }
+
+  private noteUpstreamBuffer(s: Session, up: UpstreamSocket): number {
+    const buffered = up.bufferedAmount;
+    const held = buffered > UPSTREAM_SLACK_BYTES ? buffered : 0;
+    if (held !== s.heldUpstream) {
+      s.heldUpstream = held;
+      this.account(s);
+    }
+    return buffered;
+  }
+
+  /** Past the bound toward a slow upstream: close rather than buffer more. */
   private checkUpstreamBuffer(s: Session, up: UpstreamSocket): void {
-    if (up.bufferedAmount > this.opts.upstreamMaxBufferedBytes) {
+    if (this.noteUpstreamBuffer(s, up) > this.opts.upstreamMaxBufferedBytes && s.client !== null) {
       this.metrics.slowUpstreamCloses++;
       this.fail(s, Errors.SLOW_UPSTREAM);
     }
@@ -193,8 +281,11 @@ export class Relay {
 
   /** uWS `drain`: the browser caught up; resume reading the upstream below half the mark. */
   clientDrain(s: Session): void {
+    if (s.client === null) return;
+    const buffered = s.client.getBufferedAmount();
+    this.noteClientBuffer(s, buffered);
     if (!s.paused || s.client === null) return;
-    if (s.client.getBufferedAmount() <= this.opts.clientHighWaterBytes / 2) {
+    if (buffered <= this.opts.clientHighWaterBytes / 2) {
       s.paused = false;
       // A pong may sit unread in the paused socket: do not let the next
       // keepalive round mistake that for a dead upstream.
@@ -218,7 +309,7 @@ export class Relay {
     if (s.closedBy === '') s.closedBy = 'client';
     s.pending.length = 0;
     s.pendingBinary.length = 0;
-    s.pendingBytes = 0;
+    releaseHeld(s);
     const up = s.upstream;
     if (up !== null && !s.upstreamDone) {
       if (!s.upstreamOpen) {
@@ -233,7 +324,7 @@ export class Relay {
 
   /** A decision of the proxy's own: close both legs with `err`. */
   fail(s: Session, err: ProxyError): void {
-    if (outSessions.length > 0) flushOutbox();
+    if (outSessions.length > 0 && !flushing) flushOutbox();
     if (s.closedBy === '') s.closedBy = 'proxy';
     s.error ??= err;
     const up = s.upstream;
@@ -248,6 +339,7 @@ export class Relay {
   maybeFinish(s: Session): void {
     if (s.finished || s.client !== null || (s.upstream !== null && !s.upstreamDone)) return;
     s.finished = true;
+    releaseHeld(s);
     if (s.connectTimer !== null) clearTimeout(s.connectTimer);
     this.sessions.delete(s);
     if (s.closedBy === 'client') this.metrics.closesClient++;
@@ -277,7 +369,10 @@ export class Relay {
     s.pending = [];
     s.pendingBinary = [];
     s.pendingBytes = 0;
-    if (pending.length > 0) this.checkUpstreamBuffer(s, up);
+    if (pending.length > 0) {
+      this.account(s);
+      this.checkUpstreamBuffer(s, up);
+    }
   }
 
   upstreamMessage(s: Session, data: Buffer, isBinary: boolean): void {
@@ -298,11 +393,19 @@ export class Relay {
       // Only reachable if a single read's frames exceed the uWS backpressure budget.
       this.metrics.slowClientCloses++;
       this.fail(s, Errors.SLOW_CLIENT);
-    } else if (!s.paused && client.getBufferedAmount() > this.opts.clientHighWaterBytes) {
-      s.paused = true;
-      s.pausedAt = this.now;
+      return;
+    }
+    const buffered = client.getBufferedAmount();
+    this.noteClientBuffer(s, buffered);
+    if (s.paused || s.client === null) return;
+    if (buffered > this.opts.clientHighWaterBytes) {
       this.metrics.backpressurePauses++;
-      s.upstream?.pause();
+      pause(s, this.now);
+    } else if (buffered > 0 && this.budget.short) {
+      // The budget is short: a browser that is behind at all waits with the
+      // rest in the upstream's TCP window rather than in our memory.
+      this.metrics.bufferBudgetPauses++;
+      pause(s, this.now);
     }
   }
 
@@ -359,6 +462,24 @@ export class Relay {
     this.metrics.upstreamConnectsTimeout++;
     s.upstream.terminate();
   }
+}
+
+function pause(s: Session, now: number): void {
+  s.paused = true;
+  s.pausedAt = now;
+  s.upstream?.pause();
+}
+
+/** The session holds nothing for anyone any more: give its share of the budget back. */
+function releaseHeld(s: Session): void {
+  s.pendingBytes = 0;
+  s.heldClient = 0;
+  s.heldUpstream = 0;
+  s.relay.account(s);
+}
+
+function byHeldDesc(a: Session, b: Session): number {
+  return b.heldKiB - a.heldKiB;
 }
 
 /** A browser frame accepted for the upstream (sent now, or queued until it opens). */

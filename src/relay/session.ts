@@ -1,6 +1,6 @@
 // One browser <-> Voice Live session: all per-connection state in one object
 // whose every field is set in the constructor, so V8 keeps a single shape and
-// the module-level handlers in bridge.ts reach it without closures.
+// the module-level handlers in relay.ts reach it without closures.
 import type { WebSocket as ClientSocket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { ProxyError } from '../errors';
@@ -50,6 +50,15 @@ export class Session {
   pendingBinary: boolean[];
   pendingBytes: number;
 
+  /**
+   * Bytes held for this session's slow peers, as last seen (BUFFER_BUDGET_BYTES):
+   * waiting in uWS toward the browser, and in the upstream socket's write
+   * buffer; with pendingBytes, charged to the process budget as heldKiB.
+   */
+  heldClient: number;
+  heldUpstream: number;
+  heldKiB: number;
+
   /** Upstream reading paused because the browser's send buffer is above the high-water mark. */
   paused: boolean;
   pausedAt: number;
@@ -96,6 +105,9 @@ export class Session {
     this.pending = [];
     this.pendingBinary = [];
     this.pendingBytes = 0;
+    this.heldClient = 0;
+    this.heldUpstream = 0;
+    this.heldKiB = 0;
     this.paused = false;
     this.pausedAt = 0;
     this.lastFrameAt = now;

@@ -1,6 +1,7 @@
 // One shared timer for every session instead of several per socket (the
 // undici habit): it advances the relay's coarse clock, pings both legs under
-// Azure's 4-minute load-balancer idle timeout, and enforces the time limits.
+// Azure's 4-minute load-balancer idle timeout, enforces the time limits and
+// keeps the buffer budget's view of held bytes fresh.
 import { Errors } from '../errors';
 import type { Relay } from './relay';
 import type { Session } from './session';
@@ -50,6 +51,9 @@ export class Sweeper {
     if (pingDue) this.lastPingAt = now;
     for (const s of relay.sessions) {
       if (s.client === null) continue;
+      // A drain uWS or the upstream socket did not report (or a write that
+      // finished since) must not keep the budget charged.
+      if (s.heldClient !== 0 || s.heldUpstream !== 0) relay.refreshHeld(s);
       if (o.maxSessionMs > 0 && now - s.openedAt >= o.maxSessionMs) {
         relay.fail(s, Errors.SESSION_LIMIT);
       } else if (o.idleTimeoutMs > 0 && now - s.lastFrameAt >= o.idleTimeoutMs) {
@@ -61,6 +65,8 @@ export class Sweeper {
         this.ping(s);
       }
     }
+    // Another thread may have spent the shared budget: shed here too.
+    if (relay.budget.spent) relay.shed();
   }
 
   private ping(s: Session): void {

@@ -132,6 +132,8 @@ t.test('a fresh registry renders valid exposition text with every family', async
   t.same(names.filter((n) => n.startsWith('voice_live_proxy_')).sort(), [
     'voice_live_proxy_active_connections',
     'voice_live_proxy_backpressure_pauses_total',
+    'voice_live_proxy_buffer_budget_pauses_total',
+    'voice_live_proxy_buffer_budget_sheds_total',
     'voice_live_proxy_bytes_total',
     'voice_live_proxy_closes_total',
     'voice_live_proxy_draining',
@@ -187,6 +189,8 @@ t.test('each counter field lands in its own series', async (t) => {
     ['slowClientCloses', 'voice_live_proxy_slow_client_closes_total', {}],
     ['slowUpstreamCloses', 'voice_live_proxy_slow_upstream_closes_total', {}],
     ['pendingOverflows', 'voice_live_proxy_pending_overflows_total', {}],
+    ['bufferBudgetPauses', 'voice_live_proxy_buffer_budget_pauses_total', {}],
+    ['bufferBudgetSheds', 'voice_live_proxy_buffer_budget_sheds_total', {}],
     ['closesClient', 'voice_live_proxy_closes_total', { initiator: 'client' }],
     ['closesUpstream', 'voice_live_proxy_closes_total', { initiator: 'upstream' }],
     ['closesProxy', 'voice_live_proxy_closes_total', { initiator: 'proxy' }],
