@@ -220,7 +220,7 @@ export class Relay {
     if (delta === 0) return;
     s.heldKiB = kib;
     if (this.budget.add(delta) > this.budget.limitKiB && delta > 0) {
-      if (flushing) shedAfterFlush = this;
+      if (flushing) shedAfterFlush = s.relay;
       else this.shed();
     }
   }
