@@ -1,47 +1,93 @@
 #!/usr/bin/env node
-// The same stream load through nginx (a plain WebSocket reverse proxy, one
-// worker process), through the proxy, and straight to the simulator. The
-// number that matters: the proxy's CPU per relayed frame against nginx's.
+// The same stream load through nginx (a WebSocket reverse proxy, one worker
+// process) and through the proxy, over a plain upstream leg and over TLS (as
+// to Azure), plus straight to the simulator for reference. The numbers that
+// matter: the proxy's CPU per relayed frame, p99 and memory per session
+// against nginx's, in the same run.
 //
-//   npm run build && node bench/compare.mjs --sessions 1000 --duration 20
+//   npm run build && node bench/compare.mjs --sessions 1000 --duration 20 --repeat 2
 //
-// Takes every option of bench/streams.mjs (except --targets / --target).
+// On a shared host every number moves with the neighbours, so the runs
+// alternate (proxy and nginx, plain and TLS, their order flipped on every
+// repetition) and the summary gives each repetition's paired ratio and the
+// median. Takes every option of bench/streams.mjs (except --targets / --target).
 import { parseArgs, table, fmt, streamTable, writeJson } from './lib/cli.mjs';
 import { machine, nginxPath } from './lib/procs.mjs';
-import { STREAM_DEFAULTS, normalise, runStreams } from './streams.mjs';
+import { STREAM_DEFAULTS, normalise } from './streams.mjs';
+import { runTarget } from './lib/stream-run.mjs';
+
+const HELP = `node bench/compare.mjs [--repeat N] [--upstreams ws,wss] [--direct false] [bench/streams.mjs options]`;
+
+function median(xs) {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
 
 async function main() {
-  const raw = parseArgs(process.argv.slice(2), { ...STREAM_DEFAULTS, sessions: 1000 }, ['header', 'proxyEnv']);
-  if (raw.help) { console.log('node bench/compare.mjs [bench/streams.mjs options]'); return; }
+  const raw = parseArgs(process.argv.slice(2),
+    { ...STREAM_DEFAULTS, sessions: 1000, repeat: 1, upstreams: 'ws,wss', direct: true }, ['header', 'proxyEnv']);
+  if (raw.help) { console.log(HELP); return; }
   const withNginx = nginxPath() !== '';
-  if (!withNginx) console.error('nginx not found (apt-get install -y nginx): comparing proxy and direct only');
-  raw.target = '';
-  raw.targets = withNginx ? 'direct,proxy,nginx' : 'direct,proxy';
-  const o = normalise(raw);
+  if (!withNginx) console.error('nginx not found (apt-get install -y nginx): proxy only');
+  const upstreams = raw.upstreams.split(',').map((s) => s.trim()).filter((s) => s === 'ws' || s === 'wss');
   const started = new Date().toISOString();
-  const runs = await runStreams(o);
-  const by = Object.fromEntries(runs.map((r) => [r.target, r]));
-  const proxy = by.proxy;
-  const nginx = by.nginx;
-  const direct = by.direct;
-  const ratio = nginx ? proxy.window.relayUsPerFrame / nginx.window.relayUsPerFrame : NaN;
-  const summary = {
-    proxyUsPerFrame: proxy.window.relayUsPerFrame,
-    nginxUsPerFrame: nginx ? nginx.window.relayUsPerFrame : null,
-    proxyOverNginx: nginx ? ratio : null,
-    proxyRssPerSessionKiB: proxy.memory.relayRssPerSessionKiB,
-    nginxRssPerSessionKiB: nginx ? nginx.memory.relayRssPerSessionKiB : null,
-    p99RttProxyOverDirect: proxy.rttMs && direct.rttMs ? proxy.rttMs.p99 / direct.rttMs.p99 : null,
-  };
-  console.log(streamTable(runs));
+  const runs = [];
+  if (raw.direct) {
+    const o = normalise({ ...raw, target: '', targets: 'direct', upstreamTls: false });
+    console.error(`> direct: ${o.sessions} sessions (reference round trip)`);
+    runs.push({ rep: 0, ...(await runTarget('direct', o, console.error)) });
+  }
+  for (let rep = 1; rep <= raw.repeat; rep++) {
+    const order = withNginx ? (rep % 2 === 1 ? ['proxy', 'nginx'] : ['nginx', 'proxy']) : ['proxy'];
+    const ups = rep % 2 === 1 ? upstreams : [...upstreams].reverse();
+    for (const up of ups) {
+      for (const target of order) {
+        const o = normalise({ ...raw, target: '', targets: target, upstreamTls: up === 'wss' });
+        console.error(`> rep ${rep}, ${target} over ${up}: ${o.sessions} sessions, ${o.mode}, ${o.chunkMs} ms chunks, window ${o.duration} s`);
+        runs.push({ rep, ...(await runTarget(target, o, console.error)) });
+      }
+    }
+  }
+
+  console.log(streamTable(runs.map((r) => ({ ...r, target: r.target === 'direct' ? 'direct' : `${r.target} ${r.upstream}` }))));
   console.log();
-  console.log(table(['', 'proxy', 'nginx', 'proxy / nginx'], [
-    ['CPU us per relayed frame', fmt(summary.proxyUsPerFrame, 2), fmt(summary.nginxUsPerFrame, 2), fmt(ratio, 2)],
-    ['RSS KiB per session', fmt(summary.proxyRssPerSessionKiB, 1), fmt(summary.nginxRssPerSessionKiB, 1),
-      fmt(nginx ? summary.proxyRssPerSessionKiB / summary.nginxRssPerSessionKiB : NaN, 2)],
-  ]));
+  const summary = {};
+  const rows = [];
+  for (const up of upstreams) {
+    const pairs = [];
+    for (let rep = 1; rep <= raw.repeat; rep++) {
+      const p = runs.find((r) => r.rep === rep && r.target === 'proxy' && r.upstream === up);
+      const n = runs.find((r) => r.rep === rep && r.target === 'nginx' && r.upstream === up);
+      if (p === undefined) continue;
+      pairs.push({
+        rep,
+        proxyUs: p.window.relayUsPerFrame, nginxUs: n?.window.relayUsPerFrame ?? NaN,
+        proxyP99: p.rttMs?.p99 ?? NaN, nginxP99: n?.rttMs?.p99 ?? NaN,
+        proxyKiB: p.memory.relayRssPerSessionKiB, nginxKiB: n?.memory.relayRssPerSessionKiB ?? NaN,
+        proxyLoss: p.totals.loss, nginxLoss: n?.totals.loss ?? NaN,
+      });
+    }
+    const s = {
+      pairs,
+      cpuRatio: median(pairs.map((x) => x.proxyUs / x.nginxUs)),
+      p99Ratio: median(pairs.map((x) => x.proxyP99 / x.nginxP99)),
+      memRatio: median(pairs.map((x) => x.proxyKiB / x.nginxKiB)),
+      proxyUsPerFrame: median(pairs.map((x) => x.proxyUs)),
+      nginxUsPerFrame: median(pairs.map((x) => x.nginxUs)),
+    };
+    summary[up] = s;
+    for (const x of pairs) {
+      rows.push([up, x.rep, fmt(x.proxyUs, 2), fmt(x.nginxUs, 2), fmt(x.proxyUs / x.nginxUs, 2), fmt(x.proxyP99, 2), fmt(x.nginxP99, 2),
+        fmt(x.proxyP99 / x.nginxP99, 2), fmt(x.proxyKiB, 1), fmt(x.nginxKiB, 1), fmt(x.proxyKiB / x.nginxKiB, 2)]);
+    }
+    rows.push([up, 'median', fmt(s.proxyUsPerFrame, 2), fmt(s.nginxUsPerFrame, 2), fmt(s.cpuRatio, 2), '', '', fmt(s.p99Ratio, 2), '', '', fmt(s.memRatio, 2)]);
+  }
+  console.log(table(['upstream', 'rep', 'proxy us/frame', 'nginx us/frame', 'CPU ratio', 'proxy p99 ms', 'nginx p99 ms', 'p99 ratio',
+    'proxy KiB/session', 'nginx KiB/session', 'mem ratio'], rows));
   const out = { bench: 'compare', date: started, machine: machine(), nginx: withNginx ? nginxPath() : null, argv: process.argv.slice(2), summary, runs };
-  if (o.json !== '') writeJson(o.json, out);
+  if (raw.json !== '') writeJson(raw.json, out);
 }
 
 main().catch((err) => { console.error(err); process.exit(1); });

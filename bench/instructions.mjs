@@ -19,10 +19,11 @@ import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
 import { parseArgs } from './lib/cli.mjs';
 import { ROOT, freePort, sleep, startSimulator } from './lib/procs.mjs';
+import { benchCertificate } from './lib/tls-cert.mjs';
 
-const opts = parseArgs(process.argv.slice(2), { frames: 4000, sessions: 20, frameBytes: 2644, dist: 'dist', json: '', keep: '', help: false });
+const opts = parseArgs(process.argv.slice(2), { frames: 4000, sessions: 20, frameBytes: 2644, dist: 'dist', upstreamTls: false, json: '', keep: '', help: false });
 if (opts.help) {
-  console.log('node bench/instructions.mjs [--frames N] [--sessions N] [--frame-bytes N] [--dist DIR] [--json FILE] [--keep DIR]');
+  console.log('node bench/instructions.mjs [--frames N] [--sessions N] [--frame-bytes N] [--dist DIR] [--upstream-tls] [--json FILE] [--keep DIR]');
   process.exit(0);
 }
 try { execFileSync('valgrind', ['--version']); } catch { console.error('valgrind not installed (apt-get install valgrind)'); process.exit(2); }
@@ -47,7 +48,9 @@ async function runSession(url, frames) {
 }
 
 async function measure(framesPerSession) {
-  const sim = await startSimulator();
+  // --upstream-tls: the upstream leg over TLS as to Azure (see bench/lib/tls-cert.mjs).
+  const tls = opts.upstreamTls ? benchCertificate() : null;
+  const sim = await startSimulator({ tls });
   const port = await freePort();
   const outDir = mkdtempSync(join(tmpdir(), 'vlp-cg-'));
   const proc = spawn('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${outDir}/cg.%p`,
@@ -55,12 +58,15 @@ async function measure(framesPerSession) {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', AZURE_VOICE_LIVE_ENDPOINT: sim.origin, AZURE_SPEECH_KEY: 'k',
       ALLOWED_ORIGINS: 'http://localhost:3000', LOG_LEVEL: 'warn', WORKERS: '1', SHUTDOWN_GRACE_MS: '0',
-      UPSTREAM_CONNECT_TIMEOUT_MS: '60000', KEEPALIVE_INTERVAL_MS: '200000' },
+      UPSTREAM_CONNECT_TIMEOUT_MS: '60000', KEEPALIVE_INTERVAL_MS: '200000',
+      ...(tls === null ? {} : { NODE_EXTRA_CA_CERTS: tls.cert }) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { if (stderr.length < 100000) stderr += d; });
   for (let i = 0; ; i++) {
     try { if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break; } catch { /* starting */ }
-    if (i > 600) throw new Error('proxy under valgrind did not start');
+    if (i > 3000 || proc.exitCode !== null) throw new Error(`proxy under valgrind did not start: ${stderr.slice(-2000)}`);
     await sleep(100);
   }
   const url = `ws://127.0.0.1:${port}/ws`;
@@ -88,7 +94,7 @@ const base = await measure(opts.frames / opts.sessions);
 const loaded = await measure((2 * opts.frames) / opts.sessions);
 const relayed = 2 * opts.frames; // the extra frames, each crossing the proxy twice (there and echoed back)
 const perFrame = (loaded - base) / relayed;
-const result = { bench: 'instructions', dist: opts.dist, frames: opts.frames, sessions: opts.sessions, frameBytes: opts.frameBytes,
+const result = { bench: 'instructions', dist: opts.dist, upstream: opts.upstreamTls ? 'wss' : 'ws', frames: opts.frames, sessions: opts.sessions, frameBytes: opts.frameBytes,
   baseInstructions: base, loadedInstructions: loaded, instructionsPerRelayedFrame: Math.round(perFrame) };
 console.log(JSON.stringify(result));
 if (opts.json) (await import('node:fs')).writeFileSync(opts.json, JSON.stringify(result, null, 2));

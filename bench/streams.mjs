@@ -35,6 +35,7 @@ export const STREAM_DEFAULTS = {
   proxyNodeArgs: '',
   proxyEnv: [],
   insecure: false,
+  upstreamTls: false,
   waitIdle: 0,
   json: '',
   help: false,
@@ -61,6 +62,8 @@ const HELP = `node bench/streams.mjs [options]
   --proxy-node-args S  node flags for the spawned proxy, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   --proxy-env K=V      extra environment for the spawned proxy (repeatable)
   --insecure           wss: do not verify the certificate
+  --upstream-tls       the upstream leg over TLS, as to Azure: simulator on wss:// with a bench-time
+                       certificate (proxy: NODE_EXTRA_CA_CERTS; nginx: proxy_ssl_trusted_certificate)
   --wait-idle S        shared host: wait up to S s for the machine to be <15% busy before each run
   --json FILE          write all results as JSON`;
 

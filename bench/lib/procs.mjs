@@ -141,9 +141,11 @@ class Child {
   }
 }
 
-export async function startSimulator() {
+/** The simulator; with `tls` ({ cert, key } PEM paths) it serves wss:// as Azure does. */
+export async function startSimulator({ tls = null } = {}) {
+  const tlsEnv = tls === null ? {} : { SIMULATOR_TLS_CERT: tls.cert, SIMULATOR_TLS_KEY: tls.key };
   const proc = spawn(process.execPath, [join(ROOT, 'dist', 'simulator', 'cli.js')], {
-    env: { ...process.env, SIMULATOR_PORT: '0', SIMULATOR_HOST: '127.0.0.1' },
+    env: { ...process.env, SIMULATOR_PORT: '0', SIMULATOR_HOST: '127.0.0.1', ...tlsEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const child = new Child('simulator', proc);
@@ -195,8 +197,11 @@ export function nginxPath() {
   return safeExec('sh', ['-c', 'command -v nginx']);
 }
 
-/** nginx as a plain WebSocket reverse proxy to the simulator, one worker. */
-export async function startNginx(simPort) {
+/**
+ * nginx as a plain WebSocket reverse proxy to the simulator, one worker; with
+ * `tls` ({ cert }) the upstream leg is https, verified against that certificate.
+ */
+export async function startNginx(simPort, { tls = null } = {}) {
   const bin = nginxPath();
   if (bin === '') throw new Error('nginx not installed');
   const port = await freePort();
@@ -218,7 +223,12 @@ http {
   server {
     listen 127.0.0.1:${port};
     location / {
-      proxy_pass http://127.0.0.1:${simPort};
+      proxy_pass ${tls === null ? 'http' : 'https'}://127.0.0.1:${simPort};${tls === null ? '' : `
+      proxy_ssl_trusted_certificate ${tls.cert};
+      proxy_ssl_verify on;
+      proxy_ssl_name localhost;
+      proxy_ssl_server_name on;
+      proxy_ssl_session_reuse on;`}
       proxy_http_version 1.1;
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;

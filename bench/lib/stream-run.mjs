@@ -5,6 +5,7 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { Histogram } from './histogram.mjs';
+import { benchCertificate } from './tls-cert.mjs';
 import {
   ROOT, sleep, startSimulator, startProxy, startNginx, cpuMicros, rssKiB, fdCount, hostCpuSample, hostBusy, hostIrq,
 } from './procs.mjs';
@@ -64,20 +65,25 @@ async function prepare(target, o, log) {
   if (target === 'external') {
     return { url: o.target, headers: o.headers, relay: o.pid ? { pid: o.pid, name: 'target' } : null, sim: null, stop: async () => {} };
   }
-  const sim = await startSimulator();
+  // --upstream-tls: the simulator on wss:// with a bench-time certificate; the
+  // proxy trusts it through NODE_EXTRA_CA_CERTS, nginx through
+  // proxy_ssl_trusted_certificate. The browser leg stays plain in every mode.
+  const tls = o.upstreamTls && target !== 'direct' ? benchCertificate() : null;
+  const sim = await startSimulator({ tls });
   const apiKey = { 'api-key': 'bench-key' };
   if (target === 'direct') {
     return { url: sim.origin + SIM_QUERY, headers: { ...apiKey, ...o.headers }, relay: null, sim, stop: () => sim.stop() };
   }
   if (target === 'nginx') {
-    const ngx = await startNginx(sim.port);
+    const ngx = await startNginx(sim.port, { tls });
     return {
       url: ngx.origin + SIM_QUERY, headers: { ...apiKey, ...o.headers }, relay: ngx, sim,
       stop: async () => { await ngx.stop(); await sim.stop(); },
     };
   }
   if (target === 'proxy') {
-    const proxy = await startProxy(sim.origin, { env: o.proxyEnv, nodeArgs: o.proxyNodeArgs });
+    const env = tls === null ? o.proxyEnv : { NODE_EXTRA_CA_CERTS: tls.cert, ...o.proxyEnv };
+    const proxy = await startProxy(sim.origin, { env, nodeArgs: o.proxyNodeArgs });
     log(`  proxy pid ${proxy.pid} on ${proxy.origin}, simulator pid ${sim.pid} on ${sim.origin}`);
     return {
       url: proxy.origin + '/ws?model=gpt-realtime', headers: { Origin: o.origin, ...o.headers }, relay: proxy, sim,
@@ -163,7 +169,7 @@ export async function runTarget(target, o, log = console.error) {
     const genCpu = cpuB.gen - cpuA.gen;
     const ms = (h) => { const s = h.summary(); return { samples: s.samples, p50: s.p50 / 1000, p90: s.p90 / 1000, p99: s.p99 / 1000, max: s.max / 1000, mean: s.mean / 1000 }; };
     const result = {
-      target, hostBusyBeforePct: quiet, url: t.url.replace(/([?&](token|api-key)=)[^&]*/gi, '$1***'), mode: o.mode,
+      target, upstream: o.upstreamTls && target !== 'direct' ? 'wss' : 'ws', hostBusyBeforePct: quiet, url: t.url.replace(/([?&](token|api-key)=)[^&]*/gi, '$1***'), mode: o.mode,
       sessions: o.sessions, chunkMs: o.chunkMs, frameBytes: initInfo.frameBytes, generatorProcs: procs,
       ready: opened.created, failed: opened.failed, failReasons: opened.failReasons, rampSeconds,
       closedEarly: c.closedEarly, closeCodes: c.closeCodes,

@@ -1,6 +1,7 @@
 // `node dist/simulator/cli.js`: a standalone Voice Live simulator.
-// SIMULATOR_PORT (default 8090), SIMULATOR_HOST (default 127.0.0.1) and
-// SIMULATOR_REQUIRE_CREDENTIAL (default true) configure it; it prints one
+// SIMULATOR_PORT (default 8090), SIMULATOR_HOST (default 127.0.0.1),
+// SIMULATOR_REQUIRE_CREDENTIAL (default true) and SIMULATOR_TLS_CERT +
+// SIMULATOR_TLS_KEY (PEM files: serve wss://) configure it; it prints one
 // JSON line with its URL and exits 0 on SIGINT/SIGTERM.
 import { SIMULATOR_PATH, startSimulator } from './simulator';
 
@@ -24,12 +25,22 @@ function envBool(name: string, fallback: boolean): boolean {
   return fail(`${name}: expected true or false, got ${JSON.stringify(raw)}`);
 }
 
+/** SIMULATOR_TLS_CERT + SIMULATOR_TLS_KEY (PEM files): serve wss://. */
+function envTls(): { certFile: string; keyFile: string } | undefined {
+  const certFile = process.env.SIMULATOR_TLS_CERT ?? '';
+  const keyFile = process.env.SIMULATOR_TLS_KEY ?? '';
+  if (certFile === '' && keyFile === '') return undefined;
+  if (certFile === '' || keyFile === '') fail('SIMULATOR_TLS_CERT and SIMULATOR_TLS_KEY: set both or neither');
+  return { certFile, keyFile };
+}
+
 async function main(): Promise<void> {
   const host = process.env.SIMULATOR_HOST || '127.0.0.1';
   const sim = await startSimulator({
     host,
     port: envPort(),
     requireCredential: envBool('SIMULATOR_REQUIRE_CREDENTIAL', true),
+    tls: envTls(),
   });
   process.stdout.write(JSON.stringify({ simulator: 'listening', url: sim.origin + SIMULATOR_PATH, origin: sim.origin }) + '\n');
   let stopping = false;

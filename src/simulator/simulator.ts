@@ -32,6 +32,8 @@ export interface SimulatorOptions {
   audioChunkBytes?: number;
   /** Largest client frame accepted. Default 16 MiB. */
   maxPayloadLength?: number;
+  /** Serve wss:// (as Azure does) with this PEM certificate and key; the bench's TLS upstream mode. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface UpgradeRecord {
@@ -72,6 +74,7 @@ class SimulatorServer implements Simulator {
   readonly requireCredential: boolean;
   readonly timers = new Set<NodeJS.Timeout>();
   closed = false;
+  readonly scheme: 'ws' | 'wss';
 
   constructor(opts: SimulatorOptions) {
     this.delayMs = opts.handshakeDelayMs ?? 0;
@@ -94,7 +97,9 @@ class SimulatorServer implements Simulator {
       drain: onDrain,
       close: onClose,
     };
-    this.app = uWS.App()
+    this.scheme = opts.tls === undefined ? 'ws' : 'wss';
+    this.app = (opts.tls === undefined ? uWS.App()
+      : uWS.SSLApp({ cert_file_name: opts.tls.certFile, key_file_name: opts.tls.keyFile }))
       .ws<UserData>(SIMULATOR_PATH, behavior)
       .any('/*', (res, req) => this.onHttp(res, req));
   }
@@ -107,7 +112,7 @@ class SimulatorServer implements Simulator {
           return;
         }
         this.port = uWS.us_socket_local_port(socket as unknown as uWS.us_socket);
-        this.origin = `ws://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+        this.origin = `${this.scheme}://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
         resolve(this);
       });
     });
