@@ -98,7 +98,9 @@ async function main() {
   const proxy = await startProxy(sim.origin, {
     env: {
       BUFFER_BUDGET_BYTES: String(o.budgetMib * MIB), WORKERS: String(o.workers),
-      MAX_CONNECTIONS_PER_IP: '0', SLOW_PEER_TIMEOUT_MS: '600000',
+      // A stalled reader cannot answer pings either: keep the keepalive and
+      // slow-reader limits out of the way of what is measured here.
+      MAX_CONNECTIONS_PER_IP: '0', SLOW_PEER_TIMEOUT_MS: '600000', KEEPALIVE_INTERVAL_MS: '200000',
     },
   });
   const url = `${proxy.origin}/ws?model=gpt-realtime`;
@@ -143,7 +145,7 @@ async function main() {
     while (performance.now() < end) {
       health.record((await healthMs(proxy.port)) * 1000);
       peakRss = Math.max(peakRss, rssKiB(proxy.pid));
-      if (tick++ % 5 === 0) peakHeld = Math.max(peakHeld, await metric(proxy.port, 'voice_live_proxy_buffered_bytes'));
+      if (tick++ % 3 === 0) peakHeld = Math.max(peakHeld, await metric(proxy.port, 'voice_live_proxy_buffered_bytes'));
       await sleep(100);
     }
     const sheds = await metric(proxy.port, 'voice_live_proxy_buffer_budget_sheds_total');
@@ -158,9 +160,13 @@ async function main() {
     console.error('resuming the readers');
     const t0 = performance.now();
     for (const r of readers) if (r.closeCode === 0) r.sock.sock.resume();
+    const stallRss = peakRss;
+    const stallHeld = peakHeld;
     const deadline = performance.now() + o.resumeTimeout * 1000;
+    tick = 0;
     while (readers.some((r) => r.ready && r.closeCode === 0 && !r.complete) && performance.now() < deadline) {
       peakRss = Math.max(peakRss, rssKiB(proxy.pid));
+      if (tick++ % 5 === 0) peakHeld = Math.max(peakHeld, await metric(proxy.port, 'voice_live_proxy_buffered_bytes'));
       await sleep(200);
     }
     const resumeS = (performance.now() - t0) / 1000;
@@ -175,8 +181,10 @@ async function main() {
     const ls = liveRtt.summary();
     const result = {
       bench: 'budget', date: new Date().toISOString(), machine: machine(), options: o,
+      readerCloseCodes: readers.reduce((m, r) => { if (r.closeCode !== 0) m[r.closeCode] = (m[r.closeCode] ?? 0) + 1; return m; }, {}),
       readers: { opened, complete, shed1013: shedReaders, otherCloses: readers.filter((r) => r.closeCode !== 0 && r.closeCode !== 1013).length, incomplete, disordered },
-      proxy: { rssIdleMiB: rss0 / 1024, rssOpenMiB: rssOpen / 1024, rssPeakMiB: peakRss / 1024, heldPeakMiB: peakHeld / MIB,
+      proxy: { rssIdleMiB: rss0 / 1024, rssOpenMiB: rssOpen / 1024, rssStallPeakMiB: stallRss / 1024, rssPeakMiB: peakRss / 1024,
+        heldStallPeakMiB: stallHeld / MIB, heldPeakMiB: peakHeld / MIB,
         sheds, budgetPauses, highWaterPauses: hwPauses, cpuSeconds: cpuS, resumeSeconds: resumeS },
       healthMs: { samples: hs.samples, p50: hs.p50 / 1000, p99: hs.p99 / 1000, max: hs.max / 1000 },
       live: { sessions: o.live, closedEarly: totals.counters.closedEarly, loss: totals.counters.sent - totals.counters.echoes,
@@ -185,8 +193,9 @@ async function main() {
     console.log(table(['what', 'value'], [
       ['readers opened / complete in order / shed 1013 / other closes / incomplete', `${opened} / ${complete} / ${shedReaders} / ${result.readers.otherCloses} / ${incomplete}`],
       ['readers with frames out of order', disordered],
-      ['proxy RSS idle / sessions open / peak (MiB)', `${fmt(rss0 / 1024, 0)} / ${fmt(rssOpen / 1024, 0)} / ${fmt(peakRss / 1024, 0)}`],
-      ['budget: peak held MiB (of budget) / budget pauses / high-water pauses / sheds', `${fmt(peakHeld / MIB, 1)} (${o.budgetMib}) / ${budgetPauses} / ${hwPauses} / ${sheds}`],
+      ['proxy RSS idle / sessions open / peak while stalled / peak incl. resume (MiB)', `${fmt(rss0 / 1024, 0)} / ${fmt(rssOpen / 1024, 0)} / ${fmt(stallRss / 1024, 0)} / ${fmt(peakRss / 1024, 0)}`],
+      ['budget: peak held MiB while stalled / incl. resume (budget) / budget pauses / high-water pauses / sheds', `${fmt(stallHeld / MIB, 1)} / ${fmt(peakHeld / MIB, 1)} (${o.budgetMib}) / ${budgetPauses} / ${hwPauses} / ${sheds}`],
+      ['reader close codes', JSON.stringify(result.readerCloseCodes)],
       ['/health during the stall: p50 / p99 / max ms', `${fmt(hs.p50 / 1000, 1)} / ${fmt(hs.p99 / 1000, 1)} / ${fmt(hs.max / 1000, 1)} (${hs.samples} probes)`],
       ['live sessions: closed early / loss / RTT p50 / p99 / max ms', `${totals.counters.closedEarly} / ${result.live.loss} / ${fmt(ls.p50 / 1000, 2)} / ${fmt(ls.p99 / 1000, 2)} / ${fmt(ls.max / 1000, 1)}`],
       ['resume: all delivered in s / proxy CPU s (stall + resume)', `${fmt(resumeS, 1)} / ${fmt(cpuS, 1)}`],

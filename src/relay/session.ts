@@ -51,9 +51,10 @@ export class Session {
   pendingBytes: number;
 
   /**
-   * Bytes held for this session's slow peers, as last seen (BUFFER_BUDGET_BYTES):
-   * waiting in uWS toward the browser, and in the upstream socket's write
-   * buffer; with pendingBytes, charged to the process budget as heldKiB.
+   * Bytes held for this session's slow peers (BUFFER_BUDGET_BYTES): uWS's
+   * buffer toward the browser at its largest (see Relay.noteClientBuffer), and
+   * the upstream socket's write buffer as last seen; with pendingBytes,
+   * charged to the process budget as heldKiB.
    */
   heldClient: number;
   heldUpstream: number;

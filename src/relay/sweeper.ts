@@ -51,9 +51,8 @@ export class Sweeper {
     if (pingDue) this.lastPingAt = now;
     for (const s of relay.sessions) {
       if (s.client === null) continue;
-      // A drain uWS or the upstream socket did not report (or a write that
-      // finished since) must not keep the budget charged.
-      if (s.heldClient !== 0 || s.heldUpstream !== 0) relay.refreshHeld(s);
+      // A write toward the upstream that finished since must not keep the budget charged.
+      if (s.heldUpstream !== 0) relay.refreshHeld(s);
       if (o.maxSessionMs > 0 && now - s.openedAt >= o.maxSessionMs) {
         relay.fail(s, Errors.SESSION_LIMIT);
       } else if (o.idleTimeoutMs > 0 && now - s.lastFrameAt >= o.idleTimeoutMs) {
