@@ -20,6 +20,12 @@ export interface Config {
   /** Upstream origin, e.g. `wss://myres.services.ai.azure.com` (no path). */
   readonly upstreamOrigin: string;
   readonly azureSpeechKey: string;
+  /** The API version for the WebRTC control channel when the client names none. */
+  readonly webrtcApiVersion: string;
+  /** Server-side agent default (AGENT_NAME / FOUNDRY_AGENT_NAME); '' = none. */
+  readonly agentName: string;
+  readonly agentProjectName: string;
+  readonly agentVersion: string;
   readonly allowedOrigins: readonly string[];
   readonly allowAnyOrigin: boolean;
   readonly allowNoOrigin: boolean;
@@ -57,6 +63,15 @@ export class ConfigError extends Error {
   }
 }
 
+/** Two names for one setting (ours and the successor proxy's) set to different values. */
+export class ConfigConflictError extends ConfigError {
+  constructor(variable: string, alias: string) {
+    super(variable, '', undefined);
+    // Values are not printed: one of the pairs is an API key.
+    this.message = `${variable} and ${alias} are both set, to different values: set only one`;
+  }
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const AZURE_RESOURCE_RE = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/;
 const API_VERSION_RE = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
@@ -66,6 +81,36 @@ const MODEL_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 function str(env: Env, name: string, fallback: string): string {
   const v = env[name];
   return v === undefined || v.trim() === '' ? fallback : v.trim();
+}
+
+/**
+ * A setting that also answers to the successor proxy's name (FOUNDRY_*), so
+ * an operator can bring its settings unchanged. Both set and different: refuse.
+ */
+function aliased(env: Env, name: string, alias: string): string {
+  const ours = str(env, name, '');
+  const theirs = str(env, alias, '');
+  if (ours !== '' && theirs !== '' && ours !== theirs) throw new ConfigConflictError(name, alias);
+  return ours || theirs;
+}
+
+/**
+ * The GA and preview versions Voice Live documents today (learn.microsoft.com
+ * API references, and the stable/ and preview/ folders of
+ * Azure/azure-rest-api-specs specification/ai/data-plane/VoiceLive).
+ */
+export const DOCUMENTED_API_VERSIONS: readonly string[] = Object.freeze([
+  '2026-07-15', '2026-04-10', '2025-10-01',
+  '2026-06-01-preview', '2026-01-01-preview', '2025-05-01-preview',
+]);
+/** The WebRTC control channel (`/voice-live/realtime/calls`) first shipped in this preview. */
+export const MIN_WEBRTC_API_VERSION = '2026-01-01-preview';
+
+/** Chronological order of `YYYY-MM-DD[-preview]` (a preview sorts before the GA of the same date). */
+export function compareApiVersions(a: string, b: string): number {
+  const d = a.slice(0, 10).localeCompare(b.slice(0, 10));
+  if (d !== 0) return d;
+  return (a.endsWith('-preview') ? 0 : 1) - (b.endsWith('-preview') ? 0 : 1);
 }
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -116,27 +161,32 @@ function upstreamOrigin(env: Env, resource: string): string {
     return origin.replace(/^https:/, 'wss:').replace(/^http:/, 'ws:');
   }
   if (resource === '') {
-    throw new ConfigError('AZURE_AI_FOUNDRY_RESOURCE', 'the resource name (or set AZURE_VOICE_LIVE_ENDPOINT)', undefined);
+    throw new ConfigError('AZURE_AI_FOUNDRY_RESOURCE', 'the resource name (or FOUNDRY_RESOURCE_NAME, or set AZURE_VOICE_LIVE_ENDPOINT)', undefined);
   }
   return `wss://${resource}.services.ai.azure.com`;
 }
 
 export function loadConfig(env: Env): Config {
-  const resource = str(env, 'AZURE_AI_FOUNDRY_RESOURCE', '');
+  const resource = aliased(env, 'AZURE_AI_FOUNDRY_RESOURCE', 'FOUNDRY_RESOURCE_NAME');
   if (resource !== '' && !AZURE_RESOURCE_RE.test(resource)) {
     throw new ConfigError('AZURE_AI_FOUNDRY_RESOURCE', 'a resource name (letters, digits, hyphens)', resource);
   }
-  const apiVersion = str(env, 'API_VERSION', '2025-10-01');
-  if (!API_VERSION_RE.test(apiVersion)) throw new ConfigError('API_VERSION', 'a date like 2025-10-01', apiVersion);
-  const allowedApiVersions = list(env, 'ALLOWED_API_VERSIONS', `${apiVersion},2025-05-01-preview`);
+  const apiVersion = str(env, 'API_VERSION', '2026-07-15');
+  if (!API_VERSION_RE.test(apiVersion)) throw new ConfigError('API_VERSION', 'a date like 2026-07-15', apiVersion);
+  const allowedApiVersions = list(env, 'ALLOWED_API_VERSIONS', DOCUMENTED_API_VERSIONS.join(','));
   for (const v of allowedApiVersions) {
-    if (!API_VERSION_RE.test(v)) throw new ConfigError('ALLOWED_API_VERSIONS', 'dates like 2025-10-01', v);
+    if (!API_VERSION_RE.test(v)) throw new ConfigError('ALLOWED_API_VERSIONS', 'dates like 2026-07-15', v);
   }
+  const webrtcApiVersion = str(env, 'WEBRTC_API_VERSION', MIN_WEBRTC_API_VERSION);
+  if (!API_VERSION_RE.test(webrtcApiVersion) || compareApiVersions(webrtcApiVersion, MIN_WEBRTC_API_VERSION) < 0) {
+    throw new ConfigError('WEBRTC_API_VERSION', `a version from ${MIN_WEBRTC_API_VERSION} on`, webrtcApiVersion);
+  }
+  const agent = agentDefaults(env);
   const origins = list(env, 'ALLOWED_ORIGINS', 'http://localhost:3000');
   const allowAnyOrigin = origins.includes('*');
   const allowedOrigins = origins.filter((o) => o !== '*')
     .map((o) => parseOrigin('ALLOWED_ORIGINS', o, ['http:', 'https:']));
-  const azureSpeechKey = str(env, 'AZURE_SPEECH_KEY', '');
+  const azureSpeechKey = aliased(env, 'AZURE_SPEECH_KEY', 'FOUNDRY_API_KEY');
   // Any web page could then spend the server key, and nothing proves who is
   // calling: refuse unless the operator says so (issue 15). CLIENT_AUTH is
   // read here by name only; its own validation lives with the auth config.
@@ -161,13 +211,14 @@ export function loadConfig(env: Env): Config {
     port: int(env, 'PORT', 8080, 0, 65535),
     host: str(env, 'HOST', '0.0.0.0'),
     apiVersion,
-    allowedApiVersions: Object.freeze(allowedApiVersions.includes(apiVersion)
-      ? allowedApiVersions : [apiVersion, ...allowedApiVersions]),
+    allowedApiVersions: Object.freeze([...new Set([apiVersion, ...allowedApiVersions])]),
     defaultModel,
     allowedModels: Object.freeze(allowedModels.includes('*') ? ['*'] : [...new Set([defaultModel, ...allowedModels])]),
     azureResource: resource,
     upstreamOrigin: upstreamOrigin(env, resource),
     azureSpeechKey,
+    webrtcApiVersion,
+    ...agent,
     allowedOrigins: Object.freeze(allowedOrigins),
     allowAnyOrigin,
     allowNoOrigin: bool(env, 'ALLOW_NO_ORIGIN', false),
@@ -201,6 +252,24 @@ export function loadConfig(env: Env): Config {
     workers: int(env, 'WORKERS', 0, 0, 256) || availableParallelism(),
     demo: bool(env, 'DEMO', false),
   });
+}
+
+const AGENT_NAME_RE = /^[A-Za-z0-9._-]{1,128}$/;
+const AGENT_VERSION_RE = /^[A-Za-z0-9._-]{1,32}$/;
+
+/** AGENT_NAME / AGENT_PROJECT_NAME / AGENT_VERSION: the agent a client gets when it names none. */
+function agentDefaults(env: Env): { agentName: string; agentProjectName: string; agentVersion: string } {
+  const agentName = aliased(env, 'AGENT_NAME', 'FOUNDRY_AGENT_NAME');
+  const agentProjectName = aliased(env, 'AGENT_PROJECT_NAME', 'FOUNDRY_PROJECT_NAME');
+  const agentVersion = str(env, 'AGENT_VERSION', '');
+  if (agentName !== '' && !AGENT_NAME_RE.test(agentName)) throw new ConfigError('AGENT_NAME', 'an agent name ([A-Za-z0-9._-], up to 128)', agentName);
+  if (agentProjectName !== '' && !AGENT_NAME_RE.test(agentProjectName)) {
+    throw new ConfigError('AGENT_PROJECT_NAME', 'a project name ([A-Za-z0-9._-], up to 128)', agentProjectName);
+  }
+  if (agentVersion !== '' && !AGENT_VERSION_RE.test(agentVersion)) throw new ConfigError('AGENT_VERSION', 'an agent version ([A-Za-z0-9._-], up to 32)', agentVersion);
+  if (agentName !== '' && agentProjectName === '') throw new ConfigError('AGENT_PROJECT_NAME', 'the project of AGENT_NAME (required with it)', undefined);
+  if (agentVersion !== '' && agentName === '') throw new ConfigError('AGENT_NAME', 'the agent AGENT_VERSION pins (required with it)', undefined);
+  return { agentName, agentProjectName, agentVersion };
 }
 
 /**

@@ -15,6 +15,8 @@ export const CLOSE_UPSTREAM_FORBIDDEN = 4403;
 
 /** The path Voice Live serves its realtime socket on. */
 export const UPSTREAM_PATH = '/voice-live/realtime';
+/** The WebRTC control channel: SDP offer/answer here, media straight between browser and Azure. */
+export const UPSTREAM_CALLS_PATH = '/voice-live/realtime/calls';
 
 /** Longest close reason a WebSocket close frame can carry (125 - 2 code bytes). */
 export const MAX_CLOSE_REASON_BYTES = 123;

@@ -42,6 +42,8 @@ export const Errors = Object.freeze({
   UNSUPPORTED_API_VERSION: e('unsupported_api_version', 0, CLOSE_POLICY, 'Unsupported apiVersion'),
   DUPLICATE_PARAMETER: e('duplicate_parameter', 0, CLOSE_POLICY, 'Repeated query parameter'),
   MODEL_NOT_ALLOWED: e('model_not_allowed', 0, CLOSE_POLICY, 'Model not allowed'),
+  WEBRTC_API_VERSION: e('webrtc_api_version', 0, CLOSE_POLICY, 'WebRTC needs apiVersion 2026-01-01-preview or later'),
+  TRANSPORT_CONFLICT: e('transport_conflict', 0, CLOSE_POLICY, 'transport=websocket on the WebRTC calls path'),
 
   // After the upgrade, session errors: close code and reason only.
   PENDING_OVERFLOW: e('pending_overflow', 0, CLOSE_TOO_BIG, 'Too much data before upstream opened'),

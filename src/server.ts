@@ -20,6 +20,7 @@ import { BufferBudget } from './relay/buffer-budget';
 import { Sweeper } from './relay/sweeper';
 import type { ClientUserData, Session } from './relay/session';
 import { ModelPolicy } from './upstream/model-policy';
+import { UPSTREAM_CALLS_PATH, UPSTREAM_PATH } from './constants';
 import { acceptRequestId, parseClientParams } from './upstream/params';
 import { buildTarget } from './upstream/target';
 
@@ -31,8 +32,13 @@ const PKG = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8
 // and tells a client nothing it can use (issue 15).
 const ROOT_BODY = JSON.stringify({
   name: PKG.name, version: PKG.version.split('.')[0],
-  endpoints: { websocket: '/ws', health: '/health', metrics: '/metrics' },
+  endpoints: {
+    websocket: '/ws', realtime: UPSTREAM_PATH, webrtc: UPSTREAM_CALLS_PATH, health: '/health', metrics: '/metrics',
+  },
 });
+
+/** Every path a browser or SDK may open its socket on. */
+export const SOCKET_PATHS: readonly string[] = ['/ws', UPSTREAM_PATH, UPSTREAM_CALLS_PATH];
 
 export interface ProxyDeps {
   logger: Logger;
@@ -192,7 +198,10 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
     });
   });
 
-  app.ws<ClientUserData>('/ws', {
+  // One behaviour for every socket path (SPEC 1): the older proxies' /ws, the
+  // service's own path (so the official SDK can use the proxy as its
+  // endpoint) and the WebRTC control channel.
+  const behavior: uWS.WebSocketBehavior<ClientUserData> = {
     compression: uWS.DISABLED,
     // uWS cuts a connection without a close frame when a message exceeds its
     // limit; a budget of twice MAX_MESSAGE_BYTES lets us answer 1009 properly
@@ -212,6 +221,8 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       const protocol = firstProtocol(req.getHeader('sec-websocket-protocol'));
       const extensions = req.getHeader('sec-websocket-extensions');
       const clientRequestId = acceptRequestId(req.getHeader('x-ms-client-request-id'));
+      const credentialHeaders = { authorization: req.getHeader('authorization'), apiKey: req.getHeader('api-key') };
+      const callsPath = req.getUrl() === UPSTREAM_CALLS_PATH;
       const query = req.getQuery() ?? '';
       const v = gate.decideUpgrade(f, newVerdict());
       if (v.error !== null) {
@@ -224,15 +235,22 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
         session: null, requestError: null, target: null, hasSlot: true,
         ip: v.ip, ipKey: v.ipKey, origin: f.origin, clientRequestId,
       };
-      const parsed = parseClientParams(query, cfg.allowedApiVersions);
+      const parsed = parseClientParams(query, cfg.allowedApiVersions, credentialHeaders);
       if (!parsed.ok) {
         ud.requestError = parsed.error;
       } else {
+        if (parsed.params.unknownCount > 0) {
+          // Dropped, never forwarded; counted so an operator sees a client asking for something.
+          metrics.unknownParameters += parsed.params.unknownCount;
+          log.debug({ ip: v.ip, unknown: parsed.params.unknown, count: parsed.params.unknownCount }, 'unknown query parameters ignored');
+        }
+        // The SDK's browser build sends its request id as `client-request-id=` (no headers in a browser).
+        if (parsed.params.clientRequestId !== '') ud.clientRequestId = parsed.params.clientRequestId;
         // The session's log key is always our own id: a client could send
         // another session's. Theirs is still forwarded upstream (SPEC 2) and
         // logged as its own field.
         const requestId = randomUUID();
-        const built = buildTarget(cfg, parsed.params, clientRequestId || requestId);
+        const built = buildTarget(cfg, parsed.params, ud.clientRequestId || requestId, callsPath);
         if (built.ok) {
           ud.target = built.target.requestId === requestId ? built.target : { ...built.target, requestId };
           ud.requestError = models.check(built.target);
@@ -255,7 +273,9 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
         return;
       }
       ud.session = relay.open(ws, ud.target, ud.ip, log);
-      ud.session.log.info(ud.session.line({ origin: ud.origin, clientRequestId: ud.clientRequestId }), 'session open');
+      ud.session.log.info(ud.session.line({
+        origin: ud.origin, clientRequestId: ud.clientRequestId, transport: ud.target.transport, apiVersion: ud.target.apiVersion,
+      }), 'session open');
       telemetry.trackEvent('session_open', { mode: ud.target.mode, model: ud.target.label });
     },
 
@@ -284,13 +304,16 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       }
       if (ud.session !== null) relay.clientClosed(ud.session, code, Buffer.from(message).toString());
     },
-  });
+  };
 
-  // A plain GET on the socket path (no Upgrade header) is a client mistake worth naming.
-  app.get('/ws', (res, req) => {
-    const ctx = admitHttp(res, req);
-    if (ctx !== null) sendError(res, Errors.UPGRADE_REQUIRED, ctx);
-  });
+  for (const path of SOCKET_PATHS) {
+    app.ws<ClientUserData>(path, behavior);
+    // A plain GET on a socket path (no Upgrade header) is a client mistake worth naming.
+    app.get(path, (res, req) => {
+      const ctx = admitHttp(res, req);
+      if (ctx !== null) sendError(res, Errors.UPGRADE_REQUIRED, ctx);
+    });
+  }
 
   // The browser demo (DEMO=true only), loaded lazily so production never reads its files.
   if (cfg.demo) (require('./demo/routes') as typeof import('./demo/routes')).registerDemoRoutes(app, admitHttp);

@@ -9,7 +9,7 @@ const BASE = { AZURE_AI_FOUNDRY_RESOURCE: 'my-res' };
 t.test('defaults', async (t) => {
   const c = loadConfig(BASE);
   t.equal(c.port, 8080);
-  t.equal(c.apiVersion, '2025-10-01');
+  t.equal(c.apiVersion, '2026-07-15');
   t.equal(c.upstreamOrigin, 'wss://my-res.services.ai.azure.com');
   t.equal(c.maxMessageBytes, 1024 * 1024);
   t.same(c.allowedOrigins, ['http://localhost:3000']);

@@ -69,6 +69,8 @@ export class Metrics {
   upgradesIpCapacity = 0;
   upgradesInvalid = 0;
   upgradesDraining = 0;
+  /** Query parameters the proxy does not know, dropped (never forwarded). */
+  unknownParameters = 0;
   /** Plain HTTP requests (not upgrades) refused by the rate limiter. */
   httpRateLimited = 0;
   // Upstream connection attempts by outcome.
@@ -203,11 +205,13 @@ function counter(name: string, help: string, label: string | null,
 }
 
 const FAMILIES: readonly Family[] = [
-  counter('upgrades_total', 'WebSocket upgrade requests on /ws by outcome.', 'outcome', [
+  counter('upgrades_total', 'WebSocket upgrade requests on the socket paths by outcome.', 'outcome', [
     ['accepted', 'upgradesAccepted'], ['origin', 'upgradesOrigin'], ['rate', 'upgradesRate'],
     ['capacity', 'upgradesCapacity'], ['ip_capacity', 'upgradesIpCapacity'],
     ['invalid', 'upgradesInvalid'], ['draining', 'upgradesDraining'],
   ]),
+  counter('unknown_parameters_total', 'Query parameters on socket paths that the proxy does not know (dropped, never forwarded).',
+    null, 'unknownParameters'),
   counter('http_rate_limited_total', 'Plain HTTP requests refused with 429 by the rate limiter.', null, 'httpRateLimited'),
   counter('upstream_connects_total', 'Upstream Voice Live connection attempts by outcome.', 'outcome', [
     ['ok', 'upstreamConnectsOk'], ['unauthorized', 'upstreamConnectsUnauthorized'],

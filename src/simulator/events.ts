@@ -49,6 +49,8 @@ export interface SessionParams {
   apiVersion: string | null;
   model: string | null;
   agent: AgentParams | null;
+  /** True on the WebRTC control channel (`/voice-live/realtime/calls`). */
+  call?: boolean;
 }
 
 /**

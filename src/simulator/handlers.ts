@@ -5,6 +5,7 @@ import { isSilent, seconds, TONE } from './audio';
 import { errorEvent, event, isObject, mergeSession, newId } from './events';
 import type { Json } from './events';
 import { BurstJob, ResponseJob } from './response';
+import { sdpAnswer } from './rtc';
 import { enqueue, send, sendText } from './session';
 import type { SimSession } from './session';
 
@@ -66,6 +67,7 @@ function dispatch(s: SimSession, type: string, msg: Json): void {
       }));
     case 'conversation.item.delete':
       return sendText(s, event('conversation.item.deleted', { item_id: msg.item_id }));
+    case 'rtc.call.sdp.create': return rtcCall(s, msg);
     case 'simulator.echo_raw':
       s.echoRaw = !s.echoRaw;
       return;
@@ -154,6 +156,28 @@ function itemCreate(s: SimSession, msg: Json): void {
   const previous = s.lastItemId;
   s.lastItemId = item.id;
   sendText(s, event('conversation.item.created', { previous_item_id: previous, item }));
+}
+
+/** The WebRTC control channel's offer/answer (only on /voice-live/realtime/calls). */
+function rtcCall(s: SimSession, msg: Json): void {
+  if (!s.call) {
+    sendText(s, errorEvent('unknown_event', "Unknown event type 'rtc.call.sdp.create'.", 'type', msg.event_id));
+    return;
+  }
+  const rtcError = (code: string, message: string): void => sendText(s, event('rtc.call.error', {
+    operation: 'sdp.create', rtc_call_id: s.rtcCallId,
+    error: { type: 'invalid_request_error', code, message, param: 'sdp_offer', event_id: typeof msg.event_id === 'string' ? msg.event_id : null },
+  }));
+  if (s.rtcCallId !== null) return rtcError('call_already_created', 'This control channel already has a call.');
+  if (typeof msg.sdp_offer !== 'string') return rtcError('missing_required_parameter', "Missing required parameter: 'sdp_offer'.");
+  const answer = sdpAnswer(msg.sdp_offer);
+  if (!answer.ok) return rtcError('invalid_sdp', answer.message);
+  s.rtcCallId = newId('rtc');
+  sendText(s, event('rtc.call.sdp.created', { rtc_call_id: s.rtcCallId, sdp_answer: answer.answer }));
+  if (isObject(msg.session)) {
+    mergeSession(s.session, msg.session);
+    sendText(s, event('session.updated', { session: s.session }));
+  }
 }
 
 function simClose(s: SimSession, msg: Json): void {

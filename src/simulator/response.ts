@@ -83,9 +83,21 @@ export class ResponseJob implements Job {
 
   private usage(): Json {
     // Roughly 10 audio tokens per second each way; only the shape matters.
+    // The details objects are part of the 2026-07-15 shape: the SDK reads them
+    // unconditionally and fails on a response.done without them.
     const input = Math.ceil(this.inputSeconds * 10);
-    const output = Math.ceil(seconds(this.audio) * 10) + this.words.length;
-    return { total_tokens: input + output, input_tokens: input, output_tokens: output };
+    const audioOut = Math.ceil(seconds(this.audio) * 10);
+    const textOut = this.words.length;
+    return {
+      total_tokens: input + audioOut + textOut,
+      input_tokens: input,
+      output_tokens: audioOut + textOut,
+      input_token_details: {
+        cached_tokens: 0, text_tokens: 0, audio_tokens: input, image_tokens: 0,
+        cached_tokens_details: { text_tokens: 0, audio_tokens: 0, image_tokens: 0 },
+      },
+      output_token_details: { text_tokens: textOut, audio_tokens: audioOut, reasoning_tokens: 0 },
+    };
   }
 
   private start(s: SimSession): void {

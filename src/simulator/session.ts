@@ -56,6 +56,10 @@ export class SimSession {
   readonly jobs: Job[];
   /** Id of the last conversation item, for `previous_item_id`. */
   lastItemId: string | null;
+  /** The WebRTC control channel: answers rtc.call.sdp.create. */
+  readonly call: boolean;
+  /** Set once the SDP answer was sent (one call per control channel). */
+  rtcCallId: string | null;
 
   constructor(readonly env: SessionEnv, params: SessionParams) {
     this.ws = null;
@@ -66,6 +70,8 @@ export class SimSession {
     this.input = new InputAudio();
     this.jobs = [];
     this.lastItemId = null;
+    this.call = params.call === true;
+    this.rtcCallId = null;
   }
 }
 

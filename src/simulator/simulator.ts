@@ -2,7 +2,7 @@
 // upstream for the proxy's tests, the benchmark and `npm run demo`. Built on
 // uWS rather than ws because the benchmark pushes thousands of sessions
 // through it and the simulator must not be the bottleneck being measured.
-import { UPSTREAM_PATH } from '../constants';
+import { UPSTREAM_CALLS_PATH, UPSTREAM_PATH } from '../constants';
 import * as uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
 import { event } from './events';
@@ -15,6 +15,8 @@ export type { SimulatorStats } from './session';
 
 /** The simulator serves the path the proxy connects to. */
 export const SIMULATOR_PATH = UPSTREAM_PATH;
+/** ... and the WebRTC control channel. */
+export const SIMULATOR_CALLS_PATH = UPSTREAM_CALLS_PATH;
 const MAX_UPGRADE_RECORDS = 1000;
 
 export interface SimulatorOptions {
@@ -26,7 +28,11 @@ export interface SimulatorOptions {
   handshakeDelayMs?: number;
   /** Answer every upgrade with this HTTP status and a JSON body, never 101. */
   rejectStatus?: number;
-  /** Default true: 401 unless `api-key` or `authorization: Bearer x` is sent. */
+  /**
+   * Default true: 401 unless a credential is sent: an `api-key` or
+   * `authorization: Bearer x` header, or (as the service accepts from
+   * browsers) `api-key=` or `authorization=Bearer x` in the query.
+   */
   requireCredential?: boolean;
   /** PCM bytes per response.audio.delta. Default 4800 (100 ms at 24 kHz). */
   audioChunkBytes?: number;
@@ -39,6 +45,8 @@ export interface SimulatorOptions {
 export interface UpgradeRecord {
   /** Path plus `?query` when there is one. */
   url: string;
+  /** The path alone. */
+  path: string;
   /** The raw query string, without `?`. */
   query: string;
   /** Lowercased names; a repeated header is joined with `, `. */
@@ -101,6 +109,7 @@ class SimulatorServer implements Simulator {
     this.app = (opts.tls === undefined ? uWS.App()
       : uWS.SSLApp({ cert_file_name: opts.tls.certFile, key_file_name: opts.tls.keyFile }))
       .ws<UserData>(SIMULATOR_PATH, behavior)
+      .ws<UserData>(SIMULATOR_CALLS_PATH, behavior)
       .any('/*', (res, req) => this.onHttp(res, req));
   }
 
@@ -135,7 +144,7 @@ class SimulatorServer implements Simulator {
     req.forEach((key, value) => {
       headers[key] = key in headers ? headers[key] + ', ' + value : value;
     });
-    const rec = { url: query === '' ? path : path + '?' + query, query, headers };
+    const rec = { url: query === '' ? path : path + '?' + query, path, query, headers };
     if (this.upgrades.push(rec) > MAX_UPGRADE_RECORDS) this.upgrades.shift();
     return rec;
   }
@@ -169,11 +178,10 @@ class SimulatorServer implements Simulator {
 
   private decide(rec: UpgradeRecord): Decision {
     if (this.rejectStatus > 0) return { status: this.rejectStatus, code: String(this.rejectStatus), message: 'Rejected by simulator' };
-    const h = rec.headers;
-    if (this.requireCredential && !h['api-key'] && !/^bearer\s+\S/i.test(h['authorization'] ?? '')) {
+    if (this.requireCredential && !hasCredential(rec)) {
       return { status: 401, code: '401', message: 'Access denied: missing api-key header or Authorization: Bearer token' };
     }
-    return sessionParams(rec.query);
+    return sessionParams(rec.query, rec.path === SIMULATOR_CALLS_PATH);
   }
 
   private answer(res: HttpResponse, context: us_socket_context_t, d: Decision, key: string, protocol: string, extensions: string): void {
@@ -197,12 +205,21 @@ function reply(res: HttpResponse, status: number, code: string, message: string)
     .end(JSON.stringify({ error: { code, message } }));
 }
 
+const BEARER = /^bearer\s+\S/i;
+
+function hasCredential(rec: UpgradeRecord): boolean {
+  const h = rec.headers;
+  if (h['api-key'] || BEARER.test(h['authorization'] ?? '')) return true;
+  const q = new URLSearchParams(rec.query);
+  return !!q.get('api-key') || BEARER.test(q.get('authorization') ?? q.get('Authorization') ?? '');
+}
+
 /** Upgrade query -> session parameters, or the 400 the service would give. */
-function sessionParams(query: string): Decision {
+function sessionParams(query: string, call: boolean): Decision {
   const q = new URLSearchParams(query);
   const id = q.get('agent-id');
   const name = q.get('agent-name');
-  const base = { apiVersion: q.get('api-version'), model: q.get('model') };
+  const base = { apiVersion: q.get('api-version'), model: q.get('model'), call };
   if (id === null && name === null) return { ...base, agent: null };
   const project = q.get('agent-project-name');
   if (project === null || project === '') {

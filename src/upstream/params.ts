@@ -1,11 +1,23 @@
 // The client half of the URL contract (SPEC 1): parse the raw query string of
-// `/ws?...` into validated values. Parsing is done by hand rather than with
+// a socket path into validated values. Parsing is done by hand rather than with
 // URLSearchParams so that a repeated parameter is an error, not "last wins",
 // and so that broken percent-encoding is reported instead of passed along.
+//
+// Every parameter is accepted in two spellings: the older proxies' camelCase
+// (`apiVersion`, `agentName`, ...) and the service's own kebab-case names
+// (`api-version`, `agent-name`, ...), which the official SDK and the
+// successor's direct mode send. Both spellings fill the same field, so naming a
+// parameter twice in any mix of spellings is `duplicate_parameter`.
 import { Errors, type ProxyError } from '../errors';
+
+export type Transport = 'websocket' | 'webrtc';
+
+/** Where the user's own credential came from ('' = none). Never holds the credential itself. */
+export type TokenSource = '' | 'token' | 'authorization' | 'header';
 
 export interface ClientParams {
   model: string;
+  /** The user's own bearer token (from `token=`, `authorization=Bearer`, or the Authorization header). */
   token: string;
   agentId: string;
   agentName: string;
@@ -13,38 +25,102 @@ export interface ClientParams {
   conversationId: string;
   projectName: string;
   apiVersion: string;
+  agentAuthIdentityClientId: string;
+  foundryResourceOverride: string;
+  /** `client-request-id=` (the SDK's browser build); '' when absent. */
+  clientRequestId: string;
+  /** '' when the client did not ask (the path decides). */
+  transport: '' | Transport;
+  /** The caller's proof of identity for the proxy itself (CLIENT_AUTH): never forwarded upstream. */
+  ticket: string;
+  tokenSource: TokenSource;
+  /** True when the client sent an `api-key` (query or header): accepted and never forwarded. */
+  apiKeyIgnored: boolean;
+  /** Names of parameters the proxy does not know (sanitised, at most MAX_UNKNOWN_NAMES). */
+  unknown: string[];
+  /** How many unknown parameters there were in all. */
+  unknownCount: number;
 }
 
-type ParamName = keyof ClientParams;
+/** Fields a query parameter fills (the others are derived). */
+type ParamField =
+  | 'model' | 'token' | 'agentId' | 'agentName' | 'agentVersion' | 'conversationId' | 'projectName'
+  | 'apiVersion' | 'agentAuthIdentityClientId' | 'foundryResourceOverride' | 'clientRequestId'
+  | 'transport' | 'ticket';
+
+const JWT_RE = /^[A-Za-z0-9._~+/=-]{1,8192}$/;
 
 /**
- * Character set and length per parameter. Everything outside these sets (CR,
+ * Character set and length per field. Everything outside these sets (CR,
  * LF, NUL, '&', '=', spaces, quotes) is refused, so nothing can be smuggled
  * into the upstream URL or a header even before encoding.
  */
-const RULES: Readonly<Record<ParamName, RegExp>> = {
+const RULES: Readonly<Record<ParamField, RegExp>> = {
   model: /^[A-Za-z0-9._:-]{1,64}$/,
   // JWTs are base64url segments joined by dots; MSAL tokens run to ~4 KB.
-  token: /^[A-Za-z0-9._~+/=-]{1,8192}$/,
+  token: JWT_RE,
   agentId: /^[A-Za-z0-9._:-]{1,128}$/,
   agentName: /^[A-Za-z0-9._-]{1,128}$/,
   agentVersion: /^[A-Za-z0-9._-]{1,32}$/,
   conversationId: /^[A-Za-z0-9._:-]{1,128}$/,
   projectName: /^[A-Za-z0-9._-]{1,128}$/,
   apiVersion: /^\d{4}-\d{2}-\d{2}(-preview)?$/,
+  // A managed identity's client id (a GUID).
+  agentAuthIdentityClientId: /^[A-Za-z0-9-]{1,64}$/,
+  // A Foundry resource name or host name.
+  foundryResourceOverride: /^[A-Za-z0-9.-]{1,253}$/,
+  // The SDK sends `<ms>-<base36>`; UUIDs and other plain ids also fit.
+  clientRequestId: /^[A-Za-z0-9-]{1,64}$/,
+  transport: /^(websocket|webrtc)$/i,
+  ticket: JWT_RE,
 };
 
-/** Longest raw query string accepted (a 8 KB token plus everything else). */
-export const MAX_QUERY_LENGTH = 12 * 1024;
+/**
+ * Query name -> field. `authorization` (lower case from the SDK's browser
+ * build, capitalised from the successor's direct mode) carries `Bearer <jwt>`
+ * and fills the same field as `token`.
+ */
+const NAMES: ReadonlyMap<string, ParamField> = new Map<string, ParamField>([
+  ['model', 'model'],
+  ['token', 'token'], ['authorization', 'token'], ['Authorization', 'token'],
+  ['agentId', 'agentId'], ['agent-id', 'agentId'],
+  ['agentName', 'agentName'], ['agent-name', 'agentName'],
+  ['agentVersion', 'agentVersion'], ['agent-version', 'agentVersion'],
+  ['conversationId', 'conversationId'], ['conversation-id', 'conversationId'],
+  ['projectName', 'projectName'], ['agent-project-name', 'projectName'],
+  ['apiVersion', 'apiVersion'], ['api-version', 'apiVersion'],
+  ['agentAuthenticationIdentityClientId', 'agentAuthIdentityClientId'],
+  ['agent-authentication-identity-client-id', 'agentAuthIdentityClientId'],
+  ['foundryResourceOverride', 'foundryResourceOverride'], ['foundry-resource-override', 'foundryResourceOverride'],
+  ['clientRequestId', 'clientRequestId'], ['client-request-id', 'clientRequestId'],
+  ['transport', 'transport'],
+  ['ticket', 'ticket'],
+]);
+
+/** Spellings of a client API key: accepted (apps on the server key pass a placeholder) and dropped. */
+const API_KEY_NAMES: ReadonlySet<string> = new Set(['api-key', 'apiKey', 'api_key']);
+
+/** Longest raw query string accepted (a 8 KB token, a ticket and everything else). */
+export const MAX_QUERY_LENGTH = 20 * 1024;
+/** Unknown parameter names kept for the debug log line. */
+export const MAX_UNKNOWN_NAMES = 8;
+
+const BEARER_RE = /^Bearer +([^ ]+)$/i;
+
+/** Credential-related request headers, read synchronously in the upgrade handler. */
+export interface CredentialHeaders {
+  /** The `Authorization` request header ('' when absent). */
+  authorization: string;
+  /** The `api-key` request header ('' when absent): never forwarded. */
+  apiKey: string;
+}
+
+const NO_HEADERS: CredentialHeaders = { authorization: '', apiKey: '' };
 
 export type ParseResult = { ok: true; params: ClientParams } | { ok: false; error: ProxyError; param: string };
 
 function fail(error: ProxyError, param: string): ParseResult {
   return { ok: false, error, param };
-}
-
-function isParamName(key: string): key is ParamName {
-  return Object.prototype.hasOwnProperty.call(RULES, key);
 }
 
 function decode(raw: string): string | null {
@@ -56,30 +132,84 @@ function decode(raw: string): string | null {
   }
 }
 
-/**
- * Parse and validate the query string. Unknown parameters are ignored (older
- * clients send cache-busters and SDK markers) and are never forwarded.
- */
-export function parseClientParams(query: string, allowedApiVersions: readonly string[]): ParseResult {
-  const params: ClientParams = {
+/** A parameter name safe to put in a log line: short, plain characters only. */
+function loggable(name: string): string {
+  return name.slice(0, 32).replace(/[^A-Za-z0-9_.-]/g, '?');
+}
+
+export function emptyParams(): ClientParams {
+  return {
     model: '', token: '', agentId: '', agentName: '', agentVersion: '',
     conversationId: '', projectName: '', apiVersion: '',
+    agentAuthIdentityClientId: '', foundryResourceOverride: '', clientRequestId: '',
+    transport: '', ticket: '', tokenSource: '', apiKeyIgnored: false, unknown: [], unknownCount: 0,
   };
+}
+
+/** Validate `value` for `field` and store it; the error name is the spelling the client used. */
+function assign(params: ClientParams, field: ParamField, key: string, value: string): ParseResult | null {
+  if (field === 'token' && key !== 'token') {
+    // `authorization=Bearer <jwt>`: the scheme is required, the JWT rules apply to the rest.
+    const m = BEARER_RE.exec(value);
+    if (m === null || !RULES.token.test(m[1])) return fail(Errors.INVALID_PARAMETER, 'authorization');
+    params.token = m[1];
+    params.tokenSource = 'authorization';
+    return null;
+  }
+  if (!RULES[field].test(value)) return fail(Errors.INVALID_PARAMETER, key);
+  if (field === 'transport') {
+    params.transport = value.toLowerCase() as Transport;
+    return null;
+  }
+  params[field] = value;
+  if (field === 'token') params.tokenSource = 'token';
+  return null;
+}
+
+/**
+ * Parse and validate the query string (and the credential headers). Unknown
+ * parameters are ignored (older clients send cache-busters, the SDK's browser
+ * build sends `h-*` copies of its headers) and are never forwarded; they are
+ * listed in `unknown` for the debug log and the metric.
+ */
+export function parseClientParams(query: string, allowedApiVersions: readonly string[],
+  headers: CredentialHeaders = NO_HEADERS): ParseResult {
+  const params = emptyParams();
   if (query.length > MAX_QUERY_LENGTH) return fail(Errors.INVALID_PARAMETER, 'query');
-  if (query === '') return { ok: true, params };
-  const seen = new Set<string>();
-  for (const pair of query.split('&')) {
-    if (pair === '') continue;
-    const eq = pair.indexOf('=');
-    const rawKey = eq === -1 ? pair : pair.slice(0, eq);
-    const key = decode(rawKey);
-    if (key === null) return fail(Errors.INVALID_PARAMETER, 'query');
-    if (!isParamName(key)) continue;
-    if (seen.has(key)) return fail(Errors.DUPLICATE_PARAMETER, key);
-    seen.add(key);
-    const value = eq === -1 ? '' : decode(pair.slice(eq + 1));
-    if (value === null || !RULES[key].test(value)) return fail(Errors.INVALID_PARAMETER, key);
-    params[key] = value;
+  const seen = new Set<ParamField>();
+  if (query !== '') {
+    for (const pair of query.split('&')) {
+      if (pair === '') continue;
+      const eq = pair.indexOf('=');
+      const rawKey = eq === -1 ? pair : pair.slice(0, eq);
+      const key = decode(rawKey);
+      if (key === null) return fail(Errors.INVALID_PARAMETER, 'query');
+      const field = NAMES.get(key);
+      if (field === undefined) {
+        if (API_KEY_NAMES.has(key)) {
+          if (params.apiKeyIgnored) return fail(Errors.DUPLICATE_PARAMETER, key);
+          params.apiKeyIgnored = true;
+          continue;
+        }
+        if (params.unknownCount++ < MAX_UNKNOWN_NAMES) params.unknown.push(loggable(key));
+        continue;
+      }
+      if (seen.has(field)) return fail(Errors.DUPLICATE_PARAMETER, key);
+      seen.add(field);
+      const value = eq === -1 ? '' : decode(pair.slice(eq + 1));
+      if (value === null) return fail(Errors.INVALID_PARAMETER, key);
+      const failed = assign(params, field, key, value);
+      if (failed !== null) return failed;
+    }
+  }
+  if (headers.apiKey !== '') params.apiKeyIgnored = true;
+  if (headers.authorization !== '') {
+    // The SDK's Node build sends the user's token as a header; the query must not name another.
+    if (seen.has('token')) return fail(Errors.DUPLICATE_PARAMETER, 'authorization');
+    const m = BEARER_RE.exec(headers.authorization.trim());
+    if (m === null || !RULES.token.test(m[1])) return fail(Errors.INVALID_PARAMETER, 'authorization');
+    params.token = m[1];
+    params.tokenSource = 'header';
   }
   if (params.apiVersion !== '' && !allowedApiVersions.includes(params.apiVersion)) {
     return fail(Errors.UNSUPPORTED_API_VERSION, 'apiVersion');

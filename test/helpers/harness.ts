@@ -16,6 +16,8 @@ export interface Harness {
   logs: string[];
   url(query?: string): string;
   client(query?: string, opts?: ClientOptions): TestClient;
+  /** A client on another socket path (`/voice-live/realtime`, `/voice-live/realtime/calls`). */
+  clientAt(path: string, query?: string, opts?: ClientOptions): TestClient;
   /** Resolves when a captured log line contains `text`. */
   logLine(text: string): Promise<Record<string, unknown>>;
   http(path: string, init?: RequestInit): Promise<Response>;
@@ -67,6 +69,12 @@ export async function startHarness(t: Teardown, env: Env = {}, simOpts: Simulato
     url: (query = '') => (query === '' ? base : `${base}?${query}`),
     client(query = '', opts = {}) {
       const c = new TestClient(query === '' ? base : `${base}?${query}`, opts);
+      clients.push(c);
+      return c;
+    },
+    clientAt(path, query = '', opts = {}) {
+      const url = `ws://127.0.0.1:${proxy.port}${path}`;
+      const c = new TestClient(query === '' ? url : `${url}?${query}`, opts);
       clients.push(c);
       return c;
     },

@@ -26,7 +26,7 @@ t.test('standard mode with the server key: api-key header, never in the URL', as
   t.equal(new URL(u.url, 'ws://x').pathname, '/voice-live/realtime');
   const q = query(u.url);
   t.same([...q.keys()], ['api-version', 'model']);
-  t.equal(q.get('api-version'), '2025-10-01');
+  t.equal(q.get('api-version'), '2026-07-15');
   t.equal(q.get('model'), 'gpt-realtime-mini');
   t.equal(u.headers['api-key'], TEST_KEY);
   t.equal(u.headers.authorization, undefined);
@@ -68,7 +68,9 @@ t.test('agent mode, Agent Service v2 names', async (t) => {
   await c.opened;
   const u = await up.nextConnection();
   const q = query(u.url);
-  t.same([...q.keys()], ['api-version', 'agent-name', 'agent-version', 'conversation-id', 'agent-project-name', 'agent-access-token']);
+  t.same([...q.keys()], ['api-version', 'agent-name', 'agent-version', 'conversation-id', 'agent-project-name'],
+    'Agent Service v2 takes the Authorization header alone: no token in the URL');
+  t.equal(u.headers.authorization, `Bearer ${JWT}`);
   t.equal(q.get('agent-name'), 'support-bot');
   t.equal(q.get('agent-version'), '3');
   t.equal(q.get('conversation-id'), 'conv_1');
@@ -111,12 +113,18 @@ t.test('no credential at all is a request error', async (t) => {
   t.equal(up.conns.length, 0);
 });
 
-t.test('unknown parameters are ignored and never forwarded', async (t) => {
+t.test('unknown parameters are ignored, never forwarded, counted and logged at debug', async (t) => {
   const { up, h } = await setup(t, { ALLOWED_MODELS: 'm1' });
-  const c = h.client('model=m1&api-version=2020-01-01&foo=bar&_=123');
+  const c = h.client('model=m1&api_version=2020-01-01&foo=bar&_=123&h-x-custom=1');
   await c.opened;
   const u = await up.nextConnection();
-  t.same([...query(u.url).entries()], [['api-version', '2025-10-01'], ['model', 'm1']]);
+  t.same([...query(u.url).entries()], [['api-version', '2026-07-15'], ['model', 'm1']]);
+  t.equal(h.proxy.metrics.unknownParameters, 4);
+  const line = await h.logLine('unknown query parameters ignored');
+  t.same(line.unknown, ['api_version', 'foo', '_', 'h-x-custom']);
+  t.equal(line.level, 'debug');
+  const metrics = h.proxy.metrics.render({ activeConnections: 0, maxConnections: 1, draining: false });
+  t.match(metrics, /^voice_live_proxy_unknown_parameters_total 4$/m);
 });
 
 t.test('the first offered subprotocol is echoed and not forwarded', async (t) => {
