@@ -76,3 +76,44 @@ t.test('a rejected endpoint never echoes credentials or a query', async (t) => {
   t.notMatch(msg, /s3cret|abc123|user/);
   t.match(msg, /^AZURE_VOICE_LIVE_ENDPOINT: expected an origin .* got "https:\/\/host\.example\/ \(credentials\/query not shown\)"$/);
 });
+
+t.test('the successor proxy names are aliases; both set and different refuses, naming both', async (t) => {
+  const c = loadConfig({ FOUNDRY_RESOURCE_NAME: 'their-res', FOUNDRY_API_KEY: 'k1', FOUNDRY_AGENT_NAME: 'bot', FOUNDRY_PROJECT_NAME: 'proj' });
+  t.equal(c.upstreamOrigin, 'wss://their-res.services.ai.azure.com');
+  t.equal(c.azureSpeechKey, 'k1');
+  t.equal(c.agentName, 'bot');
+  t.equal(c.agentProjectName, 'proj');
+  t.equal(loadConfig({ ...BASE, AZURE_SPEECH_KEY: 'same', FOUNDRY_API_KEY: 'same' }).azureSpeechKey, 'same', 'equal values are fine');
+  const pairs: Array<[string, string]> = [
+    ['AZURE_AI_FOUNDRY_RESOURCE', 'FOUNDRY_RESOURCE_NAME'], ['AZURE_SPEECH_KEY', 'FOUNDRY_API_KEY'],
+    ['AGENT_NAME', 'FOUNDRY_AGENT_NAME'], ['AGENT_PROJECT_NAME', 'FOUNDRY_PROJECT_NAME'],
+  ];
+  for (const [ours, theirs] of pairs) {
+    const env = { ...BASE, AGENT_NAME: 'a', AGENT_PROJECT_NAME: 'p', [ours]: 'secret-one', [theirs]: 'secret-two' };
+    t.throws(() => loadConfig(env), { message: `${ours} and ${theirs} are both set, to different values: set only one` }, ours);
+    try {
+      loadConfig(env);
+    } catch (e) {
+      t.notMatch((e as Error).message, /secret-/, 'values are not printed');
+    }
+  }
+});
+
+t.test('agent defaults and the WebRTC version are validated', async (t) => {
+  const bad: Array<[Record<string, string>, string]> = [
+    [{ AGENT_NAME: 'bot' }, 'AGENT_PROJECT_NAME'],
+    [{ AGENT_VERSION: '2' }, 'AGENT_NAME'],
+    [{ AGENT_NAME: 'a b', AGENT_PROJECT_NAME: 'p' }, 'AGENT_NAME'],
+    [{ AGENT_NAME: 'a', AGENT_PROJECT_NAME: 'p&x' }, 'AGENT_PROJECT_NAME'],
+    [{ AGENT_NAME: 'a', AGENT_PROJECT_NAME: 'p', AGENT_VERSION: 'v 1' }, 'AGENT_VERSION'],
+    [{ WEBRTC_API_VERSION: '2025-10-01' }, 'WEBRTC_API_VERSION'],
+    [{ WEBRTC_API_VERSION: 'latest' }, 'WEBRTC_API_VERSION'],
+  ];
+  for (const [env, variable] of bad) {
+    t.throws(() => loadConfig({ ...BASE, ...env }), { variable }, variable);
+  }
+  const c = loadConfig(BASE);
+  t.same(c.allowedApiVersions, ['2026-07-15', '2026-04-10', '2025-10-01', '2026-06-01-preview', '2026-01-01-preview', '2025-05-01-preview']);
+  t.equal(c.webrtcApiVersion, '2026-01-01-preview');
+  t.equal(c.agentName, '');
+});

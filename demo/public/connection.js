@@ -5,12 +5,17 @@
 export const REFUSED_MESSAGE =
   'Connection refused by the proxy (origin not allowed, rate limited, or at capacity) — check the proxy logs';
 
-/** Query parameters of SPEC section 1, from the form's values. */
+/** The Voice Live GA version the official SDK and the successor proxy use. */
+export const API_VERSION = '2026-07-15';
+
+/** Query parameters of SPEC section 1, from the form's values, in the service's own spelling. */
 export function buildUrl(base, f) {
   const q = new URLSearchParams();
+  q.set('api-version', API_VERSION);
   if (f.mode === 'agent') {
-    if (f.agentId) q.set('agentId', f.agentId);
-    if (f.projectName) q.set('projectName', f.projectName);
+    // An id from the first agent API (asst_...) or an Agent Service v2 agent name.
+    if (f.agentId) q.set(f.agentId.startsWith('asst_') ? 'agent-id' : 'agent-name', f.agentId);
+    if (f.projectName) q.set('agent-project-name', f.projectName);
   } else if (f.model) {
     q.set('model', f.model);
   }
