@@ -2,7 +2,7 @@
 // unchanged, through the real proxy to the simulator: the proxy's origin is
 // the SDK's endpoint. One whole turn per credential: connect, session.update,
 // audio appends, commit, and the whole response back, parsed by the SDK.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { VoiceLiveClient, type VoiceLiveSession } from '@azure/ai-voicelive';
 import { startHarness, TEST_KEY, type Harness } from '../helpers/harness';
 
@@ -52,13 +52,13 @@ async function turn(session: VoiceLiveSession): Promise<Turn> {
   return out;
 }
 
-async function harness(t: Tap.Test, env: Record<string, string> = {}): Promise<{ h: Harness; endpoint: string }> {
+async function harness(t: Test, env: Record<string, string> = {}): Promise<{ h: Harness; endpoint: string }> {
   // The Node SDK sends no Origin header, as any server-side client.
   const h = await startHarness(t, { ALLOW_NO_ORIGIN: 'true', ...env });
   return { h, endpoint: `http://127.0.0.1:${h.proxy.port}` };
 }
 
-function check(t: Tap.Test, r: Turn): void {
+function check(t: Test, r: Turn): void {
   t.equal(r.updated, true, 'session.updated');
   t.equal(r.audioBytes, APPENDS * CHUNK.length, 'the whole echo came back as audio deltas');
   t.match(r.transcript, /seconds long/);
