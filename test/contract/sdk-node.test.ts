@@ -54,7 +54,7 @@ async function turn(session: VoiceLiveSession): Promise<Turn> {
 
 async function harness(t: Test, env: Record<string, string> = {}): Promise<{ h: Harness; endpoint: string }> {
   // The Node SDK sends no Origin header, as any server-side client.
-  const h = await startHarness(t, { ALLOW_NO_ORIGIN: 'true', ...env });
+  const h = await startHarness(t, { ALLOW_NO_ORIGIN: 'true', ALLOWED_MODELS: 'gpt-realtime,gpt-realtime-mini', ...env });
   return { h, endpoint: `http://127.0.0.1:${h.proxy.port}` };
 }
 

@@ -74,7 +74,8 @@ t.test('SDK browser build: authorization=Bearer and client-request-id in the que
   t.equal(up.headers['x-ms-client-request-id'], '1717-xyz');
   t.same([...query(up.url).keys()], ['api-version', 'model'], 'no credential in the upstream URL');
   const open = await h.logLine('session open');
-  t.equal(open.requestId, '1717-xyz');
+  t.equal(open.clientRequestId, '1717-xyz', 'logged as the client\'s id');
+  t.not(open.requestId, '1717-xyz', 'the session key stays the proxy\'s own');
   t.notMatch(h.logs.join('\n'), JWT);
 });
 
