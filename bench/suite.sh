@@ -10,8 +10,11 @@ OUT=bench/results
 WAIT=${WAIT_IDLE:-120}
 mkdir -p "$OUT"
 
-echo "## (a) 1000 sessions x 25 frames/s: direct, proxy, nginx"
-node bench/compare.mjs --sessions 1000 --chunk-ms 40 --ramp 5 --warmup 3 --duration 20 --wait-idle "$WAIT" --json "$OUT/a-compare-1000.json"
+echo "## (a) 1000 sessions x 25 frames/s: direct, proxy, nginx, plain and TLS upstream, two alternating repetitions"
+node bench/compare.mjs --sessions 1000 --chunk-ms 40 --ramp 5 --warmup 3 --duration 20 --repeat 2 --wait-idle "$WAIT" --json "$OUT/a-compare-1000.json"
+
+echo "## BUFFER_BUDGET_BYTES: 1000 stalled readers x 4 MB bursts against 128 MiB"
+node bench/budget.mjs --readers 1000 --burst-mb 4 --budget-mib 128 --live 50 --hold 20 --json "$OUT/budget-1000.json"
 
 echo "## (a') the proxy's CPU profile at 1000 sessions"
 rm -rf /tmp/prof
@@ -37,4 +40,7 @@ node bench/workers.mjs --steps 200,400,600 --workers 1,2 --duration 10 --ramp 3 
 node bench/workers.mjs --steps 800,1400,2000 --workers 1,2 --duration 10 --ramp 4 --json "$OUT/workers.json"
 
 echo "## Instructions per relayed frame (callgrind; skipped without valgrind)"
-if command -v valgrind >/dev/null; then node bench/instructions.mjs --frames 10000 --sessions 10 --json "$OUT/instructions.json"; fi
+if command -v valgrind >/dev/null; then
+  node bench/instructions.mjs --frames 10000 --sessions 10 --json "$OUT/instructions.json"
+  node bench/instructions.mjs --frames 10000 --sessions 10 --upstream-tls --json "$OUT/instructions-tls.json"
+fi
