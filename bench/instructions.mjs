@@ -66,7 +66,12 @@ async function measure(framesPerSession) {
   proc.stderr.on('data', (d) => { if (stderr.length < 100000) stderr += d; });
   for (let i = 0; ; i++) {
     try { if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break; } catch { /* starting */ }
-    if (i > 3000 || proc.exitCode !== null) throw new Error(`proxy under valgrind did not start: ${stderr.slice(-2000)}`);
+    if (i > 3000 || proc.exitCode !== null) {
+      // Leave nothing running behind a failed start.
+      proc.kill('SIGKILL');
+      await sim.stop('SIGKILL');
+      throw new Error(`proxy under valgrind did not start: ${stderr.slice(-2000)}`);
+    }
     await sleep(100);
   }
   const url = `ws://127.0.0.1:${port}/ws`;
