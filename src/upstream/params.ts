@@ -132,9 +132,18 @@ function decode(raw: string): string | null {
   }
 }
 
-/** A parameter name safe to put in a log line: short, plain characters only. */
+/** Longest unknown parameter name logged as itself. */
+const MAX_LOGGED_NAME = 24;
+
+/**
+ * A parameter name safe to put in a log line: plain characters only, and a
+ * long name is not logged at all, because a client that pastes a bare token
+ * or key into the query (no `=`) sends its secret as a name. Real parameter
+ * names are short; JWTs and Azure keys are 32 characters and more.
+ */
 function loggable(name: string): string {
-  return name.slice(0, 32).replace(/[^A-Za-z0-9_.-]/g, '?');
+  if (name.length > MAX_LOGGED_NAME) return `(${name.length} characters)`;
+  return name.replace(/[^A-Za-z0-9_.-]/g, '?');
 }
 
 export function emptyParams(): ClientParams {

@@ -147,3 +147,13 @@ t.test('server agent defaults, and the successor\'s FOUNDRY_* names', async (t) 
   const noToken = h.client();
   t.equal((await noToken.nextJson()).error.code, 'agent_token_required');
 });
+
+t.test('a bare token pasted into the query is counted, never logged', async (t) => {
+  const h = await startHarness(t);
+  const c = h.client(`model=gpt-realtime&${JWT}`);
+  t.equal((await c.nextJson()).type, 'session.created');
+  const line = await h.logLine('unknown query parameters ignored');
+  t.same(line.unknown, [`(${JWT.length} characters)`]);
+  t.notMatch(h.logs.join('\n'), JWT.slice(0, 20));
+  t.notMatch(JSON.stringify(h.sim.upgrades), JWT);
+});
