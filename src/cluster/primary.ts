@@ -112,7 +112,4 @@ export function runPrimary(cfg: Config, logger: Logger): void {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  if (process.env.VLP_CRASH_TEST === 'true') {
-    process.on('SIGUSR2', () => { if (workers[0] !== null) send(workers[0], { type: 'crash' }); });
-  }
 }

@@ -30,5 +30,5 @@ export function createClusterState(cfg: Config): ClusterState {
 }
 
 /** Messages between the primary and its workers. */
-export type ToWorker = { type: 'shutdown'; graceMs: number } | { type: 'abort' } | { type: 'crash' };
+export type ToWorker = { type: 'shutdown'; graceMs: number } | { type: 'abort' };
 export type FromWorker = { type: 'listening'; port: number } | { type: 'failed'; message: string };

@@ -44,9 +44,6 @@ async function run(): Promise<void> {
     } else if (msg.type === 'abort') {
       server.abort();
       process.exit(1);
-    } else if (msg.type === 'crash' && process.env.VLP_CRASH_TEST === 'true') {
-      // Test hook (off unless the variable is set): prove a crashed worker is replaced.
-      setImmediate(() => { throw new Error('crash test'); });
     }
   });
   tell({ type: 'listening', port: server.port });

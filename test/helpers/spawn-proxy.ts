@@ -25,10 +25,12 @@ export interface SpawnOptions {
   readonly entry?: string;
   readonly args?: readonly string[];
   readonly cwd?: string;
+  /** Node options before the script, e.g. a test-only `--require` preload. */
+  readonly nodeArgs?: readonly string[];
 }
 
 export function spawnProxy(env: Record<string, string>, opts: SpawnOptions = {}): Child {
-  const proc = spawn(process.execPath, [opts.entry ?? ENTRY, ...(opts.args ?? [])], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.entry ?? ENTRY, ...(opts.args ?? [])], {
     env: { PATH: process.env.PATH ?? '', ...env },
     cwd: opts.cwd ?? '/',
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,6 +3,7 @@
 // and a shutdown that drains every worker.
 import t from 'tap';
 import type { Test } from 'tap';
+import { join } from 'node:path';
 import { TestClient } from '../helpers/client';
 import { rawUpgradeStatus } from '../helpers/raw-upgrade';
 import { entryBuilt, freePort, spawnProxy, type Child } from '../helpers/spawn-proxy';
@@ -11,14 +12,18 @@ import { until } from '../helpers/wait';
 
 const skip = entryBuilt() ? false : 'dist/index.js missing: run `npm run build` (npm test does)';
 
-async function startCluster(t: Test, env: Record<string, string>): Promise<{ child: Child; port: number; url: string }> {
+// Loaded into the crash test's process only: production code has no crash switch.
+const CRASH_PRELOAD = join(__dirname, '..', 'helpers', 'crash-preload.cjs');
+
+async function startCluster(t: Test, env: Record<string, string>, nodeArgs: string[] = []):
+  Promise<{ child: Child; port: number; url: string }> {
   const sim = await startSimulator();
   t.teardown(() => sim.close());
   const port = await freePort();
   const child = spawnProxy({
     WORKERS: '2', PORT: String(port), HOST: '127.0.0.1', AZURE_VOICE_LIVE_ENDPOINT: sim.origin, AZURE_SPEECH_KEY: 'k',
     ALLOWED_ORIGINS: 'http://localhost:3000', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '500', ...env,
-  });
+  }, { nodeArgs });
   t.teardown(() => { child.proc.kill('SIGKILL'); });
   const ready = await child.line('voice-live-proxy listening');
   t.equal(ready.workers, 2);
@@ -63,7 +68,7 @@ t.test('the rate limit does not multiply by the number of workers', { skip }, as
 });
 
 t.test('a crashed worker is logged, its sessions counted out, and it is replaced', { skip }, async (t) => {
-  const { child, port, url } = await startCluster(t, { VLP_CRASH_TEST: 'true' });
+  const { child, port, url } = await startCluster(t, {}, ['--require', CRASH_PRELOAD]);
   const clients = Array.from({ length: 30 }, (_, i) => new TestClient(url, { localAddress: `127.0.2.${1 + i}` }));
   await Promise.all(clients.map((c) => c.opened));
   child.proc.kill('SIGUSR2');
