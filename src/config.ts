@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { containerMemoryLimit, defaultBufferBudget } from './memory-limit';
+import { parseTrustProxy, type TrustProxy } from './admission/trust-proxy';
 
 export type Env = Record<string, string | undefined>;
 
@@ -34,8 +35,8 @@ export interface Config {
   readonly rateLimitMaxKeys: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
-  /** Raw TRUST_PROXY value ('' = forwarded headers ignored). */
-  readonly trustProxy: string;
+  /** TRUST_PROXY, parsed (mode 'none' = forwarded headers ignored). */
+  readonly trustProxy: TrustProxy;
   readonly maxMessageBytes: number;
   readonly upstreamConnectTimeoutMs: number;
   readonly keepaliveIntervalMs: number;
@@ -153,6 +154,13 @@ function parseOrigin(name: string, raw: string, schemes: readonly string[]): str
   return u.origin;
 }
 
+function trustProxy(env: Env): TrustProxy {
+  const raw = env.TRUST_PROXY ?? '';
+  const parsed = parseTrustProxy(raw);
+  if (typeof parsed === 'string') throw new ConfigError('TRUST_PROXY', parsed, raw);
+  return parsed;
+}
+
 function upstreamOrigin(env: Env, resource: string): string {
   const override = str(env, 'AZURE_VOICE_LIVE_ENDPOINT', '');
   if (override !== '') {
@@ -227,7 +235,7 @@ export function loadConfig(env: Env): Config {
     rateLimitMaxKeys: int(env, 'RATE_LIMIT_MAX_KEYS', 100_000, 1, 10_000_000),
     maxConnections: int(env, 'MAX_CONNECTIONS', 1000, 1, 1_000_000),
     maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 0, 0, 1_000_000),
-    trustProxy: str(env, 'TRUST_PROXY', ''),
+    trustProxy: trustProxy(env),
     maxMessageBytes,
     upstreamConnectTimeoutMs: int(env, 'UPSTREAM_CONNECT_TIMEOUT_MS', 10_000, 100, 120_000),
     keepaliveIntervalMs: int(env, 'KEEPALIVE_INTERVAL_MS', 30_000, 50, 200_000),
@@ -270,6 +278,41 @@ function agentDefaults(env: Env): { agentName: string; agentProjectName: string;
   if (agentName !== '' && agentProjectName === '') throw new ConfigError('AGENT_PROJECT_NAME', 'the project of AGENT_NAME (required with it)', undefined);
   if (agentVersion !== '' && agentName === '') throw new ConfigError('AGENT_NAME', 'the agent AGENT_VERSION pins (required with it)', undefined);
   return { agentName, agentProjectName, agentVersion };
+}
+
+/** The Voice Live simulator's listener: standalone (simulator/cli.ts) or inside `npm run demo`. */
+export interface SimulatorConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly requireCredential: boolean;
+  /** SIMULATOR_TLS_CERT + SIMULATOR_TLS_KEY (PEM files): serve wss://. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+}
+
+function simulatorTls(env: Env): SimulatorConfig['tls'] {
+  const certFile = str(env, 'SIMULATOR_TLS_CERT', '');
+  const keyFile = str(env, 'SIMULATOR_TLS_KEY', '');
+  if (certFile === '' && keyFile === '') return undefined;
+  if (certFile === '') throw new ConfigError('SIMULATOR_TLS_CERT', 'a PEM file (with SIMULATOR_TLS_KEY)', undefined);
+  if (keyFile === '') throw new ConfigError('SIMULATOR_TLS_KEY', 'a PEM file (with SIMULATOR_TLS_CERT)', undefined);
+  return Object.freeze({ certFile, keyFile });
+}
+
+export function loadSimulatorConfig(env: Env, defaultPort = 8090): SimulatorConfig {
+  return Object.freeze({
+    port: int(env, 'SIMULATOR_PORT', defaultPort, 0, 65535),
+    host: str(env, 'SIMULATOR_HOST', '127.0.0.1'),
+    requireCredential: bool(env, 'SIMULATOR_REQUIRE_CREDENTIAL', true),
+    tls: simulatorTls(env),
+  });
+}
+
+/**
+ * `npm run demo`: the proxy's PORT (read before loadConfig, because the page's
+ * origin goes into ALLOWED_ORIGINS) and the embedded simulator on any free port.
+ */
+export function loadDemoConfig(env: Env): { readonly port: number; readonly simulator: SimulatorConfig } {
+  return Object.freeze({ port: int(env, 'PORT', 8080, 0, 65535), simulator: loadSimulatorConfig(env, 0) });
 }
 
 /**

@@ -1,28 +1,20 @@
 // `npm run demo`: the Voice Live simulator and the proxy in one process, with
 // the browser page switched on. No Azure account needed: the proxy's upstream
 // is the simulator, which echoes your voice back (or a tone for silence).
-import { ConfigError, loadConfig, readEnv, type Config } from './config';
+import { ConfigError, loadConfig, loadDemoConfig, readEnv, type Config } from './config';
 import { demoEnv, demoUrls } from './demo/demo-env';
 import { freePort } from './demo/free-port';
 import { createLogger } from './observability/logger';
 import { startProxy } from './server';
 import { startSimulator } from './simulator/simulator';
 
-const DEFAULT_PORT = 8080;
-
-function port(raw: string | undefined, name: string, fallback: number): number {
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const n = Number(raw.trim());
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(name, 'a port from 0 to 65535', raw);
-  return n;
-}
-
 async function main(): Promise<void> {
   const base = readEnv();
-  const sim = await startSimulator({ port: port(base.SIMULATOR_PORT, 'SIMULATOR_PORT', 0) });
+  const demo = loadDemoConfig(base);
+  const sim = await startSimulator({ port: demo.simulator.port });
   let cfg: Config;
   try {
-    let proxyPort = port(base.PORT, 'PORT', DEFAULT_PORT);
+    let proxyPort = demo.port;
     // The page's origin must be in ALLOWED_ORIGINS before the proxy starts.
     if (proxyPort === 0) proxyPort = await freePort();
     cfg = loadConfig(demoEnv(base, proxyPort, sim.origin));

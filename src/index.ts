@@ -1,19 +1,12 @@
 // Entry point (also the PM2 and Docker entry): config, start, signals.
 import { ConfigError, loadConfig, readEnv, type Config } from './config';
-import { ClientIpResolver } from './admission/client-ip';
-import { OriginPolicy } from './admission/origin';
 import { createLogger } from './observability/logger';
 import { startRuntime } from './runtime';
 import { runPrimary } from './cluster/primary';
 
 function configOrExit(): Config {
   try {
-    const cfg = loadConfig(readEnv());
-    // Admission settings are parsed by their own modules; parse them here too,
-    // once, so a bad value stops the process before any worker starts.
-    new ClientIpResolver(cfg.trustProxy);
-    new OriginPolicy(cfg);
-    return cfg;
+    return loadConfig(readEnv());
   } catch (err) {
     // One line naming the variable: what an operator reads in `docker logs`.
     const message = err instanceof ConfigError ? err.message : String(err);

@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { ConfigError, loadConfig, readEnv } from '../src/config';
+import { ConfigError, loadConfig, loadDemoConfig, loadSimulatorConfig, readEnv } from '../src/config';
 
 const BASE = { AZURE_AI_FOUNDRY_RESOURCE: 'my-res' };
 
@@ -116,4 +116,29 @@ t.test('agent defaults and the WebRTC version are validated', async (t) => {
   t.same(c.allowedApiVersions, ['2026-07-15', '2026-04-10', '2025-10-01', '2026-06-01-preview', '2026-01-01-preview', '2025-05-01-preview']);
   t.equal(c.webrtcApiVersion, '2026-01-01-preview');
   t.equal(c.agentName, '');
+});
+
+t.test('the simulator and the demo read their settings here too', async (t) => {
+  t.same(loadSimulatorConfig({}), { port: 8090, host: '127.0.0.1', requireCredential: true, tls: undefined });
+  t.same(loadSimulatorConfig({ SIMULATOR_TLS_CERT: 'c.pem', SIMULATOR_TLS_KEY: 'k.pem' }).tls, { certFile: 'c.pem', keyFile: 'k.pem' });
+  t.throws(() => loadSimulatorConfig({ SIMULATOR_TLS_CERT: 'c.pem' }), { message: /^SIMULATOR_TLS_KEY: expected / });
+  t.throws(() => loadSimulatorConfig({ SIMULATOR_TLS_KEY: 'k.pem' }), { message: /^SIMULATOR_TLS_CERT: expected / });
+  t.same(loadSimulatorConfig({ SIMULATOR_PORT: '0', SIMULATOR_HOST: '::1', SIMULATOR_REQUIRE_CREDENTIAL: 'false' }),
+    { port: 0, host: '::1', requireCredential: false, tls: undefined });
+  t.throws(() => loadSimulatorConfig({ SIMULATOR_PORT: '65536' }), { message: /^SIMULATOR_PORT: expected / });
+  t.throws(() => loadSimulatorConfig({ SIMULATOR_REQUIRE_CREDENTIAL: 'maybe' }), { message: /^SIMULATOR_REQUIRE_CREDENTIAL: / });
+  t.same(loadDemoConfig({}), { port: 8080, simulator: { port: 0, host: '127.0.0.1', requireCredential: true, tls: undefined } },
+    'the demo\'s simulator takes any free port');
+  t.equal(loadDemoConfig({ PORT: '0' }).port, 0);
+  t.throws(() => loadDemoConfig({ PORT: 'http' }), { message: /^PORT: expected / });
+});
+
+t.test('TRUST_PROXY and ALLOWED_ORIGINS are parsed here, once', async (t) => {
+  t.same(loadConfig(BASE).trustProxy.mode, 'none');
+  t.same(loadConfig({ ...BASE, TRUST_PROXY: '2' }).trustProxy.hops, 2);
+  t.throws(() => loadConfig({ ...BASE, TRUST_PROXY: '10.0.0.0/33' }), { message: /^TRUST_PROXY: expected / });
+  t.same(loadConfig({ ...BASE, ALLOWED_ORIGINS: 'https://App.Example.com:443,*' }).allowedOrigins, ['https://app.example.com']);
+  for (const bad of ['not a url', 'file:///etc/passwd', 'data:text/html,x', 'null']) {
+    t.throws(() => loadConfig({ ...BASE, ALLOWED_ORIGINS: bad }), { message: /^ALLOWED_ORIGINS: expected / }, bad);
+  }
 });

@@ -3,36 +3,11 @@
 // peer and move left through X-Forwarded-For while the current address is
 // trusted; the first untrusted address is the client. Untrusted headers are
 // never read: when the socket peer is not a trusted proxy, it is the client.
-import { ConfigError } from '../config';
-import { IPV4, NOT_IP, formatIp, parseEntry, parseIp, parseRemote, parseV4, type IpKind, type RemoteAddress } from './ip';
+import { IPV4, NOT_IP, formatIp, parseEntry, parseRemote, type IpKind, type RemoteAddress } from './ip';
+import { MAX_FORWARDED_HOPS, type TrustMode, type TrustProxy } from './trust-proxy';
 
 export { normalizeIp, rateKey, type RemoteAddress } from './ip';
-
-export type TrustMode = 'none' | 'hops' | 'all' | 'list';
-
-/**
- * Bound on X-Forwarded-For entries walked, so the walk stays O(1) whatever a
- * client sends. Real chains are 1-3 hops; past this the walk stops where it is.
- */
-export const MAX_FORWARDED_HOPS = 32;
-
-const EXPECTED = 'false, true, a hop count (1, 2, ...) or a comma list of IPs/CIDRs (10.0.0.0/8,fd00::/8)';
-
-/** Named ranges, as proxy-addr has them. */
-const PRESETS: Readonly<Record<string, readonly string[]>> = {
-  loopback: ['127.0.0.1/8', '::1/128'],
-  linklocal: ['169.254.0.0/16', 'fe80::/10'],
-  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
-};
-
-function v4Mask(prefix: number): number {
-  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-}
-
-function v6GroupMask(prefix: number, group: number): number {
-  const bits = Math.min(16, Math.max(0, prefix - group * 16));
-  return bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff;
-}
+export { MAX_FORWARDED_HOPS, type TrustMode } from './trust-proxy';
 
 export class ClientIpResolver {
   readonly mode: TrustMode;
@@ -47,33 +22,12 @@ export class ClientIpResolver {
   private readonly a = new Uint16Array(8);
   private readonly b = new Uint16Array(8);
 
-  /** Throws a ConfigError naming TRUST_PROXY when the value is not understood. */
-  constructor(trustProxy: string) {
-    const raw = trustProxy.trim();
-    const lower = raw.toLowerCase();
-    let hops = 0;
-    const v4: number[] = [];
-    const v6: number[] = [];
-    if (lower === '' || lower === 'false' || lower === '0') {
-      this.mode = 'none';
-    } else if (lower === 'true') {
-      this.mode = 'all';
-    } else if (/^\d+$/.test(raw)) {
-      hops = Number(raw);
-      if (hops > MAX_FORWARDED_HOPS) throw new ConfigError('TRUST_PROXY', `a hop count up to ${MAX_FORWARDED_HOPS}`, trustProxy);
-      this.mode = hops === 0 ? 'none' : 'hops';
-    } else {
-      this.mode = 'list';
-      for (const item of raw.split(',')) {
-        const name = item.trim().toLowerCase();
-        if (name === '') continue;
-        for (const cidr of PRESETS[name] ?? [name]) addRange(cidr, v4, v6, trustProxy);
-      }
-      if (v4.length === 0 && v6.length === 0) throw new ConfigError('TRUST_PROXY', EXPECTED, trustProxy);
-    }
-    this.hops = hops;
-    this.v4 = Uint32Array.from(v4);
-    this.v6 = Uint16Array.from(v6);
+  /** `trust` is the parsed TRUST_PROXY (config.ts). */
+  constructor(trust: TrustProxy) {
+    this.mode = trust.mode;
+    this.hops = trust.hops;
+    this.v4 = trust.v4;
+    this.v6 = trust.v6;
     this.readsForwardedHeaders = this.mode !== 'none';
   }
 
@@ -172,27 +126,4 @@ function isHttps(text: string, start: number, end: number): boolean {
     (text.charCodeAt(start) | 0x20) === 104 && (text.charCodeAt(start + 1) | 0x20) === 116 &&
     (text.charCodeAt(start + 2) | 0x20) === 116 && (text.charCodeAt(start + 3) | 0x20) === 112 &&
     (text.charCodeAt(start + 4) | 0x20) === 115;
-}
-
-/** 'ip' or 'ip/prefix' -> pushed onto v4 ([net, mask]) or v6 (8 groups + 8 masks). */
-function addRange(cidr: string, v4: number[], v6: number[], raw: string): void {
-  const slash = cidr.indexOf('/');
-  const addrEnd = slash < 0 ? cidr.length : slash;
-  const g = new Uint16Array(8);
-  const kind = parseIp(cidr, 0, addrEnd, g);
-  const written4 = kind === IPV4 && parseV4(cidr, 0, addrEnd) >= 0; // dotted, not ::ffff:a.b.c.d
-  const max = written4 ? 32 : 128;
-  let prefix = max;
-  if (slash >= 0) {
-    const p = cidr.slice(slash + 1);
-    prefix = /^\d{1,3}$/.test(p) ? Number(p) : -1;
-  }
-  if (kind === NOT_IP || prefix < 0 || prefix > max) throw new ConfigError('TRUST_PROXY', EXPECTED, raw);
-  if (written4) {
-    const mask = v4Mask(prefix);
-    v4.push((((g[6] << 16) | g[7]) & mask) >>> 0, mask);
-    return;
-  }
-  for (let j = 0; j < 8; j++) v6.push(g[j] & v6GroupMask(prefix, j));
-  for (let j = 0; j < 8; j++) v6.push(v6GroupMask(prefix, j));
 }

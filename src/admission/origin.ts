@@ -7,26 +7,13 @@
 // (`HTTP://LOCALHOST:3000`, `http://localhost:80`, `http://localhost:3000/`)
 // is not what a browser sends; such a request comes from a script that can
 // write any Origin it likes, so it is refused rather than normalised.
-import { ConfigError } from '../config';
-
 export type OriginVerdict = 'ok' | 'missing' | 'refused';
 
 export interface OriginConfig {
+  /** Serialized origins, as config.ts produces them (new URL().origin); `*` is allowAnyOrigin. */
   readonly allowedOrigins: readonly string[];
   readonly allowAnyOrigin: boolean;
   readonly allowNoOrigin: boolean;
-}
-
-function canonical(origin: string): string {
-  let o: string;
-  try {
-    o = new URL(origin).origin;
-  } catch {
-    o = 'null';
-  }
-  // 'null' would admit every sandboxed iframe, data: and file: page at once.
-  if (o === 'null') throw new ConfigError('ALLOWED_ORIGINS', 'origins such as https://host[:port]', origin);
-  return o;
 }
 
 export class OriginPolicy {
@@ -37,16 +24,11 @@ export class OriginPolicy {
   private readonly maxLength: number;
 
   constructor(cfg: OriginConfig) {
-    const allowed = new Set<string>();
-    let any = cfg.allowAnyOrigin;
-    for (const o of cfg.allowedOrigins) {
-      if (o === '*') any = true;
-      else allowed.add(canonical(o)); // start-time only; already canonical when it comes from config
-    }
+    const allowed = new Set(cfg.allowedOrigins);
     let maxLength = 0;
     for (const o of allowed) maxLength = Math.max(maxLength, o.length);
     this.allowed = allowed;
-    this.any = any;
+    this.any = cfg.allowAnyOrigin;
     this.noOrigin = cfg.allowNoOrigin;
     this.maxLength = maxLength;
   }

@@ -3,6 +3,7 @@
 // SIMULATOR_REQUIRE_CREDENTIAL (default true) and SIMULATOR_TLS_CERT +
 // SIMULATOR_TLS_KEY (PEM files: serve wss://) configure it; it prints one
 // JSON line with its URL and exits 0 on SIGINT/SIGTERM.
+import { loadSimulatorConfig, type SimulatorConfig } from '../config';
 import { SIMULATOR_PATH, startSimulator } from './simulator';
 
 function fail(message: string): never {
@@ -10,38 +11,14 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function envPort(): number {
-  const raw = process.env.SIMULATOR_PORT ?? '8090';
-  const port = Number(raw);
-  if (!/^\d+$/.test(raw) || port > 65535) fail(`SIMULATOR_PORT: expected a port number 0-65535, got ${JSON.stringify(raw)}`);
-  return port;
-}
-
-function envBool(name: string, fallback: boolean): boolean {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  return fail(`${name}: expected true or false, got ${JSON.stringify(raw)}`);
-}
-
-/** SIMULATOR_TLS_CERT + SIMULATOR_TLS_KEY (PEM files): serve wss://. */
-function envTls(): { certFile: string; keyFile: string } | undefined {
-  const certFile = process.env.SIMULATOR_TLS_CERT ?? '';
-  const keyFile = process.env.SIMULATOR_TLS_KEY ?? '';
-  if (certFile === '' && keyFile === '') return undefined;
-  if (certFile === '' || keyFile === '') fail('SIMULATOR_TLS_CERT and SIMULATOR_TLS_KEY: set both or neither');
-  return { certFile, keyFile };
-}
-
 async function main(): Promise<void> {
-  const host = process.env.SIMULATOR_HOST || '127.0.0.1';
-  const sim = await startSimulator({
-    host,
-    port: envPort(),
-    requireCredential: envBool('SIMULATOR_REQUIRE_CREDENTIAL', true),
-    tls: envTls(),
-  });
+  let cfg: SimulatorConfig;
+  try {
+    cfg = loadSimulatorConfig(process.env);
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err));
+  }
+  const sim = await startSimulator(cfg);
   process.stdout.write(JSON.stringify({ simulator: 'listening', url: sim.origin + SIMULATOR_PATH, origin: sim.origin }) + '\n');
   let stopping = false;
   const stop = (signal: string): void => {

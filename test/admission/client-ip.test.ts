@@ -1,6 +1,10 @@
 import t from 'tap';
 import { ClientIpResolver, MAX_FORWARDED_HOPS, normalizeIp, rateKey } from '../../src/admission/client-ip';
-import { ConfigError } from '../../src/config';
+import { ConfigError, loadConfig } from '../../src/config';
+
+/** A resolver for a TRUST_PROXY value, parsed the way the process parses it (config.ts). */
+const resolver = (trustProxy: string): ClientIpResolver =>
+  new ClientIpResolver(loadConfig({ AZURE_AI_FOUNDRY_RESOURCE: 'res', TRUST_PROXY: trustProxy }).trustProxy);
 
 // What uWS reports when listening on '::' (IPv4 peers arrive IPv4-mapped, fully expanded).
 const UWS_V4_LOOPBACK = '0000:0000:0000:0000:0000:ffff:7f00:0001';
@@ -54,7 +58,7 @@ t.test('normalizeIp: uWS binary addresses', async (t) => {
   t.equal(normalizeIp(bytes(0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)), '2001:db8::1');
   t.equal(normalizeIp(bytes()), '', 'empty');
   t.equal(normalizeIp(bytes(1, 2, 3, 4, 5)), '', 'neither 4 nor 16 bytes');
-  const r = new ClientIpResolver('10.0.0.0/8');
+  const r = resolver('10.0.0.0/8');
   t.equal(r.resolve(bytes(10, 0, 0, 1), '203.0.113.5'), '203.0.113.5');
   t.equal(r.resolve(bytes(11, 0, 0, 1), '203.0.113.5'), '11.0.0.1');
   t.equal(r.resolve(bytes(), '203.0.113.5'), '', 'no address');
@@ -75,32 +79,32 @@ t.test('rateKey: IPv4 as is, IPv6 by /64', async (t) => {
 });
 
 t.test('TRUST_PROXY parsing', async (t) => {
-  t.equal(new ClientIpResolver('').mode, 'none');
-  t.equal(new ClientIpResolver('false').mode, 'none');
-  t.equal(new ClientIpResolver(' FALSE ').mode, 'none');
-  t.equal(new ClientIpResolver('0').mode, 'none');
-  t.equal(new ClientIpResolver('00').mode, 'none');
-  t.equal(new ClientIpResolver('true').mode, 'all');
-  t.equal(new ClientIpResolver('1').mode, 'hops');
-  t.equal(new ClientIpResolver(String(MAX_FORWARDED_HOPS)).mode, 'hops');
-  t.equal(new ClientIpResolver('10.0.0.0/8,fd00::/8,127.0.0.1').mode, 'list');
-  t.equal(new ClientIpResolver('loopback, uniquelocal,linklocal').mode, 'list');
-  t.equal(new ClientIpResolver('::ffff:10.0.0.0/104').mode, 'list');
-  t.equal(new ClientIpResolver('0.0.0.0/0,::/0').mode, 'list');
-  t.equal(new ClientIpResolver('').readsForwardedHeaders, false);
-  t.equal(new ClientIpResolver('1').readsForwardedHeaders, true);
+  t.equal(resolver('').mode, 'none');
+  t.equal(resolver('false').mode, 'none');
+  t.equal(resolver(' FALSE ').mode, 'none');
+  t.equal(resolver('0').mode, 'none');
+  t.equal(resolver('00').mode, 'none');
+  t.equal(resolver('true').mode, 'all');
+  t.equal(resolver('1').mode, 'hops');
+  t.equal(resolver(String(MAX_FORWARDED_HOPS)).mode, 'hops');
+  t.equal(resolver('10.0.0.0/8,fd00::/8,127.0.0.1').mode, 'list');
+  t.equal(resolver('loopback, uniquelocal,linklocal').mode, 'list');
+  t.equal(resolver('::ffff:10.0.0.0/104').mode, 'list');
+  t.equal(resolver('0.0.0.0/0,::/0').mode, 'list');
+  t.equal(resolver('').readsForwardedHeaders, false);
+  t.equal(resolver('1').readsForwardedHeaders, true);
   t.ok(new ConfigError('TRUST_PROXY', 'x', 'y') instanceof Error);
   for (const bad of [
     'yes', '10.0.0.0/33', '10.0.0.0/', '10.0.0.0/x', 'fd00::/129', '10.0.0/8', 'localhost', ',', ' , ',
     '1.2.3.4/-1', '10.0.0.0/8/8', String(MAX_FORWARDED_HOPS + 1), '1.5',
   ]) {
-    t.throws(() => new ClientIpResolver(bad), { variable: 'TRUST_PROXY', message: /^TRUST_PROXY: / },
+    t.throws(() => resolver(bad), { variable: 'TRUST_PROXY', message: /^TRUST_PROXY: / },
       `refuses ${JSON.stringify(bad)}`);
   }
 });
 
 t.test('TRUST_PROXY unset: forwarded headers are ignored', async (t) => {
-  const r = new ClientIpResolver('');
+  const r = resolver('');
   t.equal(r.resolve(UWS_V4_LOOPBACK, '6.6.6.6'), '127.0.0.1');
   t.equal(r.resolve(UWS_V6_LOOPBACK, ''), '::1');
   t.equal(r.resolve('10.0.0.9', '6.6.6.6'), '10.0.0.9', 'dotted socket text (uWS listening on 0.0.0.0)');
@@ -110,7 +114,7 @@ t.test('TRUST_PROXY unset: forwarded headers are ignored', async (t) => {
 });
 
 t.test('hop count: Express semantics', async (t) => {
-  const one = new ClientIpResolver('1');
+  const one = resolver('1');
   const proxy = uwsV4(10, 0, 0, 5);
   t.equal(one.resolve(proxy, '203.0.113.1'), '203.0.113.1', 'N=1: rightmost entry');
   t.equal(one.resolve(proxy, '6.6.6.6, 203.0.113.1'), '203.0.113.1', 'a spoofed entry on the left is ignored');
@@ -120,7 +124,7 @@ t.test('hop count: Express semantics', async (t) => {
   t.equal(one.isTrustedProxy(proxy), true);
   t.equal(one.isTrustedProxy('garbage'), false);
 
-  const two = new ClientIpResolver('2');
+  const two = resolver('2');
   t.equal(two.resolve(proxy, '6.6.6.6, 203.0.113.1, 10.0.0.4'), '203.0.113.1', 'N=2: second from the right');
   t.equal(two.resolve(proxy, '203.0.113.1'), '203.0.113.1', 'fewer entries than hops: leftmost');
   t.equal(two.resolve(proxy, ' , 203.0.113.1 ,, 10.0.0.4 , '), '203.0.113.1', 'empty entries are not hops');
@@ -130,7 +134,7 @@ t.test('hop count: Express semantics', async (t) => {
 });
 
 t.test('true: leftmost entry', async (t) => {
-  const r = new ClientIpResolver('true');
+  const r = resolver('true');
   t.equal(r.resolve('1.1.1.1', '203.0.113.1, 10.0.0.4, 10.0.0.3'), '203.0.113.1');
   t.equal(r.resolve('1.1.1.1', ''), '1.1.1.1');
   t.equal(r.resolve('1.1.1.1', 'bogus, 10.0.0.4'), '10.0.0.4', 'stops at a malformed entry');
@@ -142,7 +146,7 @@ t.test('true: leftmost entry', async (t) => {
 });
 
 t.test('CIDR list: walk left while trusted', async (t) => {
-  const r = new ClientIpResolver('10.0.0.0/8,fd00::/8,127.0.0.1');
+  const r = resolver('10.0.0.0/8,fd00::/8,127.0.0.1');
   t.equal(r.resolve(UWS_V4_LOOPBACK, '203.0.113.1'), '203.0.113.1');
   t.equal(r.resolve(uwsV4(10, 9, 9, 9), '6.6.6.6, 203.0.113.1, 10.1.1.1'), '203.0.113.1', 'skips trusted hops');
   t.equal(r.resolve(uwsV4(10, 9, 9, 9), '10.1.1.2, 10.1.1.1'), '10.1.1.2', 'all trusted: leftmost');
@@ -155,30 +159,30 @@ t.test('CIDR list: walk left while trusted', async (t) => {
   t.equal(r.isTrustedProxy(uwsV4(11, 0, 0, 1)), false);
   t.equal(r.isTrustedProxy('fd12::1'), true);
 
-  const masked = new ClientIpResolver('10.1.2.3/8');
+  const masked = resolver('10.1.2.3/8');
   t.equal(masked.isTrustedProxy('10.200.0.1'), true, 'host bits of a range are masked off');
-  const mapped = new ClientIpResolver('::ffff:10.0.0.0/104');
+  const mapped = resolver('::ffff:10.0.0.0/104');
   t.equal(mapped.isTrustedProxy(uwsV4(10, 3, 3, 3)), true, 'IPv4-mapped range matches IPv4 peers');
   t.equal(mapped.isTrustedProxy('11.0.0.1'), false);
-  const everything = new ClientIpResolver('::/0');
+  const everything = resolver('::/0');
   t.equal(everything.isTrustedProxy('8.8.8.8'), true, '::/0 covers mapped IPv4');
-  const v4all = new ClientIpResolver('0.0.0.0/0');
+  const v4all = resolver('0.0.0.0/0');
   t.equal(v4all.isTrustedProxy('8.8.8.8'), true);
   t.equal(v4all.isTrustedProxy('2001:db8::1'), false);
-  const presets = new ClientIpResolver('loopback,uniquelocal');
+  const presets = resolver('loopback,uniquelocal');
   t.equal(presets.isTrustedProxy(UWS_V6_LOOPBACK), true);
   t.equal(presets.isTrustedProxy('172.20.0.1'), true);
   t.equal(presets.isTrustedProxy('172.32.0.1'), false);
   t.equal(presets.isTrustedProxy('fc00::1'), true);
   t.equal(presets.isTrustedProxy('fe80::1'), false);
-  const odd = new ClientIpResolver('2001:db8:abcd:12::/62');
+  const odd = resolver('2001:db8:abcd:12::/62');
   t.equal(odd.isTrustedProxy('2001:db8:abcd:13::1'), true, 'prefix inside a group');
   t.equal(odd.isTrustedProxy('2001:db8:abcd:14::1'), false);
 });
 
 t.test('cameOverTls', async (t) => {
   const proxy = uwsV4(10, 0, 0, 5);
-  const one = new ClientIpResolver('1');
+  const one = resolver('1');
   t.equal(one.cameOverTls(proxy, 'https'), true);
   t.equal(one.cameOverTls(proxy, ' HTTPS '), true, 'case and spaces');
   t.equal(one.cameOverTls(proxy, 'http'), false);
@@ -186,18 +190,18 @@ t.test('cameOverTls', async (t) => {
   t.equal(one.cameOverTls(proxy, ''), false);
   t.equal(one.cameOverTls(proxy, 'http, https'), true, 'N=1 reads the rightmost');
   t.equal(one.cameOverTls(proxy, 'https, http'), false);
-  const two = new ClientIpResolver('2');
+  const two = resolver('2');
   t.equal(two.cameOverTls(proxy, 'http, https, http'), true, 'N=2 reads the second from the right');
   t.equal(two.cameOverTls(proxy, 'https'), true, 'a single value is read whatever N is');
   t.equal(two.cameOverTls(proxy, ',http'), false);
-  const all = new ClientIpResolver('true');
+  const all = resolver('true');
   t.equal(all.cameOverTls(proxy, 'https, http, http'), true, 'true reads the leftmost');
-  const list = new ClientIpResolver('10.0.0.0/8');
+  const list = resolver('10.0.0.0/8');
   t.equal(list.cameOverTls(proxy, 'http, https'), true, 'a list reads the peer’s own (rightmost)');
   t.equal(list.cameOverTls(uwsV4(8, 8, 8, 8), 'https'), false, 'untrusted peer');
-  t.equal(new ClientIpResolver('').cameOverTls(proxy, 'https'), false, 'never trusted when TRUST_PROXY is unset');
+  t.equal(resolver('').cameOverTls(proxy, 'https'), false, 'never trusted when TRUST_PROXY is unset');
   t.equal(one.cameOverTls(proxy, 'https,'), false, 'empty entry is not https');
   t.equal(two.cameOverTls(proxy, 'https,'), true);
-  const three = new ClientIpResolver('3');
+  const three = resolver('3');
   t.equal(three.cameOverTls(proxy, ',,https'), false);
 });

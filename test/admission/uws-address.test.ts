@@ -5,11 +5,12 @@ import t from 'tap';
 import { request } from 'node:http';
 import uWS from 'uWebSockets.js';
 import { ClientIpResolver, normalizeIp, rateKey } from '../../src/admission/client-ip';
+import { loadConfig } from '../../src/config';
 
 interface Seen { raw: string; client: string; fromBytes: string; bytes: number }
 
 function serve(host: string): Promise<{ port: number; seen: Seen[]; close: () => void }> {
-  const resolver = new ClientIpResolver('loopback');
+  const resolver = new ClientIpResolver(loadConfig({ AZURE_AI_FOUNDRY_RESOURCE: 'res', TRUST_PROXY: 'loopback' }).trustProxy);
   const seen: Seen[] = [];
   const app = uWS.App().get('/*', (res, req) => {
     const xff = req.getHeader('x-forwarded-for');

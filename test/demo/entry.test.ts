@@ -59,5 +59,5 @@ t.test('npm run demo: a bad PORT is one clear line and exit 1', async (t) => {
   child.stderr.on('data', (c: string) => { err += c; });
   const [code] = await once(child, 'exit') as [number | null];
   t.equal(code, 1);
-  t.match(err, /voice-live-proxy demo: invalid configuration: PORT: expected a port from 0 to 65535, got "eighty"/);
+  t.match(err, /voice-live-proxy demo: invalid configuration: PORT: expected an integer from 0 to 65535, got "eighty"/);
 });

@@ -13,6 +13,9 @@ import { entryBuilt, freePort, spawnProxy } from '../helpers/spawn-proxy';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
+// npm pack, tar, four node processes and a tsc run: minutes, not seconds, on a loaded 2-core CI machine.
+t.setTimeout(360_000);
+
 const skip = entryBuilt() ? false : 'dist/ missing: run `npm run build` (npm test does)';
 
 interface Manifest {
