@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// BUFFER_BUDGET_BYTES at full scale (issue 13): N stalled readers each asking
+// BUFFER_BUDGET_BYTES at full scale: N stalled readers each asking
 // for a burst they do not read, against one process-wide budget, while live
 // sessions stream audio at real-time cadence beside them. Reports the proxy's
 // peak RSS, what the budget saw, /health latency during the stall, the live

@@ -196,7 +196,7 @@ export function loadConfig(env: Env): Config {
     .map((o) => parseOrigin('ALLOWED_ORIGINS', o, ['http:', 'https:']));
   const azureSpeechKey = aliased(env, 'AZURE_SPEECH_KEY', 'FOUNDRY_API_KEY');
   // Any web page could then spend the server key, and nothing proves who is
-  // calling: refuse unless the operator says so (issue 15). CLIENT_AUTH is
+  // calling: refuse unless the operator says so. CLIENT_AUTH is
   // read here by name only; its own validation lives with the auth config.
   if (allowAnyOrigin && azureSpeechKey !== '' && str(env, 'CLIENT_AUTH', 'none').toLowerCase() === 'none' &&
       !bool(env, 'ALLOW_ANONYMOUS_WILDCARD', false)) {

@@ -65,7 +65,7 @@ export const Errors = Object.freeze({
 
 export type ErrorName = keyof typeof Errors;
 
-/** The Voice Live-style error event sent before a 1008 close (SPEC 1). */
+/** The Voice Live-style error event sent before a 1008 close (docs/contract.md §1). */
 export function errorEvent(err: ProxyError): string {
   return JSON.stringify({
     type: 'error',

@@ -29,7 +29,7 @@ export const UPSTREAM_MAX_PAYLOAD = 16 * 1024 * 1024;
 
 const PKG = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
 // The major version only: the exact one tells a scanner which advisories apply
-// and tells a client nothing it can use (issue 15).
+// and tells a client nothing it can use.
 const ROOT_BODY = JSON.stringify({
   name: PKG.name, version: PKG.version.split('.')[0],
   endpoints: {
@@ -198,7 +198,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
     });
   });
 
-  // One behaviour for every socket path (SPEC 1): the older proxies' /ws, the
+  // One behaviour for every socket path (docs/contract.md §1): the older proxies' /ws, the
   // service's own path (so the official SDK can use the proxy as its
   // endpoint) and the WebRTC control channel.
   const behavior: uWS.WebSocketBehavior<ClientUserData> = {
@@ -247,7 +247,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
         // The SDK's browser build sends its request id as `client-request-id=` (no headers in a browser).
         if (parsed.params.clientRequestId !== '') ud.clientRequestId = parsed.params.clientRequestId;
         // The session's log key is always our own id: a client could send
-        // another session's. Theirs is still forwarded upstream (SPEC 2) and
+        // another session's. Theirs is still forwarded upstream (docs/contract.md §2) and
         // logged as its own field.
         const requestId = randomUUID();
         const built = buildTarget(cfg, parsed.params, ud.clientRequestId || requestId, callsPath);

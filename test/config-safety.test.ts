@@ -1,4 +1,4 @@
-// Internet-safe configuration (issue 15): the settings that would let anyone
+// Internet-safe configuration: the settings that would let anyone
 // spend the operator's credential refuse to start, and the defaults bound
 // what one client can hold.
 import t from 'tap';

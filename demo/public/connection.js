@@ -8,7 +8,7 @@ export const REFUSED_MESSAGE =
 /** The Voice Live GA version the official SDK and the successor proxy use. */
 export const API_VERSION = '2026-07-15';
 
-/** Query parameters of SPEC section 1, from the form's values, in the service's own spelling. */
+/** Query parameters of docs/contract.md §1, from the form's values, in the service's own spelling. */
 export function buildUrl(base, f) {
   const q = new URLSearchParams();
   q.set('api-version', API_VERSION);

@@ -1,4 +1,4 @@
-// Live connection counts (SPEC 4, 5): a global cap shared by every worker
+// Live connection counts (docs/contract.md §4, §5): a global cap shared by every worker
 // thread, lock-free, and an optional per-IP cap.
 //
 // The counts live in an Int32Array over a SharedArrayBuffer. An acquire is a

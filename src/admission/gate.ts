@@ -1,4 +1,4 @@
-// Every decision about a client, in order, before the upgrade (SPEC 4):
+// Every decision about a client, in order, before the upgrade (docs/contract.md §4):
 // draining -> client IP -> rate limit -> origin -> capacity. A refusal is an
 // entry of the errors table plus an optional Retry-After; no 101 is ever sent.
 import type { Config } from '../config';
@@ -9,7 +9,7 @@ import { OriginPolicy } from './origin';
 import { SharedRateLimiter } from './shared-rate-limiter';
 import { RateLimiter } from './token-bucket';
 
-/** State shared by every worker thread (issue 6); absent with WORKERS=1. */
+/** State shared by every worker thread (README: Scaling across cores); absent with WORKERS=1. */
 export interface SharedAdmission {
   readonly counter: SharedArrayBuffer;
   readonly rate: SharedArrayBuffer;

@@ -1,4 +1,4 @@
-// Origin check (SPEC 4): one Set lookup of the header exactly as the browser
+// Origin check (docs/contract.md §4): one Set lookup of the header exactly as the browser
 // sent it. The Origin header is the ASCII serialization of an origin (RFC 6454
 // 6.1, WHATWG URL): scheme and host lowercase, punycode for IDNs, default port
 // omitted, no path, no trailing slash. The configured origins went through

@@ -1,5 +1,5 @@
 // The token bucket of token-bucket.ts, shared by every worker thread so a
-// client's allowance does not multiply by WORKERS (issue 6). The table lives
+// client's allowance does not multiply by WORKERS (README: Scaling across cores). The table lives
 // in one SharedArrayBuffer; a key is hashed (seeded, so a client cannot aim at
 // another's slot) to one slot, and each slot has a tiny spin lock because the
 // (tokens, stamp) pair must change together, which one Atomics op cannot do.

@@ -1,4 +1,4 @@
-// Token bucket per client key (SPEC 4): burst = maxRequests, refilled at
+// Token bucket per client key (docs/contract.md §4): burst = maxRequests, refilled at
 // maxRequests per windowMs, lazily when the key is seen again, so there are no
 // timers. State lives in parallel typed arrays indexed by a slot number; the
 // Map holds key -> slot only. Memory is bounded by maxKeys: when every slot is

@@ -1,4 +1,4 @@
-// What the worker threads share (issue 6), created once by the primary and
+// What the worker threads share (README: Scaling across cores), created once by the primary and
 // handed to every worker through workerData: the connection counter, the
 // rate-limit table, the per-worker slot tally and the metrics board.
 import type { Config } from '../config';

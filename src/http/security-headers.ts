@@ -1,4 +1,4 @@
-// Headers on every HTTP response (SPEC 4). Each combination (CSP variant x
+// Headers on every HTTP response (docs/contract.md §4). Each combination (CSP variant x
 // TLS) is one frozen flat [name, value, name, value, ...] array built at load,
 // so writing them is a loop over constants: no object, no string built per
 // response. uWS writes the status line first: call writeStatus() before these.

@@ -1,4 +1,4 @@
-// One memory budget for the whole process (SPEC 3, BUFFER_BUDGET_BYTES): the
+// One memory budget for the whole process (docs/contract.md §3, BUFFER_BUDGET_BYTES): the
 // bytes held for slow peers by every session on every worker thread, that is
 // what waits in uWS toward a slow browser, the queue kept while an upstream
 // connects, and what waits in an upstream socket's write buffer.

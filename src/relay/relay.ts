@@ -1,4 +1,4 @@
-// The per-connection bridge (SPEC 3): frames in one side, out the other,
+// The per-connection bridge (docs/contract.md §3): frames in one side, out the other,
 // unchanged. A frame's path: uWS `message` -> clientMessage -> ws.send (or the
 // pending queue while the upstream connects); ws `message` -> onUpstreamMessage
 // -> uWS send, corked. Nothing here parses JSON.

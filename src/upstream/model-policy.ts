@@ -1,4 +1,4 @@
-// Which models a session may open (SPEC 4, issue 15): the model is the
+// Which models a session may open (docs/contract.md §4): the model is the
 // operator's bill, and the proxy spends the operator's key (or resource) on
 // it, so the client only picks among ALLOWED_MODELS. DEFAULT_MODEL (what a
 // client that names no model gets) is always allowed. `*` lets any model

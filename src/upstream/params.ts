@@ -1,4 +1,4 @@
-// The client half of the URL contract (SPEC 1): parse the raw query string of
+// The client half of the URL contract (docs/contract.md §1): parse the raw query string of
 // a socket path into validated values. Parsing is done by hand rather than with
 // URLSearchParams so that a repeated parameter is an error, not "last wins",
 // and so that broken percent-encoding is reported instead of passed along.

@@ -1,4 +1,4 @@
-// The upstream half of the contract (SPEC 2): from validated client params
+// The upstream half of the contract (docs/contract.md §2): from validated client params
 // and config, the exact Voice Live URL and headers. Pure, so every mode can be
 // tested without a socket. Four steps, each its own function so a later
 // check (a model allowlist, a server-side credential) hooks in at one place:
@@ -86,7 +86,7 @@ export function resolveApiVersion(cfg: TargetConfig, p: ClientParams, transport:
 }
 
 /**
- * Step 4, the credential, first that applies (SPEC 2): the user's own token
+ * Step 4, the credential, first that applies (docs/contract.md §2): the user's own token
  * as `Authorization: Bearer`; else, for a model session, the server key as an
  * `api-key` header (never in the URL). An agent session cannot run on an API
  * key, so it needs the user's token. A client `api-key` is never forwarded.

@@ -1,4 +1,4 @@
-// Admission over real sockets (SPEC 4): every refusal is an HTTP status before
+// Admission over real sockets (docs/contract.md §4): every refusal is an HTTP status before
 // the upgrade, with a JSON body and, where it helps, Retry-After.
 import t from 'tap';
 import { startHarness } from '../helpers/harness';

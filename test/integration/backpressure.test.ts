@@ -1,4 +1,4 @@
-// Backpressure both ways with bounded memory (SPEC 3).
+// Backpressure both ways with bounded memory (docs/contract.md §3).
 import t from 'tap';
 import { startHarness } from '../helpers/harness';
 import { startWsUpstream } from '../helpers/ws-upstream';

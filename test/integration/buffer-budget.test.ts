@@ -1,4 +1,4 @@
-// BUFFER_BUDGET_BYTES (SPEC 3): one budget for every byte held for slow peers,
+// BUFFER_BUDGET_BYTES (docs/contract.md §3): one budget for every byte held for slow peers,
 // shown at test scale (the bench runs it at 1000 readers x 4 MB, README).
 import t from 'tap';
 import { startHarness } from '../helpers/harness';

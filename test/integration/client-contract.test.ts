@@ -1,4 +1,4 @@
-// SPEC 1 over real sockets: the service's own paths beside /ws, the SDK's
+// docs/contract.md §1 over real sockets: the service's own paths beside /ws, the SDK's
 // credential spellings (Node: headers; browser: query), the WebRTC control
 // channel end to end through the simulator, and what is never forwarded.
 import t from 'tap';

@@ -1,4 +1,4 @@
-// ALLOWED_MODELS (SPEC 4, issue 15): the operator's key or resource is spent on
+// ALLOWED_MODELS (docs/contract.md §4): the operator's key or resource is spent on
 // the model, so a client picks only among the allowed ones. Anything else is a
 // request error and the upstream is never contacted.
 import t, { type Test } from 'tap';

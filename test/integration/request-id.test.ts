@@ -1,6 +1,6 @@
-// The session's log key is the proxy's own request id (issue 15): a client can
+// The session's log key is the proxy's own request id: a client can
 // send any x-ms-client-request-id, including another session's, so it is
-// forwarded upstream (SPEC 2) and logged as its own field, never as the key.
+// forwarded upstream (docs/contract.md §2) and logged as its own field, never as the key.
 import t from 'tap';
 import { startHarness } from '../helpers/harness';
 import { startWsUpstream } from '../helpers/ws-upstream';

@@ -1,5 +1,5 @@
 // Secrets never reach a log line, a client-facing error, or /metrics, at any
-// log level (SPEC 4): a full session at trace level, searched for each secret.
+// log level (docs/contract.md §4): a full session at trace level, searched for each secret.
 import t from 'tap';
 import { startHarness, TEST_KEY } from '../helpers/harness';
 

@@ -1,4 +1,4 @@
-// Graceful shutdown of the real process (SPEC 5): drain, keep live sessions
+// Graceful shutdown of the real process (docs/contract.md §5): drain, keep live sessions
 // flowing for SHUTDOWN_GRACE_MS, close them 1001 on both legs, exit 0.
 import t from 'tap';
 import type { Test } from 'tap';

@@ -1,5 +1,5 @@
-// The URL and headers the proxy sends upstream per mode (SPEC 2), smuggling
-// attempts, and request errors that must never reach the upstream (SPEC 1).
+// The URL and headers the proxy sends upstream per mode (docs/contract.md §2), smuggling
+// attempts, and request errors that must never reach the upstream (docs/contract.md §1).
 import t from 'tap';
 import type { Test } from 'tap';
 import { startHarness, TEST_KEY } from '../helpers/harness';
