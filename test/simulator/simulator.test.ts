@@ -1,19 +1,15 @@
-// The Voice Live simulator over real sockets (a `ws` client on 127.0.0.1),
-// plus a few handler tests on a fake socket where a real one cannot make
-// the timing deterministic (cancel mid-stream, queue limits).
+// The Voice Live simulator over real sockets (a `ws` client on 127.0.0.1).
+// Handler timing that a real socket cannot make deterministic is in
+// session.test.ts; the input audio buffer in audio.test.ts.
 import t from 'tap';
 import type { Test } from 'tap';
 import { once } from 'node:events';
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import type { WebSocket as UwsSocket } from 'uWebSockets.js';
-import { startSimulator } from '../src/simulator/simulator';
-import type { Simulator, SimulatorOptions } from '../src/simulator/simulator';
-import { InputAudio, makeTone, rms, TONE } from '../src/simulator/audio';
-import { onMessage } from '../src/simulator/handlers';
-import { HIGH_WATER_BYTES, MAX_QUEUED_JOBS, pump, send, SimSession } from '../src/simulator/session';
-import type { SimulatorStats, UserData } from '../src/simulator/session';
+import { startSimulator } from '../../src/simulator/simulator';
+import type { Simulator, SimulatorOptions } from '../../src/simulator/simulator';
+import { makeTone, rms, TONE } from '../../src/simulator/audio';
 
 type Json = Record<string, any>;
 interface Frame { data: Buffer; isBinary: boolean }
@@ -559,111 +555,4 @@ t.test('maxPayloadLength, options validation, IPv6, listen failure', async (t) =
   t.match(v6.origin, /^ws:\/\/\[::1\]:\d+$/);
   const c6 = await open(t, v6);
   t.equal((await c6.event()).type, 'session.created');
-});
-
-// Handler tests on a fake socket: here the test decides when the socket is
-// "full", which a real loopback socket does not let it do reliably.
-function fakeSession(): { s: SimSession; sent: Frame[]; stats: SimulatorStats; full: { at: number } } {
-  const stats: SimulatorStats = { sessions: 0, active: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
-  const s = new SimSession({ stats, audioChunkBytes: 4800 }, { apiVersion: null, model: 'm', agent: null });
-  const sent: Frame[] = [];
-  const full = { at: Infinity }; // the socket reports full once this many frames were sent
-  const ws = {
-    send(data: string | ArrayBuffer | Buffer, isBinary: boolean) {
-      sent.push({ data: Buffer.from(typeof data === 'string' ? data : new Uint8Array(data as ArrayBuffer)), isBinary });
-      return 1;
-    },
-    getBufferedAmount: () => (sent.length >= full.at ? HIGH_WATER_BYTES : 0),
-    cork(fn: () => void) { fn(); return ws; },
-  };
-  s.ws = ws as unknown as UwsSocket<UserData>;
-  return { s, sent, stats, full };
-}
-
-function deliver(s: SimSession, event: Json): void {
-  const buf = Buffer.from(JSON.stringify(event));
-  onMessage(s, buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer, false);
-}
-
-function types(frames: Frame[]): string[] {
-  return frames.map((f) => JSON.parse(f.data.toString()).type);
-}
-
-t.test('backpressure pauses a response and drain resumes it', async (t) => {
-  const { s, sent, full } = fakeSession();
-  full.at = 0;
-  deliver(s, { type: 'input_audio_buffer.append', audio: b64(speech(1000)) });
-  deliver(s, { type: 'response.create' });
-  t.equal(sent.length, 0, 'nothing while full');
-  full.at = 5;
-  pump(s);
-  t.equal(sent.length, 5, 'stops at the high-water mark');
-  full.at = Infinity;
-  pump(s);
-  t.equal(types(sent).pop(), 'response.done');
-  t.equal(s.jobs.length, 0);
-});
-
-t.test('response.cancel mid-stream and queue limits', async (t) => {
-  const { s, sent, full } = fakeSession();
-  deliver(s, { type: 'input_audio_buffer.append', audio: b64(speech(1000)) });
-  full.at = 6; // response.created, item, part, then a transcript + audio delta and one more
-  deliver(s, { type: 'response.create' });
-  for (let i = 0; i < MAX_QUEUED_JOBS; i++) deliver(s, { type: 'response.create' });
-  const over = sent.length;
-  deliver(s, { type: 'response.create', event_id: 'e9' });
-  t.equal(sent.length, over + 1);
-  t.match(JSON.parse(sent[over].data.toString()).error, { code: 'conversation_already_has_active_response', event_id: 'e9' });
-  deliver(s, { type: 'simulator.burst', bytes: 1, event_id: 'e10' });
-  t.equal(JSON.parse(sent[sent.length - 1].data.toString()).error.code, 'conversation_already_has_active_response');
-
-  deliver(s, { type: 'response.cancel' });
-  t.equal(s.jobs.length, 1, 'queued responses dropped, the streaming one kept');
-  full.at = Infinity;
-  const mark = sent.length;
-  pump(s);
-  const tail = sent.slice(mark).map((f) => JSON.parse(f.data.toString()));
-  t.same(tail.map((e) => e.type), [
-    'response.audio.done', 'response.audio_transcript.done', 'response.content_part.done',
-    'response.output_item.done', 'response.done',
-  ]);
-  t.equal(tail[4].response.status, 'cancelled');
-  t.equal(tail[3].item.status, 'cancelled');
-});
-
-t.test('nothing is sent after close', async (t) => {
-  const { s, sent, stats } = fakeSession();
-  s.closed = true;
-  send(s, 'x', false, 1);
-  deliver(s, { type: 'nope' });
-  pump(s);
-  t.equal(sent.length, 0);
-  t.equal(stats.framesOut, 0);
-  t.equal(stats.framesIn, 1);
-  s.ws = null;
-  s.closed = false;
-  deliver(s, { type: 'simulator.close', code: 4000 }); // no socket yet: ignored
-  t.equal(sent.length, 0);
-});
-
-t.test('input audio buffer keeps the newest 30 s', async (t) => {
-  const a = new InputAudio(10);
-  a.append(Buffer.alloc(0));
-  a.append(Buffer.from([1, 2, 3, 4]));
-  a.append(Buffer.from([5, 6, 7, 8]));
-  a.append(Buffer.from([9, 10, 11, 12, 13])); // 13 bytes -> drop 3
-  t.equal(a.bytes, 10);
-  t.same([...a.take()], [4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
-  t.equal(a.bytes, 0);
-  a.append(Buffer.from([1, 2, 3]));
-  a.append(Buffer.from([4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]));
-  t.same([...a.take()], [5, 6, 7, 8, 9, 10, 11, 12, 13, 14], 'a chunk over the cap keeps its tail');
-  a.append(Buffer.from([1]));
-  a.append(Buffer.from([2, 3, 4, 5, 6, 7, 8, 9, 10]));
-  a.append(Buffer.from([11, 12]));
-  t.same([...a.take()], [3, 4, 5, 6, 7, 8, 9, 10, 11, 12], 'whole old chunks go first');
-  a.append(Buffer.from([1, 2, 3]));
-  t.same([...a.take()], [1, 2], 'a trailing half sample is dropped');
-  t.equal(a.take().length, 0);
-  t.equal(rms(Buffer.alloc(0)), 0);
 });
