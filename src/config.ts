@@ -5,9 +5,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { containerMemoryLimit, defaultBufferBudget } from './memory-limit';
-import { parseTrustProxy, type TrustProxy } from './admission/trust-proxy';
+import { parseTrustProxy, withPeerRanges, type TrustProxy } from './admission/trust-proxy';
 
 export type Env = Record<string, string | undefined>;
+
+/** A wider IPv6 prefix limited in aggregate, with its multiple of one /64's limits. */
+export interface PrefixLimit {
+  readonly bits: number;
+  readonly factor: number;
+}
 
 export interface Config {
   readonly port: number;
@@ -33,10 +39,16 @@ export interface Config {
   readonly rateLimitWindowMs: number;
   readonly rateLimitMaxRequests: number;
   readonly rateLimitMaxKeys: number;
+  /** WebSocket upgrades spend their own, smaller bucket. */
+  readonly upgradeRateLimitWindowMs: number;
+  readonly upgradeRateLimitMaxRequests: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
-  /** TRUST_PROXY, parsed (mode 'none' = forwarded headers ignored). */
+  /** TRUST_PROXY, parsed (mode 'none' = forwarded headers ignored); with a hop count or `true`, also where
+   *  the proxies in front connect from (TRUST_PROXY_CIDRS). */
   readonly trustProxy: TrustProxy;
+  /** IPv6 prefixes wider than /64 limited in aggregate (IPV6_PREFIX_LIMITS). */
+  readonly ipv6PrefixLimits: readonly PrefixLimit[];
   readonly maxMessageBytes: number;
   readonly upstreamConnectTimeoutMs: number;
   readonly keepaliveIntervalMs: number;
@@ -133,6 +145,26 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, 'true or false', raw);
 }
 
+/** `56:4,48:16` -> [{bits: 56, factor: 4}, ...]; `off` -> []. */
+function prefixLimits(env: Env): PrefixLimit[] {
+  const raw = str(env, 'IPV6_PREFIX_LIMITS', '56:4,48:16');
+  if (raw.toLowerCase() === 'off') return [];
+  const out: PrefixLimit[] = [];
+  for (const item of raw.split(',')) {
+    const m = /^\s*(\d{1,2}):(\d{1,5})\s*$/.exec(item);
+    const bits = m === null ? 0 : Number(m[1]);
+    const factor = m === null ? 0 : Number(m[2]);
+    if (bits < 16 || bits > 63 || factor < 1 || factor > 65536 || out.some((p) => p.bits === bits)) {
+      throw new ConfigError('IPV6_PREFIX_LIMITS', 'off, or prefix:factor pairs with prefixes 16-63, e.g. 56:4,48:16', raw);
+    }
+    out.push(Object.freeze({ bits, factor }));
+  }
+  return out.sort((a, b) => b.bits - a.bits);
+}
+
+/** Metrics are the proxy's load and refusals: a token, when used, must not be guessable. */
+const MIN_METRICS_TOKEN = 32;
+
 function list(env: Env, name: string, fallback: string): string[] {
   return str(env, name, fallback).split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
@@ -158,7 +190,12 @@ function trustProxy(env: Env): TrustProxy {
   const raw = env.TRUST_PROXY ?? '';
   const parsed = parseTrustProxy(raw);
   if (typeof parsed === 'string') throw new ConfigError('TRUST_PROXY', parsed, raw);
-  return parsed;
+  if (parsed.mode !== 'hops' && parsed.mode !== 'all') return parsed;
+  // A hop count believes only a peer inside these ranges (default: private).
+  const cidrs = str(env, 'TRUST_PROXY_CIDRS', 'private');
+  const peers = withPeerRanges(parsed, cidrs);
+  if (typeof peers === 'string') throw new ConfigError('TRUST_PROXY_CIDRS', peers, cidrs);
+  return peers;
 }
 
 function upstreamOrigin(env: Env, resource: string): string {
@@ -208,6 +245,12 @@ export function loadConfig(env: Env): Config {
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', LOG_LEVELS.join('|'), logLevel);
   const maxMessageBytes = int(env, 'MAX_MESSAGE_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024);
   const pendingMaxBytes = int(env, 'PENDING_MAX_BYTES', 2 * 1024 * 1024, 1024, 256 * 1024 * 1024);
+  const metricsToken = str(env, 'METRICS_TOKEN', '');
+  // Quote the length only: the value is a secret.
+  if (metricsToken !== '' && metricsToken.length < MIN_METRICS_TOKEN) {
+    throw new ConfigError('METRICS_TOKEN', `at least ${MIN_METRICS_TOKEN} characters (e.g. openssl rand -hex 32)`,
+      `${metricsToken.length} characters`);
+  }
   const defaultModel = str(env, 'DEFAULT_MODEL', 'gpt-realtime');
   if (!MODEL_RE.test(defaultModel)) throw new ConfigError('DEFAULT_MODEL', 'a model name (letters, digits, . _ : -)', defaultModel);
   const allowedModels = list(env, 'ALLOWED_MODELS', defaultModel);
@@ -233,14 +276,22 @@ export function loadConfig(env: Env): Config {
     rateLimitWindowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1, 86_400_000),
     rateLimitMaxRequests: int(env, 'RATE_LIMIT_MAX_REQUESTS', 100, 1, 1_000_000_000),
     rateLimitMaxKeys: int(env, 'RATE_LIMIT_MAX_KEYS', 100_000, 1, 10_000_000),
+    // Internet-safe defaults (issue 15): a session holds upstream capacity for
+    // minutes, so one address gets fewer session starts and a few sessions at
+    // once; a household or office behind one NAT still fits. Loosen per deploy.
+    upgradeRateLimitWindowMs: int(env, 'UPGRADE_RATE_LIMIT_WINDOW_MS', 60_000, 1, 86_400_000),
+    upgradeRateLimitMaxRequests: int(env, 'UPGRADE_RATE_LIMIT_MAX_REQUESTS', 20, 1, 1_000_000_000),
     maxConnections: int(env, 'MAX_CONNECTIONS', 1000, 1, 1_000_000),
-    maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 0, 0, 1_000_000),
+    maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 10, 0, 1_000_000),
     trustProxy: trustProxy(env),
+    ipv6PrefixLimits: Object.freeze(prefixLimits(env)),
     maxMessageBytes,
     upstreamConnectTimeoutMs: int(env, 'UPSTREAM_CONNECT_TIMEOUT_MS', 10_000, 100, 120_000),
     keepaliveIntervalMs: int(env, 'KEEPALIVE_INTERVAL_MS', 30_000, 50, 200_000),
-    maxSessionMs: int(env, 'MAX_SESSION_MS', 0, 0, 86_400_000),
-    idleTimeoutMs: int(env, 'IDLE_TIMEOUT_MS', 0, 0, 86_400_000),
+    // Far beyond a real conversation (and a silent push-to-talk page), but a
+    // slot held with no traffic, or forever, comes back.
+    maxSessionMs: int(env, 'MAX_SESSION_MS', 2 * 3_600_000, 0, 86_400_000),
+    idleTimeoutMs: int(env, 'IDLE_TIMEOUT_MS', 10 * 60_000, 0, 86_400_000),
     pendingMaxFrames: int(env, 'PENDING_MAX_FRAMES', 512, 1, 100_000),
     pendingMaxBytes: Math.max(pendingMaxBytes, maxMessageBytes),
     // Per session, so they multiply by the session count: 256 KiB is over 5 s
@@ -255,7 +306,7 @@ export function loadConfig(env: Env): Config {
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     logLevel,
     logPretty: bool(env, 'LOG_PRETTY', false),
-    metricsToken: str(env, 'METRICS_TOKEN', ''),
+    metricsToken,
     appInsightsConnectionString: str(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING', ''),
     workers: int(env, 'WORKERS', 0, 0, 256) || availableParallelism(),
     demo: bool(env, 'DEMO', false),

@@ -33,6 +33,7 @@ export const Errors = Object.freeze({
   IP_AT_CAPACITY: e('ip_at_capacity', 503, 0, 'Too many connections from this address'),
   DRAINING: e('draining', 503, 0, 'Server is shutting down'),
   METRICS_UNAUTHORIZED: e('unauthorized', 401, 0, 'Unauthorized'),
+  METRICS_DISABLED: e('metrics_disabled', 403, 0, 'Metrics disabled: set METRICS_TOKEN'),
 
   // After the upgrade, request errors: error event, then close 1008.
   MISSING_CREDENTIAL: e('missing_credential', 0, CLOSE_POLICY, 'No credential: pass token or configure AZURE_SPEECH_KEY'),

@@ -2,7 +2,7 @@
 // decided in admission/, frames move in relay/, the upstream address is made
 // in upstream/. uWS requests are stack-allocated: everything needed later is
 // read out of `req` synchronously in the handler.
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import uWS from './uws';
@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { Errors, errorEvent } from './errors';
 import { AdmissionGate, newVerdict, type RequestFacts, type SharedAdmission, type Verdict } from './admission/gate';
+import { MetricsGuard } from './admission/metrics-guard';
 import { sendError, sendJson, writeHead, type ResponseContext } from './http/respond';
 import { Metrics, METRICS_CONTENT_TYPE } from './observability/metrics';
 import type { MetricsBoard } from './observability/metrics-board';
@@ -151,7 +152,8 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
     });
   }
 
-  const metricsAuth = cfg.metricsToken === '' ? null : Buffer.from(`Bearer ${cfg.metricsToken}`);
+  const metricsGuard = new MetricsGuard(cfg);
+  if (metricsGuard.disabled) log.warn({ host: cfg.host }, '/metrics refused: listening beyond loopback without METRICS_TOKEN');
   const app: TemplatedApp = uWS.App();
 
   // Load-balancer probes are exempt from the rate limiter: a probe storm
@@ -162,9 +164,13 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
   });
 
   app.get('/metrics', (res, req) => {
-    const ctx = context(facts(res, req), newVerdict());
-    if (metricsAuth !== null && !sameSecret(req.getHeader('authorization'), metricsAuth)) {
-      sendError(res, Errors.METRICS_UNAUTHORIZED, ctx);
+    const v = newVerdict();
+    const ctx = context(facts(res, req), v);
+    const access = metricsGuard.check(req.getHeader('authorization'), v.ipKey);
+    if (access !== 'ok') {
+      if (access === 'rate') metrics.httpRateLimited++;
+      sendError(res, access === 'disabled' ? Errors.METRICS_DISABLED : access === 'rate' ? Errors.RATE_LIMITED : Errors.METRICS_UNAUTHORIZED,
+        ctx, access === 'rate' ? metricsGuard.retryAfter : 0);
       return;
     }
     const extra = {
@@ -372,12 +378,6 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       resolve(server);
     });
   });
-}
-
-/** Constant-time comparison, so response timing does not reveal how much of the token matched. */
-function sameSecret(given: string, expected: Buffer): boolean {
-  const buf = Buffer.from(given);
-  return buf.length === expected.length && timingSafeEqual(buf, expected);
 }
 
 function countRefusal(m: Metrics, outcome: string): void {

@@ -3,6 +3,12 @@
 // peer and move left through X-Forwarded-For while the current address is
 // trusted; the first untrusted address is the client. Untrusted headers are
 // never read: when the socket peer is not a trusted proxy, it is the client.
+//
+// A hop count (or `true`) is tied to where the proxies in front connect from:
+// the socket peer must be inside TRUST_PROXY_CIDRS (default: the private
+// ranges, which no direct internet client has) before any hop is counted;
+// otherwise a client that reaches the proxy directly could write its own
+// X-Forwarded-For and get a fresh identity per request.
 import { IPV4, NOT_IP, formatIp, parseEntry, parseRemote, type IpKind, type RemoteAddress } from './ip';
 import { MAX_FORWARDED_HOPS, type TrustMode, type TrustProxy } from './trust-proxy';
 
@@ -18,6 +24,9 @@ export class ClientIpResolver {
   private readonly v4: Uint32Array;
   /** IPv6 ranges as 8 network groups + 8 group masks each. */
   private readonly v6: Uint16Array;
+  /** Hops and `true`: the ranges the socket peer must be in (TRUST_PROXY_CIDRS). */
+  private readonly peerV4: Uint32Array;
+  private readonly peerV6: Uint16Array;
   // Two scratch buffers swapped while walking, so no address is copied.
   private readonly a = new Uint16Array(8);
   private readonly b = new Uint16Array(8);
@@ -28,6 +37,8 @@ export class ClientIpResolver {
     this.hops = trust.hops;
     this.v4 = trust.v4;
     this.v6 = trust.v6;
+    this.peerV4 = trust.peerV4;
+    this.peerV6 = trust.peerV6;
     this.readsForwardedHeaders = this.mode !== 'none';
   }
 
@@ -91,23 +102,25 @@ export class ClientIpResolver {
 
   private trusts(g: Uint16Array, kind: IpKind, hop: number): boolean {
     switch (this.mode) {
-      case 'hops': return hop < this.hops;
-      case 'all': return true;
+      case 'hops': return hop < this.hops && (hop > 0 || inRanges(g, kind, this.peerV4, this.peerV6));
+      case 'all': return hop > 0 || inRanges(g, kind, this.peerV4, this.peerV6);
       case 'none': return false;
     }
-    if (kind === IPV4) {
-      const addr = ((g[6] << 16) | g[7]) >>> 0;
-      const r = this.v4;
-      for (let i = 0; i < r.length; i += 2) if (((addr & r[i + 1]) >>> 0) === r[i]) return true;
-    }
-    // IPv4 peers are held as ::ffff:a.b.c.d, so IPv6 ranges covering that (::/0, ::ffff:0:0/96) match them too.
-    const r = this.v6;
-    outer: for (let i = 0; i < r.length; i += 16) {
-      for (let j = 0; j < 8; j++) if ((g[j] & r[i + 8 + j]) !== r[i + j]) continue outer;
-      return true;
-    }
-    return false;
+    return inRanges(g, kind, this.v4, this.v6);
   }
+}
+
+function inRanges(g: Uint16Array, kind: IpKind, v4: Uint32Array, v6: Uint16Array): boolean {
+  if (kind === IPV4) {
+    const addr = ((g[6] << 16) | g[7]) >>> 0;
+    for (let i = 0; i < v4.length; i += 2) if (((addr & v4[i + 1]) >>> 0) === v4[i]) return true;
+  }
+  // IPv4 peers are held as ::ffff:a.b.c.d, so IPv6 ranges covering that (::/0, ::ffff:0:0/96) match them too.
+  outer: for (let i = 0; i < v6.length; i += 16) {
+    for (let j = 0; j < 8; j++) if ((g[j] & v6[i + 8 + j]) !== v6[i + j]) continue outer;
+    return true;
+  }
+  return false;
 }
 
 function isBlank(text: string, start: number, end: number): boolean {

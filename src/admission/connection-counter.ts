@@ -1,21 +1,20 @@
 // Live connection counts (docs/contract.md §4, §5): a global cap shared by every worker
-// thread, lock-free, and an optional per-IP cap.
+// thread, lock-free, and a per-IP cap (plus, for IPv6, caps on wider prefixes).
 //
-// The counts live in an Int32Array over a SharedArrayBuffer. An acquire is a
-// compare-exchange loop that only ever moves a count from n < limit to n + 1,
-// so concurrent workers can never push it past the cap (an add-then-undo
-// would overshoot for a moment and refuse a third worker that should pass).
+// The global count is an Int32 cell in a SharedArrayBuffer. An acquire is a
+// compare-exchange loop that only ever moves it from n < limit to n + 1, so
+// concurrent workers can never push it past the cap (an add-then-undo would
+// overshoot for a moment and refuse a third worker that should pass).
 //
-// Per-IP counts: with one thread (no `shared` given) they are an exact Map.
-// With workers they must be shared too, or the cap would be per worker and a
-// client could hold WORKERS x the cap. A shared hash table of strings cannot
-// be updated lock-free with Atomics, so each key is hashed (seeded, so a client
-// cannot aim at another's slot) to one of many counters. Two keys that share a
-// counter share a cap: the cap can only get stricter, never looser. With
-// 64 counters per allowed connection, a colliding pair at full load is rare, and
-// a refusal needs the pair together to reach the cap.
-import { randomInt } from 'node:crypto';
-import { seededHash } from './seeded-hash';
+// Per-key counts: with one thread (no `shared` given) they are an exact Map.
+// With workers they live in a KeyedTable (keyed-table.ts): each key's count is
+// found by its full 128-bit keyed tag, so two clients never share a count
+// (the old hashed slot index let colliding clients share a cap). A
+// count that drops to zero frees its slot. The table has 8 slots per key that
+// can be live at once, so a full set (16 live keys where 2 are expected) does
+// not happen by chance; if it ever did, the connection is refused as capacity,
+// never counted against someone else.
+import { KeyedTable } from './keyed-table';
 
 export type AcquireResult = 'ok' | 'global' | 'ip';
 
@@ -28,13 +27,9 @@ export interface ConnectionCounterOptions {
   readonly shared?: SharedArrayBuffer;
 }
 
-// Int32 cells: [0] global count, [1] hash seed, [2] slot count (a power of two), [3] spare, then slots.
-const GLOBAL = 0;
-const SEED = 1;
-const SLOTS = 2;
-const HEADER = 4;
-const MIN_SLOTS = 1 << 16;
-const MAX_SLOTS = 1 << 22; // 16 MiB
+/** Keys a connection can hold at once: its address and two wider IPv6 prefixes. */
+const KEYS_PER_CONNECTION = 3;
+const SLOTS_PER_KEY = 8;
 
 /** Increment cell i unless it is already >= limit. */
 function incrementBelow(cells: Int32Array, i: number, limit: number): boolean {
@@ -55,26 +50,17 @@ function decrementAboveZero(cells: Int32Array, i: number): void {
 }
 
 export class ConnectionCounter {
+  /** [0]: the global count. */
   private readonly cells: Int32Array;
   private readonly max: number;
   private readonly maxPerIp: number;
-  /** Exact per-IP counts, used when the counter is not shared. */
+  /** Exact per-key counts, used when the counter is not shared. */
   private readonly local: Map<string, number> | null;
-  private readonly seed: number;
-  private readonly slotMask: number;
+  private readonly table: KeyedTable | null;
 
-  /**
-   * The buffer to hand to every worker (workerData). Size the per-IP slots
-   * from MAX_CONNECTIONS: 64 per connection, at least 65536, at most 4M.
-   */
+  /** The buffer to hand to every worker (workerData), sized from MAX_CONNECTIONS. */
   static createShared(maxConnections = 0): SharedArrayBuffer {
-    let slots = MIN_SLOTS;
-    while (slots < maxConnections * 64 && slots < MAX_SLOTS) slots *= 2;
-    const sab = new SharedArrayBuffer((HEADER + slots) * Int32Array.BYTES_PER_ELEMENT);
-    const cells = new Int32Array(sab);
-    cells[SEED] = randomInt(0x7fffffff);
-    cells[SLOTS] = slots;
-    return sab;
+    return KeyedTable.createShared(Math.max(1024, maxConnections * KEYS_PER_CONNECTION * SLOTS_PER_KEY));
   }
 
   constructor(opts: ConnectionCounterOptions) {
@@ -83,19 +69,20 @@ export class ConnectionCounter {
     }
     this.max = opts.max;
     this.maxPerIp = opts.maxPerIp;
-    this.local = opts.shared === undefined && opts.maxPerIp > 0 ? new Map() : null;
-    this.cells = new Int32Array(opts.shared ?? new SharedArrayBuffer(HEADER * Int32Array.BYTES_PER_ELEMENT));
-    const slots = this.cells.length > HEADER ? this.cells[SLOTS] : 0;
-    if (opts.shared !== undefined && (slots < 1 || (slots & (slots - 1)) !== 0 || this.cells.length !== HEADER + slots)) {
-      throw new RangeError('ConnectionCounter: shared must come from ConnectionCounter.createShared()');
+    if (opts.shared === undefined) {
+      this.table = null;
+      this.local = opts.maxPerIp > 0 ? new Map() : null;
+      this.cells = new Int32Array(new SharedArrayBuffer(16));
+    } else {
+      this.table = new KeyedTable(opts.shared);
+      this.local = null;
+      this.cells = this.table.spare;
     }
-    this.seed = this.cells[SEED];
-    this.slotMask = slots - 1;
   }
 
   /** Connections open now, across every thread sharing the buffer. */
   get active(): number {
-    return Atomics.load(this.cells, GLOBAL);
+    return Atomics.load(this.cells, 0);
   }
 
   /**
@@ -105,57 +92,92 @@ export class ConnectionCounter {
   tryAcquire(ipKey: string): AcquireResult {
     const cells = this.cells;
     // Cheap read first so a full server answers 'global' without touching per-IP state.
-    if (Atomics.load(cells, GLOBAL) >= this.max) return 'global';
-    if (this.maxPerIp > 0) {
-      if (this.local !== null) {
-        const n = this.local.get(ipKey) ?? 0;
-        if (n >= this.maxPerIp) return 'ip';
-        if (!incrementBelow(cells, GLOBAL, this.max)) return 'global';
-        this.local.set(ipKey, n + 1);
-        return 'ok';
-      }
-      const slot = this.slotOf(ipKey);
-      if (!incrementBelow(cells, slot, this.maxPerIp)) return 'ip';
-      if (!incrementBelow(cells, GLOBAL, this.max)) {
-        decrementAboveZero(cells, slot);
-        return 'global';
-      }
-      return 'ok';
+    if (Atomics.load(cells, 0) >= this.max) return 'global';
+    if (this.maxPerIp === 0) return incrementBelow(cells, 0, this.max) ? 'ok' : 'global';
+    const got = this.acquireKey(ipKey, this.maxPerIp);
+    if (got !== 'ok') return got;
+    if (!incrementBelow(cells, 0, this.max)) {
+      this.releaseKey(ipKey);
+      return 'global';
     }
-    return incrementBelow(cells, GLOBAL, this.max) ? 'ok' : 'global';
+    return 'ok';
   }
 
   /** Give back a slot taken by tryAcquire. Never drives a count below zero. */
   release(ipKey: string): void {
-    decrementAboveZero(this.cells, GLOBAL);
-    if (this.maxPerIp === 0) return;
+    decrementAboveZero(this.cells, 0);
+    if (this.maxPerIp > 0) this.releaseKey(ipKey);
+  }
+
+  /**
+   * Count one more connection against `key` unless it holds `limit` already
+   * ('ip'), or the shared table has no room for it ('global'). For keys beyond
+   * the client's own (an IPv6 /48); pair with releaseKey().
+   */
+  acquireKey(key: string, limit: number): AcquireResult {
     if (this.local !== null) {
-      const n = this.local.get(ipKey);
+      const n = this.local.get(key) ?? 0;
+      if (n >= limit) return 'ip';
+      this.local.set(key, n + 1);
+      return 'ok';
+    }
+    const table = this.table;
+    if (table === null) return 'ok';
+    const counts = table.a;
+    const first = table.lock(key);
+    let i = table.find(first);
+    let result: AcquireResult = 'ok';
+    if (i < 0) {
+      i = table.empty(first);
+      if (i < 0) result = 'global';
+      else table.claim(i);
+    }
+    if (result === 'ok') {
+      if (counts[i] >= limit) result = 'ip';
+      else counts[i]++;
+    }
+    table.unlock(first);
+    return result;
+  }
+
+  /** Give back one connection counted by acquireKey(). Never below zero. */
+  releaseKey(key: string): void {
+    if (this.local !== null) {
+      const n = this.local.get(key);
       if (n === undefined) return;
-      if (n > 1) this.local.set(ipKey, n - 1);
-      else this.local.delete(ipKey);
+      if (n > 1) this.local.set(key, n - 1);
+      else this.local.delete(key);
       return;
     }
-    decrementAboveZero(this.cells, this.slotOf(ipKey));
+    const table = this.table;
+    if (table === null) return;
+    const first = table.lock(key);
+    const i = table.find(first);
+    if (i >= 0) {
+      if (table.a[i] > 1) table.a[i]--;
+      else table.clear(i);
+    }
+    table.unlock(first);
   }
 
   /**
    * Give back n global slots at once: the slots of a worker thread that died
    * with its sessions. (Its per-IP shares cannot be attributed and stay until
-   * restart; that only ever makes the per-IP cap stricter.)
+   * restart; that only ever makes one address's cap stricter.)
    */
   forfeit(n: number): void {
-    for (let i = 0; i < n; i++) decrementAboveZero(this.cells, GLOBAL);
+    for (let i = 0; i < n; i++) decrementAboveZero(this.cells, 0);
   }
 
-  /** Connections counted against ipKey's cap (shared mode: includes keys hashed to the same slot). */
-  activeFor(ipKey: string): number {
-    if (this.maxPerIp === 0) return 0;
-    if (this.local !== null) return this.local.get(ipKey) ?? 0;
-    return Atomics.load(this.cells, this.slotOf(ipKey));
-  }
-
-  private slotOf(key: string): number {
-    return HEADER + (seededHash(key, this.seed) & this.slotMask);
+  /** Connections counted against key. */
+  activeFor(key: string): number {
+    if (this.local !== null) return this.local.get(key) ?? 0;
+    const table = this.table;
+    if (table === null) return 0;
+    const first = table.lock(key);
+    const i = table.find(first);
+    const n = i < 0 ? 0 : table.a[i];
+    table.unlock(first);
+    return n;
   }
 }

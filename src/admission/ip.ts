@@ -273,3 +273,18 @@ export function rateKey(ip: string): string {
   SCRATCH[4] = SCRATCH[5] = SCRATCH[6] = SCRATCH[7] = 0;
   return `${formatV6(SCRATCH)}/64`;
 }
+
+/**
+ * The key of the IPv6 prefix `bits` wide that holds `ipKey` (a /64 key from
+ * rateKey, or any IPv6 address): `2001:db8:1::/48`. '' for anything else.
+ */
+export function prefixKey(ipKey: string, bits: number): string {
+  const slash = ipKey.indexOf('/');
+  const end = slash < 0 ? ipKey.length : slash;
+  if (parseIp(ipKey, 0, end, SCRATCH) !== IPV6) return '';
+  for (let g = 0; g < 8; g++) {
+    const keep = Math.min(16, Math.max(0, bits - g * 16));
+    SCRATCH[g] &= keep === 0 ? 0 : (0xffff << (16 - keep)) & 0xffff;
+  }
+  return `${formatV6(SCRATCH)}/${bits}`;
+}

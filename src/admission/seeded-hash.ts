@@ -1,16 +1,28 @@
-// Seeded FNV-1a with a murmur3 finalizer: the low bits (used as a table index)
-// are well mixed, and the per-start random seed keeps a client from choosing
-// keys that land on another client's slot.
-export function seededHash(key: string, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+// A keyed 128-bit hash for the tables shared between worker threads.
+// The key is 32 random bytes drawn at each process start and kept in the
+// shared buffer, so every worker hashes alike. HMAC-SHA256 truncated to 128
+// bits: the tables store the whole 128-bit tag and compare all of it, so two
+// clients can only meet in one entry by finding an HMAC collision, and a
+// client that somehow learned the key still cannot make another client's
+// entry its own (a full set evicts, it never merges). It costs about a
+// microsecond per call, paid per HTTP request or upgrade, never per frame.
+import { createHmac, randomFillSync } from 'node:crypto';
+
+export const HASH_KEY_BYTES = 32;
+
+/** Fresh random key bytes, written into `into` (a view on the shared buffer). */
+export function newHashKey(into: Uint8Array): void {
+  randomFillSync(into);
+}
+
+/**
+ * Writes the 128-bit tag of `text` under `key` into out[0..3]. out[3] has its
+ * low bit set, so a tag is never all zero (all zero marks an empty slot).
+ */
+export function keyedTag(key: Uint8Array, text: string, out: Int32Array): void {
+  const d = createHmac('sha256', key).update(text).digest();
+  out[0] = d.readInt32LE(0);
+  out[1] = d.readInt32LE(4);
+  out[2] = d.readInt32LE(8);
+  out[3] = d.readInt32LE(12) | 1;
 }

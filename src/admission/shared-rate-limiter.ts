@@ -1,14 +1,12 @@
 // The token bucket of token-bucket.ts, shared by every worker thread so a
-// client's allowance does not multiply by WORKERS (README: Scaling across cores). The table lives
-// in one SharedArrayBuffer; a key is hashed (seeded, so a client cannot aim at
-// another's slot) to one slot, and each slot has a tiny spin lock because the
-// (tokens, stamp) pair must change together, which one Atomics op cannot do.
-//
-// Tolerance: exact per key, except that two keys hashing to the same slot
-// while both are active share one bucket, which is only ever stricter. A slot
-// whose bucket has refilled is taken over by a new key (it forgets nothing).
-import { randomInt } from 'node:crypto';
-import { seededHash } from './seeded-hash';
+// client's allowance does not multiply by WORKERS (README: Scaling across cores). Buckets live in a
+// KeyedTable: each key's bucket is found by its full 128-bit keyed tag, so two
+// clients never share a bucket, whatever they send and even with the hash key
+// in hand (the old 31-bit-seeded slot index let an attacker who
+// recovered the seed lock out a chosen victim). A full set evicts its least
+// recently used bucket; the evicted client later starts with a full bucket,
+// which only ever errs toward letting a real client in.
+import { KeyedTable, WAYS } from './keyed-table';
 
 export interface SharedRateLimiterOptions {
   readonly windowMs: number;
@@ -19,9 +17,6 @@ export interface SharedRateLimiterOptions {
   readonly now?: () => number;
 }
 
-const HEADER_BYTES = 16; // Int32: seed, slot count, 2 spare
-const MIN_SLOTS = 1 << 10;
-const MAX_SLOTS = 1 << 22;
 const EPSILON = 1e-9;
 
 /** performance.now() is per thread (its own timeOrigin); this is comparable across threads. */
@@ -33,78 +28,68 @@ export class SharedRateLimiter {
   private readonly burst: number;
   private readonly perMs: number;
   private readonly now: () => number;
-  private readonly seed: number;
-  private readonly mask: number;
-  private readonly locks: Int32Array;
-  private readonly tags: Int32Array;
-  private readonly tokens: Float64Array;
-  private readonly stamps: Float64Array;
+  private readonly table: KeyedTable;
 
-  /** One slot per tracked key, rounded up to a power of two (24 bytes a slot). */
+  /** Room for at least maxKeys buckets (32 bytes each, rounded up to whole sets). */
   static createShared(maxKeys: number): SharedArrayBuffer {
-    let slots = MIN_SLOTS;
-    while (slots < maxKeys && slots < MAX_SLOTS) slots *= 2;
-    const sab = new SharedArrayBuffer(HEADER_BYTES + slots * 24);
-    const head = new Int32Array(sab, 0, 4);
-    head[0] = randomInt(0x7fffffff);
-    head[1] = slots;
-    return sab;
+    return KeyedTable.createShared(maxKeys);
   }
 
   constructor(opts: SharedRateLimiterOptions) {
     if (!(opts.windowMs > 0) || !(opts.maxRequests >= 1)) {
       throw new RangeError('SharedRateLimiter: windowMs > 0 and maxRequests >= 1 are required');
     }
-    const head = new Int32Array(opts.shared, 0, 4);
-    const slots = head[1];
-    this.seed = head[0];
-    this.mask = slots - 1;
     this.burst = opts.maxRequests;
     this.perMs = opts.maxRequests / opts.windowMs;
     this.now = opts.now ?? absoluteNow;
-    // Float64 arrays first so they stay 8-byte aligned after the 16-byte header.
-    this.tokens = new Float64Array(opts.shared, HEADER_BYTES, slots);
-    this.stamps = new Float64Array(opts.shared, HEADER_BYTES + slots * 8, slots);
-    this.tags = new Int32Array(opts.shared, HEADER_BYTES + slots * 16, slots);
-    this.locks = new Int32Array(opts.shared, HEADER_BYTES + slots * 20, slots);
+    this.table = new KeyedTable(opts.shared);
   }
 
-  /** Keys with a live bucket (a scan: for tests and diagnostics, not the hot path). */
+  /** Keys with a bucket (a scan: for tests and diagnostics, not the hot path). */
   get size(): number {
-    let n = 0;
-    for (let i = 0; i < this.tags.length; i++) if (Atomics.load(this.tags, i) !== 0) n++;
-    return n;
+    return this.table.size;
   }
 
-  /** Spend one token for key: 0 when allowed, else whole seconds (>= 1) until a token is back. */
-  take(key: string): number {
-    const h = seededHash(key, this.seed);
-    const i = h & this.mask;
-    const tag = h | 1;
-    const locks = this.locks;
-    while (Atomics.compareExchange(locks, i, 0, 1) !== 0); // held for a few arithmetic ops
+  /**
+   * Spend one token for key: 0 when allowed, else whole seconds (>= 1) until a
+   * token is back. `scale` multiplies burst and refill (aggregate keys, e.g. an
+   * IPv6 /48, get several times one address's allowance).
+   */
+  take(key: string, scale = 1): number {
+    const table = this.table;
+    const tokens = table.a;
+    const stamps = table.b;
+    const burst = this.burst * scale;
+    const perMs = this.perMs * scale;
+    const first = table.lock(key);
     const now = this.now();
-    let t = this.tokens[i];
-    const elapsed = now - this.stamps[i];
-    if (elapsed > 0) {
-      t += elapsed * this.perMs;
-      if (t > this.burst) t = this.burst;
+    let i = table.find(first);
+    let t: number;
+    if (i < 0) {
+      i = table.empty(first);
+      if (i < 0) i = leastRecent(stamps, first);
+      table.claim(i);
+      t = burst;
+    } else {
+      t = tokens[i] + (now - stamps[i]) * perMs;
+      if (t > burst) t = burst;
     }
-    if (this.tags[i] !== tag && (this.tags[i] === 0 || t >= this.burst)) {
-      // Empty, or a full bucket of another key: nothing to remember, take it.
-      Atomics.store(this.tags, i, tag);
-      t = this.burst;
-    }
-    this.stamps[i] = now;
+    stamps[i] = now;
     let wait = 0;
     if (t >= 1 - EPSILON) {
       t -= 1;
     } else {
-      const seconds = Math.ceil((1 - t) / this.perMs / 1000 - EPSILON * 1000);
+      const seconds = Math.ceil((1 - t) / perMs / 1000 - EPSILON * 1000);
       wait = seconds > 1 ? seconds : 1;
     }
-    this.tokens[i] = t;
-    Atomics.store(locks, i, 0);
+    tokens[i] = t;
+    table.unlock(first);
     return wait;
   }
+}
+
+function leastRecent(stamps: Float64Array, first: number): number {
+  let best = first;
+  for (let i = first + 1; i < first + WAYS; i++) if (stamps[i] < stamps[best]) best = i;
+  return best;
 }

@@ -58,17 +58,18 @@ export class RateLimiter {
     return this.slots.size;
   }
 
-  /** Spend one token for key: 0 when allowed, else whole seconds (>= 1) until a token is back. */
-  take(key: string): number {
+  /**
+   * Spend one token for key: 0 when allowed, else whole seconds (>= 1) until a
+   * token is back. `scale` multiplies burst and refill, for aggregate keys (an
+   * IPv6 /48 gets several times one /64's allowance); a key is always taken
+   * with the same scale.
+   */
+  take(key: string, scale = 1): number {
     const now = this.now();
     const i = this.slots.get(key);
-    if (i === undefined) return this.admitNew(key, now);
-    let t = this.tokens[i];
-    const elapsed = now - this.stamps[i];
-    if (elapsed > 0) {
-      t += elapsed * this.perMs;
-      if (t > this.burst) t = this.burst;
-    }
+    if (i === undefined) return this.admitNew(key, now, scale);
+    const perMs = this.perMs * scale;
+    const t = this.refilled(i, now, scale);
     this.stamps[i] = now;
     this.used[i] = 1;
     if (t >= 1 - EPSILON) {
@@ -76,11 +77,31 @@ export class RateLimiter {
       return 0;
     }
     this.tokens[i] = t;
-    const seconds = Math.ceil((1 - t) / this.perMs / 1000 - EPSILON * 1000);
+    const seconds = Math.ceil((1 - t) / perMs / 1000 - EPSILON * 1000);
     return seconds > 1 ? seconds : 1;
   }
 
-  private admitNew(key: string, now: number): number {
+  /** What take() would answer, without spending or tracking anything. */
+  peek(key: string, scale = 1): number {
+    const i = this.slots.get(key);
+    if (i === undefined) return 0;
+    const t = this.refilled(i, this.now(), scale);
+    if (t >= 1 - EPSILON) return 0;
+    const seconds = Math.ceil((1 - t) / (this.perMs * scale) / 1000 - EPSILON * 1000);
+    return seconds > 1 ? seconds : 1;
+  }
+
+  private refilled(i: number, now: number, scale: number): number {
+    let t = this.tokens[i];
+    const elapsed = now - this.stamps[i];
+    if (elapsed > 0) {
+      t += elapsed * this.perMs * scale;
+      if (t > this.burst * scale) t = this.burst * scale;
+    }
+    return t;
+  }
+
+  private admitNew(key: string, now: number, scale: number): number {
     let i: number;
     if (this.keys.length < this.maxKeys) {
       i = this.keys.length;
@@ -92,7 +113,7 @@ export class RateLimiter {
       this.keys[i] = key;
     }
     this.slots.set(key, i);
-    this.tokens[i] = this.burst - 1;
+    this.tokens[i] = this.burst * scale - 1;
     this.stamps[i] = now;
     // A new key starts unreferenced: a flood of one-shot addresses recycles
     // its own slots and leaves keys that come back alone.
@@ -106,6 +127,8 @@ export class RateLimiter {
     for (let probe = 0; probe < EVICT_PROBES; probe++) {
       i = this.hand;
       this.hand = i + 1 === n ? 0 : i + 1;
+      // An aggregate (scaled) bucket counts as refilled once it holds one key's
+      // burst: forgetting it a little early only ever errs toward admitting.
       if (this.used[i] === 0 || this.tokens[i] + (now - this.stamps[i]) * this.perMs >= this.burst - EPSILON) return i;
       this.used[i] = 0;
     }

@@ -13,6 +13,14 @@ export interface TrustProxy {
   readonly v4: Uint32Array;
   /** IPv6 ranges as 8 network groups + 8 group masks each. */
   readonly v6: Uint16Array;
+  /**
+   * For 'hops' and 'all': where the proxies in front connect from
+   * (TRUST_PROXY_CIDRS), same layouts. A socket peer outside them is the
+   * client, whatever X-Forwarded-For it sends: a client that reaches the proxy
+   * directly cannot buy a fresh identity per request.
+   */
+  readonly peerV4: Uint32Array;
+  readonly peerV6: Uint16Array;
 }
 
 /**
@@ -29,7 +37,15 @@ const PRESETS: Readonly<Record<string, readonly string[]>> = {
   loopback: ['127.0.0.1/8', '::1/128'],
   linklocal: ['169.254.0.0/16', 'fe80::/10'],
   uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+  // RFC 6598 shared address space: Azure's platform ingress (Container Apps,
+  // App Service front ends) can connect from it; never an internet address.
+  cgnat: ['100.64.0.0/10'],
+  private: ['127.0.0.1/8', '::1/128', '169.254.0.0/16', 'fe80::/10', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16',
+    'fc00::/7', '100.64.0.0/10'],
 };
+
+export const TRUST_PROXY_CIDRS_EXPECTED =
+  'a comma list of IPs/CIDRs (10.0.0.0/8,fd00::/8) or loopback, linklocal, uniquelocal, cgnat, private';
 
 /** The parsed value, or (a string) what was expected when `raw` is not understood. */
 export function parseTrustProxy(raw: string): TrustProxy | string {
@@ -55,8 +71,25 @@ export function parseTrustProxy(raw: string): TrustProxy | string {
   return trust('list', 0, v4, v6);
 }
 
+/** `trust` with the peer ranges of TRUST_PROXY_CIDRS, or (a string) what was expected. */
+export function withPeerRanges(trust: TrustProxy, raw: string): TrustProxy | string {
+  const v4: number[] = [];
+  const v6: number[] = [];
+  for (const item of raw.split(',')) {
+    const name = item.trim().toLowerCase();
+    if (name === '') continue;
+    for (const cidr of PRESETS[name] ?? [name]) {
+      if (!addRange(cidr, v4, v6)) return TRUST_PROXY_CIDRS_EXPECTED;
+    }
+  }
+  if (v4.length === 0 && v6.length === 0) return TRUST_PROXY_CIDRS_EXPECTED;
+  return Object.freeze({ ...trust, peerV4: Uint32Array.from(v4), peerV6: Uint16Array.from(v6) });
+}
+
 function trust(mode: TrustMode, hops = 0, v4: number[] = [], v6: number[] = []): TrustProxy {
-  return Object.freeze({ mode, hops, v4: Uint32Array.from(v4), v6: Uint16Array.from(v6) });
+  return Object.freeze({
+    mode, hops, v4: Uint32Array.from(v4), v6: Uint16Array.from(v6), peerV4: new Uint32Array(0), peerV6: new Uint16Array(0),
+  });
 }
 
 function v4Mask(prefix: number): number {

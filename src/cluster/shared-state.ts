@@ -11,6 +11,8 @@ export interface ClusterState {
   readonly workers: number;
   readonly counter: SharedArrayBuffer;
   readonly rate: SharedArrayBuffer;
+  /** Upgrades spend their own buckets (issue 15). */
+  readonly upgradeRate: SharedArrayBuffer;
   /** Int32 per worker: capacity slots it holds now. */
   readonly held: SharedArrayBuffer;
   readonly board: SharedArrayBuffer;
@@ -23,6 +25,7 @@ export function createClusterState(cfg: Config): ClusterState {
     workers: cfg.workers,
     counter: ConnectionCounter.createShared(cfg.maxConnections),
     rate: SharedRateLimiter.createShared(cfg.rateLimitMaxKeys),
+    upgradeRate: SharedRateLimiter.createShared(cfg.rateLimitMaxKeys),
     held: new SharedArrayBuffer(cfg.workers * Int32Array.BYTES_PER_ELEMENT),
     board: MetricsBoard.createShared(cfg.workers),
     budget: BufferBudget.createShared(cfg.workers),

@@ -1,10 +1,11 @@
 import t from 'tap';
 import { ClientIpResolver, MAX_FORWARDED_HOPS, normalizeIp, rateKey } from '../../src/admission/client-ip';
 import { ConfigError, loadConfig } from '../../src/config';
+import { prefixKey } from '../../src/admission/ip';
 
 /** A resolver for a TRUST_PROXY value, parsed the way the process parses it (config.ts). */
-const resolver = (trustProxy: string): ClientIpResolver =>
-  new ClientIpResolver(loadConfig({ AZURE_AI_FOUNDRY_RESOURCE: 'res', TRUST_PROXY: trustProxy }).trustProxy);
+const resolver = (trustProxy: string, cidrs?: string): ClientIpResolver =>
+  new ClientIpResolver(loadConfig({ AZURE_AI_FOUNDRY_RESOURCE: 'res', TRUST_PROXY: trustProxy, TRUST_PROXY_CIDRS: cidrs }).trustProxy);
 
 // What uWS reports when listening on '::' (IPv4 peers arrive IPv4-mapped, fully expanded).
 const UWS_V4_LOOPBACK = '0000:0000:0000:0000:0000:ffff:7f00:0001';
@@ -135,14 +136,42 @@ t.test('hop count: Express semantics', async (t) => {
 
 t.test('true: leftmost entry', async (t) => {
   const r = resolver('true');
-  t.equal(r.resolve('1.1.1.1', '203.0.113.1, 10.0.0.4, 10.0.0.3'), '203.0.113.1');
-  t.equal(r.resolve('1.1.1.1', ''), '1.1.1.1');
-  t.equal(r.resolve('1.1.1.1', 'bogus, 10.0.0.4'), '10.0.0.4', 'stops at a malformed entry');
+  // The socket peer is a proxy in a private range (TRUST_PROXY_CIDRS' default).
+  t.equal(r.resolve('10.1.1.1', '203.0.113.1, 10.0.0.4, 10.0.0.3'), '203.0.113.1');
+  t.equal(r.resolve('10.1.1.1', ''), '10.1.1.1');
+  t.equal(r.resolve('10.1.1.1', 'bogus, 10.0.0.4'), '10.0.0.4', 'stops at a malformed entry');
   const long = Array.from({ length: MAX_FORWARDED_HOPS + 10 }, (_, i) => `10.0.${i >> 8}.${i & 255}`).join(',');
-  const ip = r.resolve('1.1.1.1', long);
+  const ip = r.resolve('10.1.1.1', long);
   t.equal(ip, `10.0.0.${MAX_FORWARDED_HOPS + 10 - MAX_FORWARDED_HOPS}`, 'the walk is bounded');
   const blanks = '203.0.113.1' + ','.repeat(5000);
-  t.equal(r.resolve('1.1.1.1', blanks), '1.1.1.1', 'blank entries count toward the bound');
+  t.equal(r.resolve('10.1.1.1', blanks), '10.1.1.1', 'blank entries count toward the bound');
+});
+
+t.test('hops and true believe a peer only inside TRUST_PROXY_CIDRS', async (t) => {
+  const direct = uwsV4(203, 0, 113, 50); // a client that reached the proxy directly
+  for (const mode of ['1', '2', 'true']) {
+    const r = resolver(mode);
+    t.equal(r.resolve(direct, '198.51.100.1'), '203.0.113.50', `${mode}: a direct client's own X-Forwarded-For is ignored`);
+    t.equal(r.resolve(direct, '198.51.100.2, 198.51.100.1'), '203.0.113.50');
+    t.equal(r.isTrustedProxy(direct), false);
+    t.equal(r.cameOverTls(direct, 'https'), false, 'nor its X-Forwarded-Proto');
+  }
+  const one = resolver('1');
+  for (const peer of [uwsV4(10, 0, 0, 5), uwsV4(172, 16, 0, 9), uwsV4(192, 168, 1, 1), uwsV4(100, 100, 0, 4), UWS_V4_LOOPBACK, 'fd00::5', '::1']) {
+    t.equal(one.resolve(peer, '198.51.100.1'), '198.51.100.1', `default private ranges: ${peer} is a proxy`);
+  }
+  t.equal(one.resolve(uwsV4(100, 128, 0, 1), '198.51.100.1'), '100.128.0.1', '100.64.0.0/10 ends at 100.127');
+  const pinned = resolver('1', '203.0.113.0/24');
+  t.equal(pinned.resolve(direct, '198.51.100.1'), '198.51.100.1', 'a public front end named explicitly');
+  t.equal(pinned.resolve(uwsV4(10, 0, 0, 5), '198.51.100.1'), '10.0.0.5', 'then a private peer is not believed');
+  const two = resolver('2', 'uniquelocal');
+  t.equal(two.resolve(uwsV4(10, 0, 0, 5), '198.51.100.1, 203.0.113.9'), '198.51.100.1', 'hops past the peer are counted, not matched');
+  t.equal(resolver('10.0.0.0/8', '192.168.0.0/16').resolve(uwsV4(10, 0, 0, 5), '198.51.100.1'), '198.51.100.1',
+    'a CIDR list in TRUST_PROXY is itself the list');
+  for (const bad of ['banana', '10.0.0.0/33', ' , x']) {
+    t.throws(() => resolver('1', bad), { variable: 'TRUST_PROXY_CIDRS', message: /^TRUST_PROXY_CIDRS: / }, `TRUST_PROXY_CIDRS=${bad}`);
+  }
+  t.doesNotThrow(() => resolver('', 'banana'), 'not read without a hop count or true');
 });
 
 t.test('CIDR list: walk left while trusted', async (t) => {
@@ -204,4 +233,13 @@ t.test('cameOverTls', async (t) => {
   t.equal(two.cameOverTls(proxy, 'https,'), true);
   const three = resolver('3');
   t.equal(three.cameOverTls(proxy, ',,https'), false);
+});
+
+t.test('prefixKey: the wider IPv6 prefix of a /64 key', async (t) => {
+  t.equal(prefixKey('2001:db8:1:2::/64', 56), '2001:db8:1::/56');
+  t.equal(prefixKey('2001:db8:1:2ff::/64', 56), '2001:db8:1:200::/56', 'a prefix inside a group');
+  t.equal(prefixKey('2001:db8:1:2ff::/64', 48), '2001:db8:1::/48');
+  t.equal(prefixKey('2001:db8:abcd:12::7', 32), '2001:db8::/32', 'a plain address works too');
+  t.equal(prefixKey('203.0.113.7', 48), '', 'IPv4 has none');
+  t.equal(prefixKey('not an ip', 48), '');
 });

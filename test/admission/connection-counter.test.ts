@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import ts from 'typescript';
 import { Worker } from 'node:worker_threads';
 import { ConnectionCounter } from '../../src/admission/connection-counter';
+import { KeyedTable, WAYS } from '../../src/admission/keyed-table';
 
 t.test('global cap', async (t) => {
   const c = new ConnectionCounter({ max: 2, maxPerIp: 0 });
@@ -55,9 +56,8 @@ t.test('global is reported before per-IP', async (t) => {
   t.equal(s.tryAcquire('b'), 'global');
 });
 
-t.test('shared buffer: per-IP slots are shared by every counter on it', async (t) => {
+t.test('shared buffer: per-IP counts are shared by every counter on it', async (t) => {
   const sab = ConnectionCounter.createShared(1000);
-  t.equal(sab.byteLength, (4 + 65536) * 4, 'at least 65536 slots');
   const w1 = new ConnectionCounter({ max: 100, maxPerIp: 2, shared: sab });
   const w2 = new ConnectionCounter({ max: 100, maxPerIp: 2, shared: sab });
   t.equal(w1.tryAcquire('1.1.1.1'), 'ok');
@@ -86,7 +86,7 @@ t.test('shared buffer: per-IP slots are shared by every counter on it', async (t
 t.test('the global race: load says free, compare-exchange says full', async (t) => {
   const sab = ConnectionCounter.createShared();
   const a = new ConnectionCounter({ max: 1, maxPerIp: 3, shared: sab });
-  const cells = new Int32Array(sab);
+  const cells = new KeyedTable(sab).spare; // [0] is the global count
   // Simulate another worker taking the last slot between the first read and the exchange.
   const load = Atomics.load;
   let calls = 0;
@@ -122,9 +122,55 @@ t.test('the global race: load says free, compare-exchange says full', async (t) 
 });
 
 t.test('slot count follows MAX_CONNECTIONS', async (t) => {
-  t.equal(ConnectionCounter.createShared().byteLength, (4 + 65536) * 4);
-  t.equal(ConnectionCounter.createShared(10_000).byteLength, (4 + (1 << 20)) * 4);
-  t.equal(ConnectionCounter.createShared(1_000_000).byteLength, (4 + (1 << 22)) * 4, 'capped at 4M slots');
+  const slots = (sab: SharedArrayBuffer): number => new KeyedTable(sab).sets * WAYS;
+  t.equal(slots(ConnectionCounter.createShared()), 1024, 'at least 1024');
+  t.equal(slots(ConnectionCounter.createShared(10_000)), 1 << 18, '24 per connection (3 keys x 8), rounded up');
+  t.equal(slots(ConnectionCounter.createShared(1_000_000)), 1 << 22, 'capped at 4M slots (128 MiB)');
+});
+
+t.test('keys in one set never share a count, even chosen with the hash key (issue 15)', async (t) => {
+  const sab = ConnectionCounter.createShared(10);
+  const table = new KeyedTable(sab);
+  const c = new ConnectionCounter({ max: 1000, maxPerIp: 2, shared: sab });
+  const target = table.setOf('198.51.100.7');
+  const crowd: string[] = [];
+  for (let i = 0; crowd.length < WAYS - 1; i++) if (table.setOf(`attacker-${i}`) === target) crowd.push(`attacker-${i}`);
+  for (const k of crowd) {
+    t.equal(c.tryAcquire(k), 'ok');
+    t.equal(c.tryAcquire(k), 'ok');
+    t.equal(c.tryAcquire(k), 'ip');
+  }
+  t.equal(c.tryAcquire('198.51.100.7'), 'ok', 'the victim has its own count');
+  t.equal(c.tryAcquire('198.51.100.7'), 'ok');
+  t.equal(c.activeFor('198.51.100.7'), 2);
+  t.equal(c.tryAcquire('198.51.100.7'), 'ip');
+  // A set with every way held by a live key has no room: capacity, never a shared count.
+  const extra: string[] = [];
+  for (let i = 0; extra.length < 1; i++) if (table.setOf(`more-${i}`) === target) extra.push(`more-${i}`);
+  t.equal(c.tryAcquire(extra[0]), 'global', 'a full set refuses as capacity');
+  c.release('198.51.100.7');
+  c.release('198.51.100.7');
+  t.equal(c.activeFor('198.51.100.7'), 0);
+  t.equal(c.tryAcquire(extra[0]), 'ok', 'a count back at zero frees its slot');
+  for (const k of crowd) t.equal(c.activeFor(k), 2, `${k} untouched`);
+});
+
+t.test('acquireKey / releaseKey: wider keys with their own limit', async (t) => {
+  for (const shared of [undefined, ConnectionCounter.createShared(10)]) {
+    const c = new ConnectionCounter({ max: 100, maxPerIp: 1, shared });
+    t.equal(c.acquireKey('2001:db8::/48', 2), 'ok');
+    t.equal(c.acquireKey('2001:db8::/48', 2), 'ok');
+    t.equal(c.acquireKey('2001:db8::/48', 2), 'ip');
+    c.releaseKey('2001:db8::/48');
+    t.equal(c.activeFor('2001:db8::/48'), 1);
+    c.releaseKey('2001:db8::/48');
+    c.releaseKey('2001:db8::/48');
+    t.equal(c.activeFor('2001:db8::/48'), 0, 'never negative');
+  }
+  const off = new ConnectionCounter({ max: 1, maxPerIp: 0 });
+  t.equal(off.acquireKey('k', 1), 'ok', 'no per-IP cap: nothing tracked');
+  off.releaseKey('k');
+  t.equal(off.activeFor('k'), 0);
 });
 
 t.test('invalid options', async (t) => {
@@ -132,9 +178,9 @@ t.test('invalid options', async (t) => {
   t.throws(() => new ConnectionCounter({ max: 1, maxPerIp: -1 }), RangeError);
   t.throws(() => new ConnectionCounter({ max: 1, maxPerIp: 0, shared: new SharedArrayBuffer(4) }), RangeError);
   t.throws(() => new ConnectionCounter({ max: 1, maxPerIp: 0, shared: new SharedArrayBuffer(64) }), RangeError);
-  const bad = new SharedArrayBuffer((4 + 3) * 4);
-  new Int32Array(bad)[2] = 3;
-  t.throws(() => new ConnectionCounter({ max: 1, maxPerIp: 0, shared: bad }), RangeError, 'slot count not a power of two');
+  const bad = ConnectionCounter.createShared(1);
+  new Int32Array(bad, 32, 1)[0] = 65;
+  t.throws(() => new ConnectionCounter({ max: 1, maxPerIp: 0, shared: bad }), RangeError, 'set count not a power of two');
 });
 
 // Four threads hammer one buffer. Each records the highest global count it saw
@@ -184,7 +230,7 @@ t.test('4 worker threads on one SharedArrayBuffer', async (t) => {
     compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
   }).outputText;
   const source = transpile('connection-counter');
-  const deps = { './seeded-hash': transpile('seeded-hash') };
+  const deps = { './keyed-table': transpile('keyed-table'), './seeded-hash': transpile('seeded-hash') };
   const gate = new SharedArrayBuffer(4); // start line, so the four really run at once
   const workers = 4;
   const results = await Promise.all([0, 1, 2, 3].map((id) => new Promise<WorkerResult>((done, fail) => {

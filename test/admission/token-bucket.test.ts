@@ -124,3 +124,19 @@ t.test('a million distinct addresses: size and heap stay bounded', async (t) => 
   t.equal(rl.size, maxKeys);
   t.ok(growth < 8 * 1024 * 1024, `heap growth ${Math.round(growth / 1024)} KiB`);
 });
+
+t.test('scaled keys (IPv6 prefixes) get a multiple of burst and refill; peek spends nothing', async (t) => {
+  const clock = { now: 0 };
+  const rl = new RateLimiter({ windowMs: 60_000, maxRequests: 2, maxKeys: 10, now: () => clock.now });
+  t.equal(rl.peek('2001:db8::/48', 4), 0, 'an unknown key would pass');
+  t.equal(rl.size, 0, 'and peek does not track it');
+  let passed = 0;
+  while (rl.take('2001:db8::/48', 4) === 0) passed++;
+  t.equal(passed, 8, 'burst 2 x 4');
+  t.equal(rl.peek('2001:db8::/48', 4), 8, 'refill 8 a minute: 7.5 s, rounded up');
+  t.equal(rl.peek('2001:db8::/48', 4), 8, 'peeking again changes nothing');
+  clock.now += 7_500;
+  t.equal(rl.peek('2001:db8::/48', 4), 0);
+  t.equal(rl.take('2001:db8::/48', 4), 0);
+  t.equal(rl.take('2001:db8::/48', 4), 8);
+});

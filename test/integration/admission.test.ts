@@ -37,14 +37,16 @@ t.test('origin: exact match only; missing origin refused unless ALLOW_NO_ORIGIN'
 });
 
 t.test('rate limit: 429 with Retry-After per client IP; other IPs and /health unaffected', async (t) => {
-  const h = await startHarness(t, { RATE_LIMIT_MAX_REQUESTS: '3', RATE_LIMIT_WINDOW_MS: '60000' });
+  const h = await startHarness(t, {
+    UPGRADE_RATE_LIMIT_MAX_REQUESTS: '3', UPGRADE_RATE_LIMIT_WINDOW_MS: '60000', RATE_LIMIT_MAX_REQUESTS: '1',
+  });
   for (let i = 0; i < 3; i++) await h.client('', { localAddress: '127.0.0.1' }).opened;
   const r = await h.client('', { localAddress: '127.0.0.1' }).refused;
   t.equal(r.status, 429);
   t.ok(Number(r.headers['retry-after']) >= 1, `Retry-After: ${r.headers['retry-after']}`);
   t.same(JSON.parse(r.body).error.code, 'rate_limited');
-  const root = await h.http('/');
-  t.equal(root.status, 429, 'HTTP routes share the bucket');
+  t.equal((await h.http('/')).status, 200, 'HTTP routes spend their own bucket');
+  t.equal((await h.http('/')).status, 429, 'and it runs dry on its own');
   t.equal((await h.http('/health')).status, 200, '/health is exempt');
   await h.client('', { localAddress: '127.0.0.2' }).opened;
   t.pass('another IP is served normally');
@@ -52,13 +54,13 @@ t.test('rate limit: 429 with Retry-After per client IP; other IPs and /health un
 });
 
 t.test('TRUST_PROXY: forwarded headers ignored unless trusted', async (t) => {
-  const spoof = await startHarness(t, { RATE_LIMIT_MAX_REQUESTS: '2' });
+  const spoof = await startHarness(t, { UPGRADE_RATE_LIMIT_MAX_REQUESTS: '2' });
   await spoof.client('', { headers: { 'x-forwarded-for': '10.0.0.1' } }).opened;
   await spoof.client('', { headers: { 'x-forwarded-for': '10.0.0.2' } }).opened;
   const r = await spoof.client('', { headers: { 'x-forwarded-for': '10.0.0.3' } }).refused;
   t.equal(r.status, 429, 'a spoofed X-Forwarded-For does not buy a new bucket');
 
-  const trusted = await startHarness(t, { RATE_LIMIT_MAX_REQUESTS: '1', TRUST_PROXY: '1' });
+  const trusted = await startHarness(t, { UPGRADE_RATE_LIMIT_MAX_REQUESTS: '1', TRUST_PROXY: '1' });
   await trusted.client('', { headers: { 'x-forwarded-for': '203.0.113.7' } }).opened;
   await trusted.client('', { headers: { 'x-forwarded-for': '203.0.113.8' } }).opened;
   const again = await trusted.client('', { headers: { 'x-forwarded-for': '203.0.113.7' } }).refused;

@@ -42,7 +42,7 @@ t.test('chaos: every slot comes back exactly once', async (t) => {
   const origin = await chaosUpstream(t);
   const h = await startHarness(t, {
     AZURE_VOICE_LIVE_ENDPOINT: origin, MAX_CONNECTIONS: '60', UPSTREAM_CONNECT_TIMEOUT_MS: '200',
-    RATE_LIMIT_MAX_REQUESTS: '100000', LOG_LEVEL: 'warn',
+    UPGRADE_RATE_LIMIT_MAX_REQUESTS: '100000', MAX_CONNECTIONS_PER_IP: '0', LOG_LEVEL: 'warn',
     // The model names steer the chaos upstream.
     ALLOWED_MODELS: '*',
   });
@@ -85,7 +85,9 @@ t.test('chaos: every slot comes back exactly once', async (t) => {
 });
 
 t.test('a 10,000-upgrade burst from one IP: the limiter holds, memory stays flat, another IP is served', async (t) => {
-  const h = await startHarness(t, { RATE_LIMIT_MAX_REQUESTS: '50', RATE_LIMIT_WINDOW_MS: '86400000', LOG_LEVEL: 'warn' });
+  const h = await startHarness(t, {
+    UPGRADE_RATE_LIMIT_MAX_REQUESTS: '50', UPGRADE_RATE_LIMIT_WINDOW_MS: '86400000', MAX_CONNECTIONS_PER_IP: '0', LOG_LEVEL: 'warn',
+  });
   global.gc?.();
   const before = process.memoryUsage().rss;
   const counts = new Map<number, number>();
@@ -106,7 +108,7 @@ t.test('a 10,000-upgrade burst from one IP: the limiter holds, memory stays flat
   t.equal(counts.get(101), 50, 'exactly the burst allowance was admitted');
   t.equal(counts.get(429), 10_000 - 50, 'everything else was refused 429');
   t.ok(growth < 60, `memory grew ${growth.toFixed(1)} MB over 10,000 upgrades`);
-  t.equal(h.proxy.gate.limiter.size, 2, 'the limiter tracks two keys');
+  t.equal(h.proxy.gate.upgradeLimiter.size, 2, 'the limiter tracks two keys');
   await until(() => h.proxy.gate.counter.active === 1, 'flood sessions closed');
   t.equal((await h.http('/health')).status, 200);
 });

@@ -34,9 +34,11 @@ t.test('/metrics counts upgrades, frames, bytes and closes', async (t) => {
   t.ok(value(body, 'process_resident_memory_bytes') > 0);
 });
 
+const TOKEN = 'tok-0123456789abcdef-0123456789abcdef';
+
 t.test('METRICS_TOKEN guards /metrics', async (t) => {
-  const h = await startHarness(t, { METRICS_TOKEN: 'tok' });
+  const h = await startHarness(t, { METRICS_TOKEN: TOKEN });
   t.equal((await h.http('/metrics')).status, 401);
   t.equal((await h.http('/metrics', { headers: { authorization: 'Bearer nope' } })).status, 401);
-  t.equal((await h.http('/metrics', { headers: { authorization: 'Bearer tok' } })).status, 200);
+  t.equal((await h.http('/metrics', { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
 });

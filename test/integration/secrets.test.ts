@@ -4,7 +4,7 @@ import t from 'tap';
 import { startHarness, TEST_KEY } from '../helpers/harness';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzZWNyZXQiOiJ0b2tlbiJ9.U2VjcmV0U2lnbmF0dXJlVmFsdWU';
-const METRICS_TOKEN = 'metrics-secret-token-42';
+const METRICS_TOKEN = 'metrics-secret-token-42-0123456789abcdef';
 
 t.test('no secret in logs, client errors or metrics', async (t) => {
   const h = await startHarness(t, { LOG_LEVEL: 'trace', METRICS_TOKEN });

@@ -53,7 +53,9 @@ t.test('MAX_CONNECTIONS holds exactly across workers, and the counter returns to
 });
 
 t.test('the rate limit does not multiply by the number of workers', { skip }, async (t) => {
-  const { port } = await startCluster(t, { RATE_LIMIT_MAX_REQUESTS: '30', RATE_LIMIT_WINDOW_MS: '86400000' });
+  const { port } = await startCluster(t, {
+    UPGRADE_RATE_LIMIT_MAX_REQUESTS: '30', UPGRADE_RATE_LIMIT_WINDOW_MS: '86400000', MAX_CONNECTIONS_PER_IP: '0',
+  });
   const statuses = await Promise.all(Array.from({ length: 120 }, () => rawUpgradeStatus(port, '127.0.0.7')));
   t.equal(statuses.filter((s) => s === 101).length, 30, 'one burst for the client, not one per worker');
   t.equal(statuses.filter((s) => s === 429).length, 90);

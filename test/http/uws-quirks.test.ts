@@ -1,0 +1,62 @@
+// What uWebSockets.js does on the wire that this proxy cannot change (its HTTP
+// parser and response writer are compiled into the binary), pinned here so
+// that an upgrade of uWS that changes them is noticed and the README's
+// security model (what a front proxy must reject or strip) is revisited.
+import t from 'tap';
+import { connect } from 'node:net';
+import { startHarness } from '../helpers/harness';
+
+/** Writes `request` raw and resolves with everything read until `done(text)` or the socket closes. */
+function exchange(port: number, request: string, done: (text: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: '127.0.0.1', port });
+    let text = '';
+    sock.setEncoding('latin1');
+    sock.once('connect', () => sock.write(request));
+    sock.on('data', (d: string) => {
+      text += d;
+      if (done(text)) {
+        sock.destroy();
+        resolve(text);
+      }
+    });
+    sock.once('close', () => resolve(text));
+    sock.once('error', reject);
+  });
+}
+
+// A response may follow the previous body on the same line (keep-alive, no delimiter).
+const statuses = (text: string): string[] => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+
+t.test('uWS marks every response with its major version', async (t) => {
+  const h = await startHarness(t);
+  const res = await h.http('/health');
+  t.equal(res.headers.get('uwebsockets'), '20', 'a front proxy should strip the uWebSockets response header');
+});
+
+t.test('a duplicated Content-Length: uWS takes the first and does not refuse', async (t) => {
+  const h = await startHarness(t);
+  const port = h.proxy.port;
+  // First says 5: "hello" is the body, the GET after it is a second request.
+  const first5 = await exchange(port,
+    'POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 0\r\n\r\nhelloGET /health HTTP/1.1\r\nHost: x\r\n\r\n',
+    (text) => statuses(text).length === 2);
+  t.same(statuses(first5), ['404', '200'], 'the first value wins; a front end that read the second would see one request');
+  // First says 0: "hello" starts the next request line.
+  const first0 = await exchange(port,
+    'POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\nhelloGET /health HTTP/1.1\r\nHost: x\r\n\r\n',
+    (text) => statuses(text).length === 2);
+  t.same(statuses(first0), ['404', '404'], '"helloGET /health" is read as a request of its own');
+});
+
+t.test('uWS refuses a Content-Length list and Transfer-Encoding with Content-Length', async (t) => {
+  const h = await startHarness(t);
+  for (const request of [
+    'POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 0\r\n\r\nhello',
+    'POST /nope HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n',
+  ]) {
+    const text = await exchange(h.proxy.port, request, () => false);
+    t.same(statuses(text), ['400'], JSON.stringify(request.split('\r\n')[2]));
+    t.match(text, /Connection: close/);
+  }
+});
