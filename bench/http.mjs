@@ -40,7 +40,7 @@ const SCENARIOS = [
   { name: 'upgrade-403-origin', expect: 403, path: '/ws?model=gpt-realtime', headers: { ...UPGRADE, origin: BAD_ORIGIN } },
   {
     name: 'upgrade-429-rate', expect: 429, path: '/ws?model=gpt-realtime', headers: { ...UPGRADE, origin: GOOD_ORIGIN },
-    env: { RATE_LIMIT_MAX_REQUESTS: '1', RATE_LIMIT_WINDOW_MS: '86400000' },
+    env: { UPGRADE_RATE_LIMIT_MAX_REQUESTS: '1', UPGRADE_RATE_LIMIT_WINDOW_MS: '86400000' },
     // Spend the one token on a refused upgrade, so every flooded request meets an empty bucket.
     prepare: async (p) => {
       const st = await fetchStatus(p, '/ws', { ...UPGRADE, origin: BAD_ORIGIN });

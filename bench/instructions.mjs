@@ -59,6 +59,7 @@ async function measure(framesPerSession) {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', AZURE_VOICE_LIVE_ENDPOINT: sim.origin, AZURE_SPEECH_KEY: 'k',
       ALLOWED_ORIGINS: 'http://localhost:3000', LOG_LEVEL: 'warn', WORKERS: '1', SHUTDOWN_GRACE_MS: '0',
       UPSTREAM_CONNECT_TIMEOUT_MS: '60000', KEEPALIVE_INTERVAL_MS: '200000',
+      UPGRADE_RATE_LIMIT_MAX_REQUESTS: '1000000', MAX_CONNECTIONS_PER_IP: '0',
       ...(tls === null ? {} : { NODE_EXTRA_CA_CERTS: tls.cert }) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

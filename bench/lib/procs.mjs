@@ -176,6 +176,8 @@ export async function startProxy(simOrigin, { env = {}, nodeArgs = [] } = {}) {
       AZURE_VOICE_LIVE_ENDPOINT: simOrigin, AZURE_SPEECH_KEY: 'bench-key',
       ALLOWED_ORIGINS: 'http://localhost:3000', ALLOW_NO_ORIGIN: 'true',
       RATE_LIMIT_MAX_REQUESTS: '1000000000', MAX_CONNECTIONS: '1000000',
+      // Every bench client comes from 127.0.0.1: lift the per-address defaults.
+      UPGRADE_RATE_LIMIT_MAX_REQUESTS: '1000000000', MAX_CONNECTIONS_PER_IP: '0',
       LOG_LEVEL: 'warn', WORKERS: '1', SHUTDOWN_GRACE_MS: '0',
       ...env,
     },

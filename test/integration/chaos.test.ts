@@ -80,7 +80,7 @@ t.test('chaos: every slot comes back exactly once', async (t) => {
   t.equal(h.proxy.gate.counter.active, 20);
   await h.proxy.shutdown(0);
   const codes = await Promise.all(live.map((c) => c.closed));
-  t.ok(codes.every((c) => c.code === 1001), 'live sessions closed 1001 at shutdown');
+  t.ok(codes.every((c) => c.code === 1001), `live sessions closed 1001 at shutdown: ${JSON.stringify(codes.filter((c) => c.code !== 1001))}`);
   t.equal(h.proxy.gate.counter.active, 0, 'and their slots came back');
 });
 
