@@ -9,6 +9,9 @@ import { startHarness } from '../helpers/harness';
 import { rawUpgradeStatus, upgradeAndVanish } from '../helpers/raw-upgrade';
 import { until } from '../helpers/wait';
 
+// 10,000 upgrades plus 600 chaos sessions: past .taprc's 120 s on a loaded 2-core machine.
+t.setTimeout(360_000);
+
 type Behaviour = 'ok' | 'reject' | 'hang' | 'drop' | 'close';
 
 async function chaosUpstream(t: Test): Promise<string> {
