@@ -1,6 +1,7 @@
 // Entry point (also the PM2 and Docker entry): config, start, signals.
 import { ConfigError, loadConfig, readEnv, type Config } from './config';
 import { createLogger } from './observability/logger';
+import { stdoutSink } from './observability/log-sink';
 import { startRuntime } from './runtime';
 import { runPrimary } from './cluster/primary';
 
@@ -17,9 +18,10 @@ function configOrExit(): Config {
 
 async function main(): Promise<void> {
   const cfg = configOrExit();
-  const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty });
+  const sink = stdoutSink();
+  const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty, destination: sink });
   if (cfg.workers > 1) {
-    runPrimary(cfg, logger);
+    runPrimary(cfg, logger, sink);
     return;
   }
   const { server, stop } = await startRuntime(cfg, logger, { reportsActive: true });
@@ -30,18 +32,22 @@ async function main(): Promise<void> {
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals > 1) {
+      // At once: no wait for sessions or for a log reader.
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
     logger.info({ signal, graceMs: cfg.shutdownGraceMs, sessions: server.relay.sessions.size }, 'draining');
     stop(cfg.shutdownGraceMs)
       .then(() => {
-        logger.info('shutdown complete');
-        process.exit(0);
+        logger.info({ logLinesDropped: sink.dropped }, 'shutdown complete');
+        return 0;
       }, (err: unknown) => {
         logger.error({ err: String(err) }, 'shutdown failed');
-        process.exit(1);
-      });
+        return 1;
+      })
+      // The log backlog gets a bounded moment to be read: a stdout nobody
+      // reads must never keep the process alive.
+      .then((code) => sink.flush().then(() => process.exit(code)));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -9,6 +9,7 @@ import type { Config } from '../config';
 import { ConnectionCounter } from '../admission/connection-counter';
 import { MetricsBoard } from '../observability/metrics-board';
 import { BufferBudget } from '../relay/buffer-budget';
+import type { LogSink } from '../observability/log-sink';
 import { createClusterState, type FromWorker, type ToWorker } from './shared-state';
 
 /** A worker that keeps dying is a bug, not bad luck: give up rather than spin. */
@@ -16,7 +17,8 @@ const MAX_CRASHES_PER_MINUTE = 10;
 /** How long workers get to close their sockets when the process must exit now. */
 const ABORT_DEADLINE_MS = 2000;
 
-export function runPrimary(cfg: Config, logger: Logger): void {
+/** `sink` is the stdout writer behind `logger`; workers' lines are written through it too. */
+export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
   const state = createClusterState(cfg);
   const held = new Int32Array(state.held);
   const counter = new ConnectionCounter({ max: cfg.maxConnections, maxPerIp: cfg.maxConnectionsPerIp, shared: state.counter });
@@ -38,7 +40,9 @@ export function runPrimary(cfg: Config, logger: Logger): void {
     const w = new Worker(join(__dirname, 'worker.js'), { workerData: { state, index: i, port } });
     workers[i] = w;
     w.on('message', (msg: FromWorker) => {
-      if (msg.type === 'failed') {
+      if (msg.type === 'log') {
+        sink.write(msg.line);
+      } else if (msg.type === 'failed') {
         logger.fatal({ worker: i, err: msg.message }, 'worker failed to start');
         if (!started) exitNow();
       } else if (started) {
@@ -63,8 +67,10 @@ export function runPrimary(cfg: Config, logger: Logger): void {
     workers[i] = null;
     if (stopping) {
       if (workers.every((w) => w === null)) {
-        if (exitCode === 0) logger.info('shutdown complete');
-        process.exit(exitCode);
+        // Node emits a worker's `exit` only after delivering its messages, so
+        // every line it logged has been written (or queued) by now.
+        if (exitCode === 0) logger.info({ logLinesDropped: sink.dropped }, 'shutdown complete');
+        exitAfterFlush(exitCode);
       }
       return;
     }
@@ -93,8 +99,15 @@ export function runPrimary(cfg: Config, logger: Logger): void {
     stopping = true;
     exitCode = 1;
     for (const w of workers) if (w !== null) send(w, { type: 'abort' });
-    if (workers.every((w) => w === null)) process.exit(1);
-    setTimeout(() => process.kill(process.pid, 'SIGKILL'), ABORT_DEADLINE_MS).unref();
+    if (workers.every((w) => w === null)) exitAfterFlush(1);
+    // A worker that does not answer is torn down by process.exit itself. Not a
+    // self-SIGKILL: as PID 1 in a container the kernel ignores that.
+    setTimeout(() => process.exit(1), ABORT_DEADLINE_MS).unref();
+  }
+
+  /** Give stdout's reader a bounded moment for the backlog, then exit (never waits forever). */
+  function exitAfterFlush(code: number): void {
+    sink.flush().then(() => process.exit(code), () => process.exit(code));
   }
 
   spawn(0);

@@ -2,6 +2,7 @@
 // handed to every worker through workerData: the connection counter, the
 // rate-limit table, the per-worker slot tally and the metrics board.
 import type { Config } from '../config';
+import type { LogLineMessage } from '../observability/log-sink';
 import { ConnectionCounter } from '../admission/connection-counter';
 import { SharedRateLimiter } from '../admission/shared-rate-limiter';
 import { MetricsBoard } from '../observability/metrics-board';
@@ -34,4 +35,4 @@ export function createClusterState(cfg: Config): ClusterState {
 
 /** Messages between the primary and its workers. */
 export type ToWorker = { type: 'shutdown'; graceMs: number } | { type: 'abort' };
-export type FromWorker = { type: 'listening'; port: number } | { type: 'failed'; message: string };
+export type FromWorker = { type: 'listening'; port: number } | { type: 'failed'; message: string } | LogLineMessage;

@@ -3,6 +3,7 @@
 // admission state and metrics shared through the primary's buffers.
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadConfig, readEnv } from '../config';
+import { toMainThread } from '../observability/log-sink';
 import { createLogger } from '../observability/logger';
 import { MetricsBoard } from '../observability/metrics-board';
 import { startRuntime } from '../runtime';
@@ -18,7 +19,10 @@ function tell(msg: FromWorker): void {
 
 async function run(): Promise<void> {
   const cfg = { ...loadConfig(readEnv()), port: sharedPort };
-  const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty }).child({ worker: index });
+  // Lines go to the main thread's one stdout writer: none is lost when this
+  // thread exits right after stopping, and they come out in order.
+  const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty, destination: toMainThread() })
+    .child({ worker: index });
   const board = new MetricsBoard(state.board);
   // Worker 0 alone reports the process-wide connection gauge to telemetry.
   const { server, metrics, stop } = await startRuntime(cfg, logger, {

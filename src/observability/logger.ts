@@ -5,6 +5,7 @@
 // strings carry `token`). `url` is redacted wholesale as a safety net; when a
 // URL must appear in a log line, pass it through `redactUrl` first.
 import pino from 'pino';
+import { stdoutSink } from './log-sink';
 
 export const SERVICE_NAME = 'voice-live-proxy';
 export const REDACT_CENSOR = '[redacted]';
@@ -58,17 +59,20 @@ export function createLogger(opts: LoggerOptions): pino.Logger {
     // Level as a word: Log Analytics and `jq` filters read it without a lookup table.
     formatters: { level: (label) => ({ level: label }) },
   };
-  let dest = opts.destination as pino.DestinationStream | undefined;
+  // Default destination: the process's stdout sink (log-sink.ts says why not
+  // pino's own). Its writes are asynchronous on a pipe: an exiting process
+  // calls its flush() with a deadline, and worker threads pass a destination
+  // that hands lines to the main thread.
+  let dest: pino.DestinationStream = (opts.destination as pino.DestinationStream | undefined) ?? stdoutSink();
+  const toStdout = dest === stdoutSink();
   let prettyMissing = false;
   if (opts.pretty) {
     const pretty = loadPretty(opts.prettyModule ?? 'pino-pretty');
     if (pretty === null) prettyMissing = true;
     // In-thread pretty stream (not a transport): no extra worker thread for a dev nicety.
-    else dest = pretty({ colorize: dest === undefined, destination: dest ?? 1 });
+    else dest = pretty({ colorize: toStdout, destination: dest });
   }
-  // Default destination is pino's synchronous stdout: lifecycle lines are few, and
-  // sync writes are never lost when the process exits right after logging.
-  const logger = dest === undefined ? pino(options) : pino(options, dest);
+  const logger = pino(options, dest);
   if (prettyMissing) logger.warn('LOG_PRETTY is set but pino-pretty is not installed; logging JSON');
   return logger;
 }

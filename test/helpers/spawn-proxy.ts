@@ -18,6 +18,8 @@ export interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Resolves with the first stdout JSON line whose msg matches. */
   line(msg: string): Promise<Record<string, unknown>>;
+  /** Resolves once `n` stdout JSON lines with this msg have arrived. */
+  lines(msg: string, n: number): Promise<void>;
 }
 
 export interface SpawnOptions {
@@ -37,6 +39,8 @@ export function spawnProxy(env: Record<string, string>, opts: SpawnOptions = {})
   });
   const stdout: string[] = [];
   const watchers: Array<{ msg: string; resolve: (v: Record<string, unknown>) => void }> = [];
+  const seen = new Map<string, number>();
+  const counters: Array<{ msg: string; n: number; resolve: () => void }> = [];
   let partial = '';
   proc.stdout!.setEncoding('utf8');
   proc.stdout!.on('data', (d: string) => {
@@ -49,6 +53,12 @@ export function spawnProxy(env: Record<string, string>, opts: SpawnOptions = {})
       try { parsed = JSON.parse(l) as Record<string, unknown>; } catch { continue; }
       for (let i = watchers.length - 1; i >= 0; i--) {
         if (parsed.msg === watchers[i].msg) { watchers[i].resolve(parsed); watchers.splice(i, 1); }
+      }
+      const msg = String(parsed.msg);
+      const count = (seen.get(msg) ?? 0) + 1;
+      seen.set(msg, count);
+      for (let i = counters.length - 1; i >= 0; i--) {
+        if (counters[i].msg === msg && count >= counters[i].n) { counters[i].resolve(); counters.splice(i, 1); }
       }
     }
   });
@@ -63,6 +73,10 @@ export function spawnProxy(env: Record<string, string>, opts: SpawnOptions = {})
         } catch { /* not JSON */ }
       }
       return new Promise((resolve) => watchers.push({ msg, resolve }));
+    },
+    lines(msg, n) {
+      if ((seen.get(msg) ?? 0) >= n) return Promise.resolve();
+      return new Promise((resolve) => counters.push({ msg, n, resolve }));
     },
   };
   proc.stderr!.setEncoding('utf8');

@@ -6,6 +6,7 @@ import type { DestinationStream } from 'pino';
 import {
   REDACT_CENSOR, REDACT_PATHS, SERVICE_NAME, createLogger, redactUrl,
 } from '../../src/observability/logger';
+import { stdoutSink } from '../../src/observability/log-sink';
 
 function sink(): DestinationStream & { lines: string[] } {
   const lines: string[] = [];
@@ -117,7 +118,7 @@ t.test('pretty uses the module when it resolves', async (t) => {
   t.equal(fake.last.colorize, false, 'no colour codes into a non-terminal stream');
 
   createLogger({ level: 'info', pretty: true, prettyModule: fnMod });
-  t.equal(fake.last.destination, 1, 'stdout by default');
+  t.equal(fake.last.destination, stdoutSink(), 'the stdout sink by default');
   t.equal(fake.last.colorize, true);
 
   const out2 = sink();
