@@ -3,6 +3,7 @@
 // nobody reads (`node dist/index.js | head`, a dead log collector) never keeps
 // the process from exiting.
 import t from 'tap';
+import type { Test } from 'tap';
 import { TestClient } from '../helpers/client';
 import { entryBuilt, freePort, spawnProxy, type Child } from '../helpers/spawn-proxy';
 import { startWsUpstream } from '../helpers/ws-upstream';
@@ -10,7 +11,7 @@ import { startWsUpstream } from '../helpers/ws-upstream';
 const skip = entryBuilt() ? false : 'dist/index.js missing: run `npm run build` (npm test does)';
 const SESSIONS = 4;
 
-async function startStack(t: Tap.Test, env: Record<string, string>): Promise<{ child: Child; url: string; port: number }> {
+async function startStack(t: Test, env: Record<string, string>): Promise<{ child: Child; url: string; port: number }> {
   const up = await startWsUpstream();
   t.teardown(() => up.close());
   const port = await freePort();

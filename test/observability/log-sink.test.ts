@@ -69,10 +69,12 @@ t.test('one stdout sink per process', async (t) => {
   t.throws(() => toMainThread(null), /not in a worker thread/);
 });
 
-t.test('a worker thread that exits right after logging loses no line', async (t) => {
-  // The worker runs plain JavaScript: the built module (npm test builds first).
-  const mod = join(__dirname, '..', '..', 'dist', 'observability', 'log-sink.js');
-  if (!existsSync(mod)) { t.skip('dist/ missing: run `npm run build`'); return; }
+// The worker runs plain JavaScript: the built module (npm test builds first).
+const BUILT = join(__dirname, '..', '..', 'dist', 'observability', 'log-sink.js');
+t.test('a worker thread that exits right after logging loses no line', {
+  skip: existsSync(BUILT) ? false : 'dist/ missing: run `npm run build`',
+}, async (t) => {
+  const mod = BUILT;
   const w = new Worker(`
     const { toMainThread } = require(${JSON.stringify(mod)});
     const dest = toMainThread();
