@@ -1,4 +1,10 @@
-// PM2: `npm ci --omit=dev && npm run build && pm2 start ecosystem.config.cjs`.
+// PM2, from a checkout (tsc is a dev dependency, so build before pruning):
+//   npm ci && npm run build && npm prune --omit=dev
+//   pm2 start ecosystem.config.cjs
+//
+// Settings come from .env beside this file (and the environment PM2 is started
+// from), exactly as with `npm start`. Nothing is set here that .env should
+// decide: values in `env` would beat .env and silently override it.
 //
 // One instance in fork mode: the app already uses every core through its own
 // worker threads sharing one port (WORKERS, default 0 = one per core; 1 = a
@@ -10,27 +16,25 @@ module.exports = {
     {
       name: 'voice-live-proxy',
       script: 'dist/index.js',
+      // .env is read from the working directory.
+      cwd: __dirname,
       exec_mode: 'fork',
       instances: 1,
       // PM2 stops with SIGINT (handled like SIGTERM: drain, close sessions 1001
       // after SHUTDOWN_GRACE_MS, exit 0), then SIGKILL after kill_timeout, so
-      // this must be longer than SHUTDOWN_GRACE_MS (default 10000).
+      // this must be longer than SHUTDOWN_GRACE_MS (default 10000) + 3 s.
       kill_timeout: 30000,
       autorestart: true,
       exp_backoff_restart_delay: 200,
-      max_memory_restart: '1G',
+      // No max_memory_restart: a restart drops every live call, and the proxy
+      // bounds its own memory (per-session buffers x MAX_CONNECTIONS; the
+      // README's worst case is about 2.25 MiB per session, 2.3 GB at the
+      // default 1000). Size the host for that instead of restarting under load.
       // pino writes JSON with its own `time`; PM2 need not prefix lines.
       time: false,
       merge_logs: true,
       env: {
         NODE_ENV: 'production',
-        PORT: 8080,
-        AZURE_AI_FOUNDRY_RESOURCE: 'my-foundry-resource',
-        ALLOWED_ORIGINS: 'https://app.example.com',
-        LOG_LEVEL: 'info',
-        SHUTDOWN_GRACE_MS: 10000,
-        // Secrets (AZURE_SPEECH_KEY, METRICS_TOKEN, APPLICATIONINSIGHTS_CONNECTION_STRING)
-        // belong in the environment PM2 is started from or in .env, not here.
       },
     },
   ],

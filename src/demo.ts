@@ -2,7 +2,7 @@
 // the browser page switched on. No Azure account needed: the proxy's upstream
 // is the simulator, which echoes your voice back (or a tone for silence).
 import { ConfigError, loadConfig, loadDemoConfig, readEnv, type Config } from './config';
-import { demoEnv, demoUrls } from './demo/demo-env';
+import { demoEnv, demoHost, demoUrls } from './demo/demo-env';
 import { freePort } from './demo/free-port';
 import { createLogger } from './observability/logger';
 import { startProxy } from './server';
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     let proxyPort = demo.port;
     // The page's origin must be in ALLOWED_ORIGINS before the proxy starts.
     if (proxyPort === 0) proxyPort = await freePort();
-    cfg = loadConfig(demoEnv(base, proxyPort, sim.origin));
+    cfg = loadConfig(demoEnv(base, proxyPort, sim.origin, demoHost(process.argv.slice(2))));
   } catch (err) {
     await sim.close();
     throw err;

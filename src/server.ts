@@ -37,6 +37,9 @@ const ROOT_BODY = JSON.stringify({
     websocket: '/ws', realtime: UPSTREAM_PATH, webrtc: UPSTREAM_CALLS_PATH, health: '/health', metrics: '/metrics',
   },
 });
+const LIVE_BODY = '{"status":"ok"}';
+const READY_BODY = '{"status":"ready"}';
+const DRAINING_BODY = '{"status":"draining"}';
 
 /** Every path a browser or SDK may open its socket on. */
 export const SOCKET_PATHS: readonly string[] = ['/ws', UPSTREAM_PATH, UPSTREAM_CALLS_PATH];
@@ -161,6 +164,17 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
   app.get('/health', (res, req) => {
     const ctx = context(facts(res, req), newVerdict());
     sendJson(res, gate.draining ? 503 : 200, healthBody(), ctx);
+  });
+
+  // Kubernetes-style probes, exempt like /health. Liveness: the process still
+  // serves, so a draining replica is not restarted mid-drain. Readiness: send
+  // it new sessions or not (503 while draining, as /health).
+  app.get('/livez', (res, req) => {
+    sendJson(res, 200, LIVE_BODY, context(facts(res, req), newVerdict()));
+  });
+  app.get('/readyz', (res, req) => {
+    const ctx = context(facts(res, req), newVerdict());
+    sendJson(res, gate.draining ? 503 : 200, gate.draining ? DRAINING_BODY : READY_BODY, ctx);
   });
 
   app.get('/metrics', (res, req) => {

@@ -14,12 +14,29 @@ export function demoOrigins(port: number, extra = ''): string {
   return [...own, ...more].join(',');
 }
 
-export function demoEnv(base: Env, port: number, simulatorOrigin: string): Env {
+/** Where the demo listens unless started with `--host`. */
+export const DEMO_HOST = '127.0.0.1';
+
+/**
+ * `--host ADDR` or `--host=ADDR` on the demo's command line
+ * (`npm run demo -- --host 0.0.0.0`), else loopback. Not HOST: `.env.example`
+ * sets HOST=0.0.0.0 for the proxy, and a copied `.env` must not put the demo
+ * (a development page with a simulator behind it) on every interface.
+ */
+export function demoHost(argv: readonly string[]): string {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--host' && i + 1 < argv.length) return argv[i + 1];
+    if (argv[i].startsWith('--host=')) return argv[i].slice('--host='.length);
+  }
+  return DEMO_HOST;
+}
+
+export function demoEnv(base: Env, port: number, simulatorOrigin: string, host = DEMO_HOST): Env {
   return {
     ...base,
-    // Loopback by default: the demo is for the machine it runs on, and
-    // browsers give a page the microphone only on localhost or HTTPS anyway.
-    HOST: base.HOST ?? '127.0.0.1',
+    // Loopback unless asked on the command line: the demo is for the machine it
+    // runs on, and browsers give a page the microphone only on localhost or HTTPS anyway.
+    HOST: host,
     PORT: String(port),
     AZURE_VOICE_LIVE_ENDPOINT: simulatorOrigin,
     AZURE_SPEECH_KEY: DEMO_KEY,

@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CSP_API, CSP_DEMO } from '../../src/http/security-headers';
-import { demoEnv, demoOrigins, demoUrls, DEMO_KEY } from '../../src/demo/demo-env';
+import { demoEnv, demoHost, demoOrigins, demoUrls, DEMO_KEY } from '../../src/demo/demo-env';
 import { freePort } from '../../src/demo/free-port';
 import { DEMO_PUBLIC_DIR, loadAssets } from '../../src/demo/routes';
 import { loadConfig } from '../../src/config';
@@ -112,11 +112,17 @@ t.test('the demo environment', async (t) => {
   const cfg = loadConfig(env);
   t.equal(cfg.demo, true);
   t.equal(cfg.port, 9999);
-  t.equal(cfg.host, '127.0.0.1', 'loopback unless HOST says otherwise');
+  t.equal(cfg.host, '127.0.0.1', 'loopback by default');
   t.equal(cfg.upstreamOrigin, 'ws://127.0.0.1:1234');
   t.equal(cfg.azureSpeechKey, DEMO_KEY, 'a real key is never sent to the simulator');
   t.equal(cfg.logLevel, 'warn');
-  t.equal(loadConfig(demoEnv({ HOST: '0.0.0.0' }, 1, 'ws://127.0.0.1:1')).host, '0.0.0.0');
+  // A .env copied from .env.example says HOST=0.0.0.0 (for the proxy): the demo stays on loopback.
+  t.equal(loadConfig(demoEnv({ HOST: '0.0.0.0' }, 1, 'ws://127.0.0.1:1')).host, '127.0.0.1', 'HOST from .env is not the demo\'s');
+  t.equal(loadConfig(demoEnv({ HOST: '127.0.0.1' }, 1, 'ws://127.0.0.1:1', '0.0.0.0')).host, '0.0.0.0', 'asked explicitly');
+  t.equal(demoHost([]), '127.0.0.1');
+  t.equal(demoHost(['--host', '0.0.0.0']), '0.0.0.0');
+  t.equal(demoHost(['--host=::']), '::');
+  t.equal(demoHost(['--host']), '127.0.0.1', 'a flag without a value changes nothing');
   t.same(demoUrls(8080), { page: 'http://localhost:8080/demo/', ws: 'ws://localhost:8080/ws?model=gpt-realtime' });
   const port = await freePort();
   t.ok(port > 0 && port < 65536);

@@ -1,0 +1,91 @@
+// deploy/: the Kubernetes and Container Apps manifests parse, probe routes
+// that exist (liveness /livez, readiness /readyz), give the drain its time,
+// and run unprivileged; every variable they set is one the proxy reads.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { startHarness } from '../helpers/harness';
+
+const ROOT = join(__dirname, '..', '..');
+const SHUTDOWN_GRACE_DEFAULT_S = 10;
+/** Close handshakes (2 s) and the last log lines (1 s) after the grace period. */
+const AFTER_GRACE_S = 3;
+
+/** Every variable the proxy reads is listed in .env.example. */
+const KNOWN_VARS = new Set(readFileSync(join(ROOT, '.env.example'), 'utf8').split('\n')
+  .map((l) => /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(l)?.[1]).filter((v): v is string => v !== undefined));
+
+type Obj = Record<string, any>;
+
+function graceSeconds(env: Record<string, string>): number {
+  return env.SHUTDOWN_GRACE_MS === undefined ? SHUTDOWN_GRACE_DEFAULT_S : Number(env.SHUTDOWN_GRACE_MS) / 1000;
+}
+
+const probePaths = new Set<string>();
+
+t.test('deploy/kubernetes.yaml', async (t) => {
+  const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy', 'kubernetes.yaml'), 'utf8'));
+  for (const d of docs) t.same(d.errors, [], 'parses');
+  const objs = docs.map((d) => d.toJS() as Obj);
+  const byKind = (k: string): Obj => objs.find((o) => o.kind === k) as Obj;
+  t.same(objs.map((o) => o.kind).sort(), ['ConfigMap', 'Deployment', 'Service']);
+
+  const config = byKind('ConfigMap').data as Record<string, string>;
+  for (const k of Object.keys(config)) t.ok(KNOWN_VARS.has(k), `ConfigMap ${k} is a variable the proxy reads`);
+  t.equal(config.AZURE_AI_FOUNDRY_RESOURCE, '', 'no placeholder resource: the proxy refuses to start until it is set');
+
+  const spec = byKind('Deployment').spec.template.spec as Obj;
+  const c = spec.containers[0] as Obj;
+  for (const e of c.env as Array<{ name: string }>) t.ok(KNOWN_VARS.has(e.name), `env ${e.name} is known`);
+  t.equal(c.ports[0].containerPort, 8080);
+  t.equal(c.livenessProbe.httpGet.path, '/livez', 'liveness on /livez');
+  t.equal(c.readinessProbe.httpGet.path, '/readyz', 'readiness on /readyz');
+  t.equal(c.readinessProbe.failureThreshold, 1, 'out of rotation at the first 503');
+  t.ok(c.livenessProbe.periodSeconds * c.livenessProbe.failureThreshold >= 30,
+    'liveness is patient: a busy thread is not restarted for one slow answer');
+  for (const p of [c.livenessProbe, c.readinessProbe, c.startupProbe]) probePaths.add(p.httpGet.path);
+
+  const preStop = c.lifecycle?.preStop?.exec?.command as string[] | undefined;
+  const preStopS = preStop?.[0] === 'sleep' ? Number(preStop[1]) : 0;
+  t.ok(spec.terminationGracePeriodSeconds > preStopS + graceSeconds(config) + AFTER_GRACE_S,
+    `terminationGracePeriodSeconds ${spec.terminationGracePeriodSeconds} > preStop ${preStopS} + grace + ${AFTER_GRACE_S}`);
+
+  t.equal(spec.securityContext.runAsNonRoot, true);
+  t.equal(spec.securityContext.runAsUser, 1000, 'the image\'s node user');
+  t.equal(c.securityContext.allowPrivilegeEscalation, false);
+  t.equal(c.securityContext.readOnlyRootFilesystem, true);
+  t.same(c.securityContext.capabilities.drop, ['ALL']);
+  t.ok(c.resources.limits.memory, 'a memory limit');
+  t.equal(byKind('Service').spec.ports[0].targetPort, 'http');
+});
+
+t.test('deploy/containerapp.yaml', async (t) => {
+  const doc = parse(readFileSync(join(ROOT, 'deploy', 'containerapp.yaml'), 'utf8')) as Obj;
+  t.equal(doc.type, 'Microsoft.App/containerApps');
+  const ingress = doc.properties.configuration.ingress as Obj;
+  t.equal(ingress.targetPort, 8080);
+  const tpl = doc.properties.template as Obj;
+  const c = tpl.containers[0] as Obj;
+  const env: Record<string, string> = {};
+  for (const e of c.env as Array<{ name: string; value?: string }>) {
+    t.ok(KNOWN_VARS.has(e.name), `env ${e.name} is known`);
+    if (e.value !== undefined) env[e.name] = e.value;
+  }
+  t.equal(env.TRUST_PROXY, '1', 'the ingress is one hop');
+  const probe = (type: string): Obj => (c.probes as Obj[]).find((p) => p.type === type) as Obj;
+  t.equal(probe('Liveness').httpGet.path, '/livez');
+  t.equal(probe('Readiness').httpGet.path, '/readyz');
+  t.equal(probe('Readiness').failureThreshold, 1);
+  for (const p of c.probes as Obj[]) {
+    t.ok(p.failureThreshold >= 1 && p.failureThreshold <= 10, `${p.type}: failureThreshold within Container Apps' 1-10`);
+    probePaths.add(p.httpGet.path);
+  }
+  t.ok(tpl.terminationGracePeriodSeconds > graceSeconds(env) + AFTER_GRACE_S, 'grace period covers the drain');
+});
+
+t.test('every probed path answers 200 on a serving proxy', async (t) => {
+  const h = await startHarness(t);
+  t.ok(probePaths.size >= 2);
+  for (const p of probePaths) t.equal((await h.http(p)).status, 200, p);
+});
