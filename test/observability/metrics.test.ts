@@ -248,11 +248,16 @@ t.test('histogram: buckets, cumulative rendering, sum and count', async (t) => {
 t.test('observe does not allocate (no garbage on the hot path)', async (t) => {
   const h = new Histogram(UPSTREAM_CONNECT_BUCKETS);
   for (let i = 0; i < 1e5; i++) h.observe((i % 1000) / 100); // warm up / optimise
-  const before = process.memoryUsage().heapUsed;
-  for (let i = 0; i < 1e6; i++) h.observe((i % 1000) / 100);
-  const grown = process.memoryUsage().heapUsed - before;
+  // The least growth of a few rounds: a round can include the test loop's own
+  // allocations before the JIT has optimised it (seen on a loaded machine).
+  let grown = Infinity;
+  for (let round = 0; round < 5; round++) {
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 1e6; i++) h.observe((i % 1000) / 100);
+    grown = Math.min(grown, process.memoryUsage().heapUsed - before);
+  }
   t.ok(grown < 1024 * 1024, `heap grew ${grown} bytes over 1e6 observations`);
-  t.equal(h.count, 1.1e6);
+  t.equal(h.count, 5.1e6);
 });
 
 t.test('snapshots sum across workers; lag takes the worst thread', async (t) => {
