@@ -209,6 +209,14 @@ function replayStage(stage: Stage, dir: string, stageDirs: Record<string, string
         const target = parts.length > 1 || dest.endsWith('/') ? join(dest, src.split('/').pop()!) : dest;
         cpSync(path, target, { recursive: true });
       }
+    } else if (ins.cmd === 'RUN' && /^npm ci --no-audit --no-fund$/.test(ins.args) && existsSync(join(ROOT, 'node_modules'))) {
+      // The full `npm ci` is what this checkout ran from the same lockfile:
+      // link its result in (no data copied) instead of unpacking 380 MB again
+      // on a machine the rest of the suite shares. Later steps only delete
+      // files here (prune), which leaves the checkout's own links alone; npm's
+      // hidden lockfile is rewritten, so that one is a copy.
+      run('cp', ['-al', join(ROOT, 'node_modules'), join(dir, 'node_modules')], dir, vars);
+      rmSync(join(dir, 'node_modules', '.package-lock.json'), { force: true });
     } else if (ins.cmd === 'RUN' && !/^apt-get\b/.test(ins.args)) {
       run('sh', ['-c', ins.args], dir, vars);
     }
