@@ -27,9 +27,9 @@ module.exports = {
       autorestart: true,
       exp_backoff_restart_delay: 200,
       // No max_memory_restart: a restart drops every live call, and the proxy
-      // bounds its own memory (per-session buffers x MAX_CONNECTIONS; the
-      // README's worst case is about 2.25 MiB per session, 2.3 GB at the
-      // default 1000). Size the host for that instead of restarting under load.
+      // bounds its own memory: bytes held for slow peers are capped by
+      // BUFFER_BUDGET_BYTES (1 GiB by default outside a container), past which
+      // the sessions holding the most are closed 1013. Size the host for that.
       // pino writes JSON with its own `time`; PM2 need not prefix lines.
       time: false,
       merge_logs: true,
