@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { EventLoopMonitor } from './observability/event-loop';
 import { Metrics } from './observability/metrics';
+import { RuntimeStats } from './observability/runtime-stats';
 import { NOOP_TELEMETRY, startTelemetry } from './observability/telemetry';
 import { TelemetryPump } from './observability/telemetry-pump';
 import { startProxy, type ProxyDeps, type ProxyServer } from './server';
@@ -23,7 +24,9 @@ export interface RuntimeOptions extends Pick<ProxyDeps, 'board' | 'shared' | 'bu
 export async function startRuntime(cfg: Config, logger: Logger, opts: RuntimeOptions): Promise<Runtime> {
   const eventLoop = new EventLoopMonitor();
   eventLoop.start();
-  const metrics = new Metrics({ eventLoop });
+  const runtime = new RuntimeStats();
+  runtime.start();
+  const metrics = new Metrics({ eventLoop, runtime });
   const telemetry = await startTelemetry(cfg.appInsightsConnectionString, logger);
   const server = await startProxy(cfg, { logger, metrics, telemetry, board: opts.board, shared: opts.shared, budget: opts.budget });
   const pump = new TelemetryPump(telemetry, metrics, opts.reportsActive ? () => server.gate.counter.active : null);
@@ -37,6 +40,7 @@ export async function startRuntime(cfg: Config, logger: Logger, opts: RuntimeOpt
       pump.send();
       await telemetry.flush();
       eventLoop.stop();
+      runtime.stop();
     },
   };
 }

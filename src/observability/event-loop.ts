@@ -12,10 +12,16 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 const NS_PER_S = 1e9;
 
 export interface EventLoopLag {
+  readonly min: number;
+  readonly mean: number;
+  readonly stddev: number;
   readonly p50: number;
+  readonly p90: number;
   readonly p99: number;
   readonly max: number;
 }
+
+const ZERO: EventLoopLag = Object.freeze({ min: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p99: 0, max: 0 });
 
 export interface EventLoopMonitorOptions {
   /** Sampling resolution in ms (perf_hooks default is 10; 20 halves the cost). */
@@ -34,9 +40,7 @@ export class EventLoopMonitor {
   private timer: NodeJS.Timeout | null = null;
   private readonly resolutionMs: number;
   private readonly windowMs: number;
-  private lastP50 = 0;
-  private lastP99 = 0;
-  private lastMax = 0;
+  private last: EventLoopLag = ZERO;
   private windows = 0;
 
   constructor(opts: EventLoopMonitorOptions = {}) {
@@ -74,9 +78,7 @@ export class EventLoopMonitor {
   rotate(): void {
     const h = this.histogram;
     if (h === null) return;
-    this.lastP50 = seconds(h.percentile(50));
-    this.lastP99 = seconds(h.percentile(99));
-    this.lastMax = seconds(h.max);
+    this.last = stats(h);
     this.windows++;
     h.reset();
   }
@@ -84,11 +86,19 @@ export class EventLoopMonitor {
   /** Lag in seconds; zeros when stopped. */
   read(): EventLoopLag {
     const h = this.histogram;
-    if (h === null) return { p50: 0, p99: 0, max: 0 };
+    if (h === null) return ZERO;
     // The max also includes the open window, so a stall shows on the next scrape.
-    if (this.windows > 0) return { p50: this.lastP50, p99: this.lastP99, max: Math.max(this.lastMax, seconds(h.max)) };
-    return { p50: seconds(h.percentile(50)), p99: seconds(h.percentile(99)), max: seconds(h.max) };
+    if (this.windows > 0) return { ...this.last, max: Math.max(this.last.max, seconds(h.max)) };
+    return stats(h);
   }
+}
+
+function stats(h: IntervalHistogram): EventLoopLag {
+  return {
+    min: seconds(h.min), mean: seconds(h.mean), stddev: seconds(h.stddev),
+    p50: seconds(h.percentile(50)), p90: seconds(h.percentile(90)), p99: seconds(h.percentile(99)),
+    max: seconds(h.max),
+  };
 }
 
 // Module-level so setInterval needs no closure per monitor.

@@ -7,7 +7,9 @@
 // every other scraper) reads. Counters and histogram buckets are plain sums,
 // so a multi-worker build can send `snapshot()` objects to one thread and
 // render their sum with `Metrics.renderSnapshots`.
-import type { EventLoopMonitor } from './event-loop';
+import type { EventLoopLag, EventLoopMonitor } from './event-loop';
+import { renderProcessStats } from './process-stats';
+import { RuntimeStats, renderRuntime } from './runtime-stats';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const METRIC_PREFIX = 'voice_live_proxy_';
@@ -58,6 +60,8 @@ export interface RenderExtra {
 
 export interface MetricsOptions {
   readonly eventLoop?: EventLoopMonitor | null;
+  /** This thread's GC observer (started by the runtime); heap and handles are read either way. */
+  readonly runtime?: RuntimeStats | null;
 }
 
 export class Metrics {
@@ -98,9 +102,11 @@ export class Metrics {
 
   readonly upstreamConnectSeconds = new Histogram(UPSTREAM_CONNECT_BUCKETS);
   private readonly eventLoop: EventLoopMonitor | null;
+  private readonly runtime: RuntimeStats;
 
   constructor(opts: MetricsOptions = {}) {
     this.eventLoop = opts.eventLoop ?? null;
+    this.runtime = opts.runtime ?? new RuntimeStats();
   }
 
   /** A plain object that survives postMessage; counters and buckets are summable. */
@@ -111,11 +117,9 @@ export class Metrics {
     for (let i = 0; i < h.counts.length; i++) out[HIST_BUCKET_KEYS[i]] = h.counts[i];
     out[HIST_SUM_KEY] = h.sum;
     out[HIST_COUNT_KEY] = h.count;
-    out.heapUsedBytes = process.memoryUsage().heapUsed;
+    this.runtime.snapshotInto(out);
     const lag = this.eventLoop === null ? null : this.eventLoop.read();
-    out.eventLoopLagP50Seconds = lag === null ? 0 : lag.p50;
-    out.eventLoopLagP99Seconds = lag === null ? 0 : lag.p99;
-    out.eventLoopLagMaxSeconds = lag === null ? 0 : lag.max;
+    for (const [key, stat] of LAG_STATS) out[key] = lag === null ? 0 : lag[stat];
     return out;
   }
 
@@ -124,8 +128,9 @@ export class Metrics {
   }
 
   /**
-   * Sums snapshots (one per worker). Counters, buckets and heap add up; event-loop
-   * lag is per thread, so the worst thread is reported. Missing keys count as 0.
+   * Sums snapshots (one per worker). Counters, buckets, heaps and handles add up;
+   * event-loop lag is per thread, so each statistic is the worst thread's.
+   * Missing keys count as 0.
    */
   static mergeSnapshots(snapshots: readonly MetricsSnapshot[]): MetricsSnapshot {
     const out: MetricsSnapshot = {};
@@ -141,7 +146,7 @@ export class Metrics {
     return out;
   }
 
-  /** Process-wide metrics (rss, cpu, start time) are read here, by the rendering thread. */
+  /** Process-wide metrics (cpu, memory, descriptors) are read here, by the rendering thread. */
   static renderSnapshots(snapshots: readonly MetricsSnapshot[], extra: RenderExtra): string {
     const s = Metrics.mergeSnapshots(snapshots);
     let out = '';
@@ -170,17 +175,10 @@ export class Metrics {
       out += gauge(`${METRIC_PREFIX}buffer_budget_bytes`, 'Configured BUFFER_BUDGET_BYTES.', extra.bufferBudgetBytes);
     }
 
-    // Standard prom-client names, so stock Node.js dashboards work unchanged.
-    const cpu = process.cpuUsage();
-    out += `# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n` +
-      `# TYPE process_cpu_seconds_total counter\n` +
-      `process_cpu_seconds_total ${num((cpu.user + cpu.system) / 1e6)}\n`;
-    out += gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', process.memoryUsage.rss());
-    out += gauge('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.', START_TIME_SECONDS);
-    out += gauge('nodejs_heap_size_used_bytes', 'V8 heap used in bytes (all threads).', s.heapUsedBytes);
-    out += gauge('nodejs_eventloop_lag_p50_seconds', 'Event-loop lag p50 (worst thread, last window).', s.eventLoopLagP50Seconds);
-    out += gauge('nodejs_eventloop_lag_p99_seconds', 'Event-loop lag p99 (worst thread, last window).', s.eventLoopLagP99Seconds);
-    out += gauge('nodejs_eventloop_lag_max_seconds', 'Event-loop lag max (worst thread).', s.eventLoopLagMaxSeconds);
+    // prom-client's default names, so stock Node.js dashboards work unchanged.
+    out += renderProcessStats();
+    out += renderRuntime(s);
+    for (const [name, key, help] of LAG_SERIES) out += gauge(name, help, s[key]);
     return out;
   }
 }
@@ -252,11 +250,26 @@ const HIST_BUCKET_KEYS: readonly string[] = HIST_LE.map((_, i) => `${HIST_KEY}.b
 const HIST_SUM_KEY = `${HIST_KEY}.sum`;
 const HIST_COUNT_KEY = `${HIST_KEY}.count`;
 
-const MAX_KEYS: ReadonlySet<string> = new Set([
-  'eventLoopLagP50Seconds', 'eventLoopLagP99Seconds', 'eventLoopLagMaxSeconds',
-]);
+/** Snapshot key -> EventLoopLag statistic. */
+const LAG_STATS: ReadonlyArray<readonly [string, keyof EventLoopLag]> = [
+  ['eventLoopLagMinSeconds', 'min'], ['eventLoopLagMeanSeconds', 'mean'], ['eventLoopLagStddevSeconds', 'stddev'],
+  ['eventLoopLagP50Seconds', 'p50'], ['eventLoopLagP90Seconds', 'p90'], ['eventLoopLagP99Seconds', 'p99'],
+  ['eventLoopLagMaxSeconds', 'max'],
+];
+const WINDOW = 'worst thread, last 60 s window';
+const LAG_SERIES: ReadonlyArray<readonly [string, string, string]> = [
+  // prom-client measures this one with a setImmediate per scrape; here it is the window's mean.
+  ['nodejs_eventloop_lag_seconds', 'eventLoopLagMeanSeconds', `Lag of event loop in seconds (mean, ${WINDOW}).`],
+  ['nodejs_eventloop_lag_min_seconds', 'eventLoopLagMinSeconds', `The minimum recorded event loop delay (${WINDOW}).`],
+  ['nodejs_eventloop_lag_max_seconds', 'eventLoopLagMaxSeconds', 'The maximum recorded event loop delay (worst thread).'],
+  ['nodejs_eventloop_lag_mean_seconds', 'eventLoopLagMeanSeconds', `The mean of the recorded event loop delays (${WINDOW}).`],
+  ['nodejs_eventloop_lag_stddev_seconds', 'eventLoopLagStddevSeconds', `The standard deviation of the recorded event loop delays (${WINDOW}).`],
+  ['nodejs_eventloop_lag_p50_seconds', 'eventLoopLagP50Seconds', `The 50th percentile of the recorded event loop delays (${WINDOW}).`],
+  ['nodejs_eventloop_lag_p90_seconds', 'eventLoopLagP90Seconds', `The 90th percentile of the recorded event loop delays (${WINDOW}).`],
+  ['nodejs_eventloop_lag_p99_seconds', 'eventLoopLagP99Seconds', `The 99th percentile of the recorded event loop delays (${WINDOW}).`],
+];
 
-const START_TIME_SECONDS = Math.round(Date.now() / 1000 - process.uptime());
+const MAX_KEYS: ReadonlySet<string> = new Set(LAG_STATS.map(([key]) => key));
 
 function gauge(name: string, help: string, value: number | undefined): string {
   return `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${num(value)}\n`;

@@ -10,10 +10,10 @@ function block(ms: number): void {
 t.test('stopped monitor reads zeros and ignores rotate/stop', async (t) => {
   const m = new EventLoopMonitor();
   t.equal(m.running, false);
-  t.same(m.read(), { p50: 0, p99: 0, max: 0 });
+  t.same(m.read(), { min: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p99: 0, max: 0 });
   m.rotate();
   m.stop();
-  t.same(m.read(), { p50: 0, p99: 0, max: 0 });
+  t.same(m.read(), { min: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p99: 0, max: 0 });
 });
 
 t.test('start is idempotent, the window timer is unref-ed, stop clears it', async (t) => {

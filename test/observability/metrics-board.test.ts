@@ -1,6 +1,8 @@
 import t from 'tap';
 import { Metrics } from '../../src/observability/metrics';
 import { MetricsBoard } from '../../src/observability/metrics-board';
+import { RuntimeStats } from '../../src/observability/runtime-stats';
+import { constants } from 'node:perf_hooks';
 
 t.test('rows from every worker are summed; a dead worker\'s counters are kept', async (t) => {
   const sab = MetricsBoard.createShared(2);
@@ -25,4 +27,22 @@ t.test('rows from every worker are summed; a dead worker\'s counters are kept', 
   t.match(render(), /voice_live_proxy_frames_total\{direction="client_to_upstream"\} 100\n/);
   t.equal(board.collect().length, 3, 'two workers plus the retired row');
   t.equal(board.collect()[2].heapUsedBytes, 0, 'a retired row carries no live-thread gauges');
+});
+
+t.test('runtime series across workers: GC totals survive a dead worker, its heap does not', async (t) => {
+  const board = new MetricsBoard(MetricsBoard.createShared(2));
+  const runtime = new RuntimeStats();
+  runtime.observeGc(constants.NODE_PERFORMANCE_GC_MINOR, 0.002);
+  const w0 = new Metrics({ runtime });
+  board.publish(0, w0.snapshot());
+  board.publish(1, new Metrics().snapshot());
+  const rows = board.collect();
+  const merged = Metrics.mergeSnapshots(rows);
+  t.equal(merged['gc.minor.count'], 1);
+  t.equal(merged.heapUsedBytes, rows[0].heapUsedBytes + rows[1].heapUsedBytes, 'heaps add up over threads');
+  board.retire(0);
+  const after = board.collect();
+  t.equal(after[2]['gc.minor.count'], 1, 'GC count kept in the retired row');
+  t.equal(after[2]['heapSpace.old_space.used'], 0, 'heap spaces are live values: dropped');
+  t.equal(after[2].activeHandles, 0);
 });

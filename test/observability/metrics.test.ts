@@ -87,22 +87,30 @@ function parseExposition(text: string): Map<string, Family> {
   });
   for (const f of families.values()) {
     if (f.type !== 'histogram') continue;
-    const buckets = f.samples.filter((s) => s.name === `${f.name}_bucket`);
-    if (buckets.length === 0 || buckets[buckets.length - 1].labels.le !== '+Inf') {
-      throw new Error(`${f.name}: histogram needs a +Inf bucket last`);
+    // One bucket run per combination of the other labels (e.g. GC `kind`).
+    const groups = new Map<string, Sample[]>();
+    const others = (labels: Record<string, string>): string =>
+      JSON.stringify(Object.entries(labels).filter(([k]) => k !== 'le').sort());
+    for (const b of f.samples.filter((x) => x.name === `${f.name}_bucket`)) {
+      const key = others(b.labels);
+      groups.set(key, [...(groups.get(key) ?? []), b]);
     }
-    let prevLe = -Infinity;
-    let prevCount = 0;
-    for (const b of buckets) {
-      const le = parseValue(b.labels.le);
-      if (!(le > prevLe)) throw new Error(`${f.name}: le not increasing`);
-      if (b.value < prevCount) throw new Error(`${f.name}: buckets not cumulative`);
-      prevLe = le;
-      prevCount = b.value;
+    if (groups.size === 0) throw new Error(`${f.name}: histogram needs a +Inf bucket last`);
+    for (const [key, buckets] of groups) {
+      if (buckets[buckets.length - 1].labels.le !== '+Inf') throw new Error(`${f.name}: histogram needs a +Inf bucket last`);
+      let prevLe = -Infinity;
+      let prevCount = 0;
+      for (const b of buckets) {
+        const le = parseValue(b.labels.le);
+        if (!(le > prevLe)) throw new Error(`${f.name}: le not increasing`);
+        if (b.value < prevCount) throw new Error(`${f.name}: buckets not cumulative`);
+        prevLe = le;
+        prevCount = b.value;
+      }
+      const count = f.samples.find((x) => x.name === `${f.name}_count` && others(x.labels) === key);
+      if (!count || count.value !== prevCount) throw new Error(`${f.name}: _count must equal the +Inf bucket`);
+      if (!f.samples.some((x) => x.name === `${f.name}_sum` && others(x.labels) === key)) throw new Error(`${f.name}: missing _sum`);
     }
-    const count = f.samples.find((s) => s.name === `${f.name}_count`);
-    if (!count || count.value !== prevCount) throw new Error(`${f.name}: _count must equal the +Inf bucket`);
-    if (!f.samples.some((s) => s.name === `${f.name}_sum`)) throw new Error(`${f.name}: missing _sum`);
   }
   return families;
 }
@@ -148,11 +156,20 @@ t.test('a fresh registry renders valid exposition text with every family', async
     'voice_live_proxy_upstream_connect_duration_seconds',
     'voice_live_proxy_upstream_connects_total',
   ]);
-  for (const n of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds',
-    'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p50_seconds', 'nodejs_eventloop_lag_p99_seconds',
-    'nodejs_eventloop_lag_max_seconds']) {
+  // prom-client's default set, by the same names (its reference list, Linux).
+  for (const n of ['process_cpu_user_seconds_total', 'process_cpu_system_seconds_total', 'process_cpu_seconds_total',
+    'process_start_time_seconds', 'process_resident_memory_bytes', 'process_virtual_memory_bytes', 'process_heap_bytes',
+    'process_open_fds', 'process_max_fds', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_min_seconds',
+    'nodejs_eventloop_lag_max_seconds', 'nodejs_eventloop_lag_mean_seconds', 'nodejs_eventloop_lag_stddev_seconds',
+    'nodejs_eventloop_lag_p50_seconds', 'nodejs_eventloop_lag_p90_seconds', 'nodejs_eventloop_lag_p99_seconds',
+    'nodejs_active_resources_total', 'nodejs_active_handles_total', 'nodejs_active_requests_total',
+    'nodejs_heap_size_total_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_external_memory_bytes',
+    'nodejs_heap_space_size_total_bytes', 'nodejs_heap_space_size_used_bytes', 'nodejs_heap_space_size_available_bytes',
+    'nodejs_version_info', 'nodejs_gc_duration_seconds']) {
     t.ok(fams.has(n), n);
   }
+  t.equal(fams.get('nodejs_gc_duration_seconds')?.type, 'histogram');
+  t.ok(value(fams, 'process_open_fds') > 0);
   for (const f of fams.values()) t.not(f.help, '', `${f.name} has HELP`);
   t.equal(fams.get('voice_live_proxy_upgrades_total')?.type, 'counter');
   t.equal(fams.get('voice_live_proxy_active_connections')?.type, 'gauge');
