@@ -68,6 +68,8 @@ export interface Config {
   readonly appInsightsConnectionString: string;
   readonly workers: number;
   readonly demo: boolean;
+  /** UWS_HTTP_MAX_HEADERS_SIZE: read by uWS itself at load (uws.ts); validated here. */
+  readonly uwsMaxHeadersSize: number;
 }
 
 export class ConfigError extends Error {
@@ -310,6 +312,7 @@ export function loadConfig(env: Env): Config {
     appInsightsConnectionString: str(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING', ''),
     workers: int(env, 'WORKERS', 0, 0, 256) || availableParallelism(),
     demo: bool(env, 'DEMO', false),
+    uwsMaxHeadersSize: int(env, 'UWS_HTTP_MAX_HEADERS_SIZE', 16384, 1024, 1024 * 1024),
   });
 }
 

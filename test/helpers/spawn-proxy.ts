@@ -29,10 +29,13 @@ export interface SpawnOptions {
   readonly cwd?: string;
   /** Node options before the script, e.g. a test-only `--require` preload. */
   readonly nodeArgs?: readonly string[];
+  /** A command to run node under, e.g. `unshare --pid --fork` to make it PID 1. */
+  readonly prefix?: readonly string[];
 }
 
 export function spawnProxy(env: Record<string, string>, opts: SpawnOptions = {}): Child {
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.entry ?? ENTRY, ...(opts.args ?? [])], {
+  const argv = [...(opts.prefix ?? []), process.execPath, ...(opts.nodeArgs ?? []), opts.entry ?? ENTRY, ...(opts.args ?? [])];
+  const proc = spawn(argv[0], argv.slice(1), {
     env: { PATH: process.env.PATH ?? '', ...env },
     cwd: opts.cwd ?? '/',
     stdio: ['ignore', 'pipe', 'pipe'],

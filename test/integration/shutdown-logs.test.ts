@@ -95,3 +95,4 @@ for (const workers of ['2', '1']) {
     }
   });
 }
+
