@@ -5,3 +5,4 @@ export { ConfigError, loadConfig, readEnv, type Config, type Env } from './confi
 export { createLogger, type LoggerOptions } from './observability/logger';
 export { startRuntime, type Runtime, type RuntimeOptions } from './runtime';
 export { startProxy, type ProxyDeps, type ProxyServer } from './server';
+export { mintTicket, type MintTicketOptions } from './auth/mint-ticket';

@@ -12,6 +12,9 @@ const HELP = `Usage: ${PKG.name} [command] [options]
 Commands:
   start            start the proxy (the default); configured by environment
                    variables and ./.env, listed in the README
+  mint-ticket      print a ticket for CLIENT_AUTH=ticket:
+                   mint-ticket --sub <user> [--ttl <s>] [--origin <o>] [--aud <a>]
+                   (signed with TICKET_SECRET from the environment or ./.env)
 Options:
   -h, --help       print this help
   -v, --version    print the version
@@ -30,6 +33,11 @@ function main(argv: readonly string[]): void {
   if (first === undefined || first === 'start') {
     // Loading the entry starts the proxy and installs its signal handlers.
     require('./index');
+    return;
+  }
+  if (first === 'mint-ticket') {
+    const { runMintTicket } = require('./cli/mint-ticket') as typeof import('./cli/mint-ticket');
+    runMintTicket(argv.slice(1)).then((code) => { process.exitCode = code; }, () => { process.exitCode = 1; });
     return;
   }
   process.stderr.write(`${PKG.name}: unknown command ${JSON.stringify(first)}\n\n${HELP}`);

@@ -33,6 +33,8 @@ export interface Config {
   readonly agentName: string;
   readonly agentProjectName: string;
   readonly agentVersion: string;
+  /** Scope of the proxy's own Entra ID token (keyless upstream). */
+  readonly azureTokenScope: string;
   readonly allowedOrigins: readonly string[];
   readonly allowAnyOrigin: boolean;
   readonly allowNoOrigin: boolean;
@@ -70,7 +72,25 @@ export interface Config {
   readonly demo: boolean;
   /** UWS_HTTP_MAX_HEADERS_SIZE: read by uWS itself at load (uws.ts); validated here. */
   readonly uwsMaxHeadersSize: number;
+  /** Who may connect (SPEC 4): none, a backend-minted ticket, or a verified user token. */
+  readonly clientAuth: ClientAuthMode;
+  /** HS256 key for tickets ('' = not accepted). */
+  readonly ticketSecret: string;
+  /** JWKS for RS256/ES256 tickets ('' = not accepted). */
+  readonly ticketJwksUrl: string;
+  readonly ticketAudience: string;
+  readonly ticketMaxTtlS: number;
+  readonly tokenJwksUrl: string;
+  readonly tokenIssuers: readonly string[];
+  readonly tokenAudiences: readonly string[];
+  /** Concurrent sessions per verified subject; 0 = no cap. */
+  readonly maxSessionsPerSubject: number;
 }
+
+export type ClientAuthMode = 'none' | 'ticket' | 'token';
+const CLIENT_AUTH_MODES: readonly string[] = ['none', 'ticket', 'token'];
+/** HS256 keys shorter than the hash output are refused (RFC 7518 3.2). */
+const MIN_TICKET_SECRET_BYTES = 32;
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, expected: string, got: string | undefined) {
@@ -213,6 +233,75 @@ function upstreamOrigin(env: Env, resource: string): string {
   return `wss://${resource}.services.ai.azure.com`;
 }
 
+function scope(env: Env): string {
+  const v = str(env, 'AZURE_TOKEN_SCOPE', 'https://ai.azure.com/.default');
+  if (!/^[\x21-\x7e]{1,512}$/.test(v)) throw new ConfigError('AZURE_TOKEN_SCOPE', 'a scope such as https://ai.azure.com/.default', v);
+  return v;
+}
+
+/** A JWKS address: https, or http to a loopback host (tests, a local issuer). */
+function jwksUrl(env: Env, name: string): string {
+  const raw = str(env, name, '');
+  if (raw === '') return '';
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'an https:// URL', raw);
+  }
+  const loopback = u.hostname === 'localhost' || u.hostname === '127.0.0.1' || u.hostname === '[::1]';
+  if (u.username || u.password || !(u.protocol === 'https:' || (u.protocol === 'http:' && loopback))) {
+    throw new ConfigError(name, 'an https:// URL (http:// only to localhost), without credentials', `${u.protocol}//${u.host}${u.pathname}`);
+  }
+  return u.href;
+}
+
+interface AuthSettings {
+  clientAuth: ClientAuthMode;
+  ticketSecret: string;
+  ticketJwksUrl: string;
+  ticketAudience: string;
+  ticketMaxTtlS: number;
+  tokenJwksUrl: string;
+  tokenIssuers: readonly string[];
+  tokenAudiences: readonly string[];
+  maxSessionsPerSubject: number;
+}
+
+function authSettings(env: Env): AuthSettings {
+  const mode = str(env, 'CLIENT_AUTH', 'none').toLowerCase();
+  if (!CLIENT_AUTH_MODES.includes(mode)) throw new ConfigError('CLIENT_AUTH', CLIENT_AUTH_MODES.join('|'), mode);
+  const clientAuth = mode as ClientAuthMode;
+  const ticketSecret = str(env, 'TICKET_SECRET', '');
+  if (ticketSecret !== '' && Buffer.byteLength(ticketSecret) < MIN_TICKET_SECRET_BYTES) {
+    // Never echo a secret, not even a short one.
+    throw new ConfigError('TICKET_SECRET', `at least ${MIN_TICKET_SECRET_BYTES} bytes (e.g. openssl rand -base64 48)`, '(value not shown)');
+  }
+  const ticketJwksUrl = jwksUrl(env, 'TICKET_JWKS_URL');
+  if (clientAuth === 'ticket' && ticketSecret === '' && ticketJwksUrl === '') {
+    throw new ConfigError('TICKET_SECRET', 'a secret or TICKET_JWKS_URL when CLIENT_AUTH=ticket', undefined);
+  }
+  const tokenJwksUrl = jwksUrl(env, 'TOKEN_JWKS_URL');
+  const tokenIssuers = list(env, 'TOKEN_ISSUER', '');
+  const tokenAudiences = list(env, 'TOKEN_AUDIENCE', '');
+  if (clientAuth === 'token') {
+    if (tokenJwksUrl === '') throw new ConfigError('TOKEN_JWKS_URL', 'the issuer\'s JWKS URL when CLIENT_AUTH=token', undefined);
+    if (tokenIssuers.length === 0) throw new ConfigError('TOKEN_ISSUER', 'the expected issuer(s) when CLIENT_AUTH=token', undefined);
+    if (tokenAudiences.length === 0) throw new ConfigError('TOKEN_AUDIENCE', 'the expected audience(s) when CLIENT_AUTH=token', undefined);
+  }
+  const maxSessionsPerSubject = int(env, 'MAX_SESSIONS_PER_SUBJECT', 0, 0, 1_000_000);
+  if (maxSessionsPerSubject > 0 && clientAuth === 'none') {
+    throw new ConfigError('MAX_SESSIONS_PER_SUBJECT', '0 unless CLIENT_AUTH is ticket or token (there is no verified subject)', String(maxSessionsPerSubject));
+  }
+  return {
+    clientAuth, ticketSecret, ticketJwksUrl,
+    ticketAudience: str(env, 'TICKET_AUDIENCE', 'voice-live-proxy'),
+    ticketMaxTtlS: int(env, 'TICKET_MAX_TTL_S', 300, 1, 86_400),
+    tokenJwksUrl, tokenIssuers: Object.freeze(tokenIssuers), tokenAudiences: Object.freeze(tokenAudiences),
+    maxSessionsPerSubject,
+  };
+}
+
 export function loadConfig(env: Env): Config {
   const resource = aliased(env, 'AZURE_AI_FOUNDRY_RESOURCE', 'FOUNDRY_RESOURCE_NAME');
   if (resource !== '' && !AZURE_RESOURCE_RE.test(resource)) {
@@ -272,6 +361,7 @@ export function loadConfig(env: Env): Config {
     azureSpeechKey,
     webrtcApiVersion,
     ...agent,
+    azureTokenScope: scope(env),
     allowedOrigins: Object.freeze(allowedOrigins),
     allowAnyOrigin,
     allowNoOrigin: bool(env, 'ALLOW_NO_ORIGIN', false),
@@ -313,6 +403,7 @@ export function loadConfig(env: Env): Config {
     workers: int(env, 'WORKERS', 0, 0, 256) || availableParallelism(),
     demo: bool(env, 'DEMO', false),
     uwsMaxHeadersSize: int(env, 'UWS_HTTP_MAX_HEADERS_SIZE', 16384, 1024, 1024 * 1024),
+    ...authSettings(env),
   });
 }
 

@@ -34,9 +34,15 @@ export const Errors = Object.freeze({
   DRAINING: e('draining', 503, 0, 'Server is shutting down'),
   METRICS_UNAUTHORIZED: e('unauthorized', 401, 0, 'Unauthorized'),
   METRICS_DISABLED: e('metrics_disabled', 403, 0, 'Metrics disabled: set METRICS_TOKEN'),
+  // CLIENT_AUTH refusals: the code names the reason class (missing, expired, invalid, replayed).
+  AUTH_MISSING: e('auth_missing', 401, 0, 'Authentication required'),
+  AUTH_EXPIRED: e('auth_expired', 401, 0, 'Credential expired'),
+  AUTH_INVALID: e('auth_invalid', 401, 0, 'Credential invalid'),
+  AUTH_REPLAYED: e('auth_replayed', 401, 0, 'Ticket already used'),
+  AUTH_UNAVAILABLE: e('auth_unavailable', 503, 0, 'Authentication temporarily unavailable'),
+  SUBJECT_AT_CAPACITY: e('subject_at_capacity', 429, 0, 'Too many sessions for this user'),
 
   // After the upgrade, request errors: error event, then close 1008.
-  MISSING_CREDENTIAL: e('missing_credential', 0, CLOSE_POLICY, 'No credential: pass token or configure AZURE_SPEECH_KEY'),
   AGENT_TOKEN_REQUIRED: e('agent_token_required', 0, CLOSE_POLICY, 'Agent mode requires token'),
   AGENT_PROJECT_REQUIRED: e('agent_project_required', 0, CLOSE_POLICY, 'Agent mode requires projectName'),
   INVALID_PARAMETER: e('invalid_parameter', 0, CLOSE_POLICY, 'Invalid query parameter'),
@@ -52,6 +58,7 @@ export const Errors = Object.freeze({
   INVALID_UTF8: e('invalid_utf8', 0, CLOSE_INVALID_PAYLOAD, 'Invalid UTF-8 in text frame'),
   UPSTREAM_UNAUTHORIZED: e('upstream_unauthorized', 0, CLOSE_UPSTREAM_UNAUTHORIZED, 'Upstream rejected credential'),
   UPSTREAM_FORBIDDEN: e('upstream_forbidden', 0, CLOSE_UPSTREAM_FORBIDDEN, 'Upstream denied access'),
+  UPSTREAM_CREDENTIAL: e('upstream_credential', 0, CLOSE_INTERNAL, 'Upstream credential unavailable'),
   UPSTREAM_TIMEOUT: e('upstream_timeout', 0, CLOSE_INTERNAL, 'Upstream connect timeout'),
   UPSTREAM_UNAVAILABLE: e('upstream_unavailable', 0, CLOSE_INTERNAL, 'Upstream unavailable'),
   UPSTREAM_LOST: e('upstream_lost', 0, CLOSE_INTERNAL, 'Upstream connection lost'),

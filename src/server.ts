@@ -23,7 +23,13 @@ import type { ClientUserData, Session } from './relay/session';
 import { ModelPolicy } from './upstream/model-policy';
 import { UPSTREAM_CALLS_PATH, UPSTREAM_PATH } from './constants';
 import { acceptRequestId, parseClientParams } from './upstream/params';
-import { buildTarget } from './upstream/target';
+import type { CallerAuth, CallerCredentials } from './auth/caller-auth';
+import { ticketParam } from './auth/query-ticket';
+import { errorFor, type AuthOutcome } from './auth/refusal';
+import { SubjectLimit } from './auth/subject-limit';
+import { DeferredUpgrade } from './http/deferred-upgrade';
+import { ServerCredential } from './upstream/server-credential';
+import { buildTarget, type UpstreamTarget } from './upstream/target';
 
 /** Largest frame accepted from the upstream: Voice Live's own limit is 15 MiB. */
 export const UPSTREAM_MAX_PAYLOAD = 16 * 1024 * 1024;
@@ -93,6 +99,11 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
     upstreamMaxPayload: UPSTREAM_MAX_PAYLOAD,
   }, metrics, budget, onSessionFinished);
   const sweeper = new Sweeper(relay, cfg);
+  const identity = new ServerCredential(cfg.azureTokenScope, log, metrics);
+  // jose is loaded only when callers are verified.
+  const auth: CallerAuth | null = cfg.clientAuth === 'none' ? null
+    : new (require('./auth/caller-auth') as typeof import('./auth/caller-auth')).CallerAuth(cfg, metrics, deps.shared?.replays);
+  const subjects = new SubjectLimit(cfg.maxSessionsPerSubject, deps.shared?.subjects);
   let onIdle: (() => void) | null = null;
 
   function onSessionFinished(s: Session): void {
@@ -102,6 +113,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       framesIn: s.framesIn, bytesIn: s.bytesIn, framesOut: s.framesOut, bytesOut: s.bytesOut,
       clientCloseCode: s.clientCloseCode, upstreamCloseCode: s.upstreamCloseCode, closedBy: s.closedBy,
       error: s.error?.code ?? '',
+      subject: s.subject,
     };
     s.log.info(s.line(summary), 'session closed');
     telemetry.trackEvent('session_closed', { ...summary, mode: s.target.mode });
@@ -253,7 +265,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       }
       const ud: ClientUserData = {
         session: null, requestError: null, target: null, hasSlot: true,
-        ip: v.ip, ipKey: v.ipKey, origin: f.origin, clientRequestId,
+        ip: v.ip, ipKey: v.ipKey, origin: f.origin, clientRequestId, subject: '',
       };
       const parsed = parseClientParams(query, cfg.allowedApiVersions, credentialHeaders);
       if (!parsed.ok) {
@@ -278,9 +290,21 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
           ud.requestError = built.error;
         }
       }
-      if (ud.requestError !== null) metrics.upgradesInvalid++;
-      else metrics.upgradesAccepted++;
-      res.upgrade(ud, key, protocol, extensions, context);
+      // A request error never reaches the upstream, so in token mode (where
+      // the credential to verify is the one it would forward) it is reported as usual.
+      if (auth === null || (auth.mode === 'token' && ud.requestError !== null)) {
+        countUpgrade(ud);
+        res.upgrade(ud, key, protocol, extensions, context);
+        return;
+      }
+      const credentials: CallerCredentials = {
+        ticket: auth.mode === 'ticket' ? ticketParam(query) : '',
+        bearer: auth.mode === 'token' ? bearerOf(ud.target) : '',
+        origin: f.origin,
+      };
+      const later = new DeferredUpgrade<ClientUserData>(res, key, protocol, extensions, context,
+        { tls: v.tls, corsOrigin: corsOrigin(f) }, () => releaseSlots(ud));
+      auth.verify(credentials).then((outcome) => admitCaller(later, ud, outcome), () => admitCaller(later, ud, UNAVAILABLE));
     },
 
     open(ws) {
@@ -292,9 +316,13 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
         ws.end(err.closeCode, err.message);
         return;
       }
-      ud.session = relay.open(ws, ud.target, ud.ip, log);
+      const keyless = ud.target.credential === 'identity';
+      ud.session = relay.open(ws, ud.target, ud.ip, log, !keyless);
+      if (keyless) connectAsServer(ud.session);
+      ud.session.subject = ud.subject;
       ud.session.log.info(ud.session.line({
         origin: ud.origin, clientRequestId: ud.clientRequestId, transport: ud.target.transport, apiVersion: ud.target.apiVersion,
+        subject: ud.subject,
       }), 'session open');
       telemetry.trackEvent('session_open', { mode: ud.target.mode, model: ud.target.label });
     },
@@ -318,13 +346,80 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
 
     close(ws: WebSocket<ClientUserData>, code, message) {
       const ud = ws.getUserData();
-      if (ud.hasSlot) {
-        ud.hasSlot = false;
-        gate.release(ud.ipKey);
-      }
+      releaseSlots(ud);
       if (ud.session !== null) relay.clientClosed(ud.session, code, Buffer.from(message).toString());
     },
   };
+
+  function countUpgrade(ud: ClientUserData): void {
+    if (ud.requestError !== null) metrics.upgradesInvalid++;
+    else metrics.upgradesAccepted++;
+  }
+
+  /** Give back the capacity slot and the subject's slot, each exactly once. */
+  function releaseSlots(ud: ClientUserData): void {
+    if (ud.hasSlot) {
+      ud.hasSlot = false;
+      gate.release(ud.ipKey);
+    }
+    if (ud.subject !== '') {
+      subjects.release(ud.subject);
+      ud.subject = '';
+    }
+  }
+
+  /** After CLIENT_AUTH's verdict: refuse with 401/503/429, or upgrade. */
+  function admitCaller(later: DeferredUpgrade<ClientUserData>, ud: ClientUserData, outcome: AuthOutcome): void {
+    if (later.aborted) return; // onAborted gave the slot back
+    if (!outcome.ok) {
+      releaseSlots(ud);
+      metrics.upgradesUnauthorized++;
+      // The cause is a jose error code or a claim name, never the credential.
+      log.info({ ip: ud.ip, reason: outcome.reason, cause: outcome.cause }, 'caller refused');
+      later.refuse(errorFor(outcome.reason), outcome.reason === 'unavailable' ? AUTH_RETRY_AFTER : 0);
+      return;
+    }
+    if (!subjects.tryAcquire(outcome.subject)) {
+      releaseSlots(ud);
+      metrics.upgradesSubjectCapacity++;
+      log.info({ ip: ud.ip, subject: outcome.subject }, 'subject at capacity');
+      later.refuse(Errors.SUBJECT_AT_CAPACITY, AUTH_RETRY_AFTER);
+      return;
+    }
+    ud.subject = outcome.subject;
+    countUpgrade(ud);
+    later.upgrade(ud);
+  }
+
+  /**
+   * Open a session's upstream leg with the proxy's own token. The token is
+   * awaited after the upgrade, not before it: a failure then reaches the
+   * browser as close 1011 with a reason it can read (an HTTP refusal is
+   * opaque to a browser's WebSocket), the upgrade handler stays synchronous,
+   * and the browser's first frames queue in the relay meanwhile as they do
+   * during any upstream connect. The wait is bounded by UPSTREAM_CONNECT_TIMEOUT_MS.
+   */
+  function connectAsServer(s: Session): void {
+    const header = identity.current();
+    if (header !== '') {
+      relay.connect(s, header);
+      return;
+    }
+    const timer = setTimeout(identityFailed, cfg.upstreamConnectTimeoutMs, s);
+    identity.get().then((h) => {
+      clearTimeout(timer);
+      if (s.client !== null && s.upstream === null) relay.connect(s, h);
+    }, () => {
+      clearTimeout(timer);
+      identityFailed(s);
+    });
+  }
+
+  function identityFailed(s: Session): void {
+    if (s.client === null || s.upstream !== null) return;
+    metrics.upstreamConnectsCredential++;
+    relay.fail(s, Errors.UPSTREAM_CREDENTIAL);
+  }
 
   for (const path of SOCKET_PATHS) {
     app.ws<ClientUserData>(path, behavior);
@@ -360,6 +455,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
         },
         abort() {
           gate.draining = true;
+          identity.close();
           sweeper.stop();
           for (const s of relay.sessions) s.upstream?.terminate();
           uWS.us_listen_socket_close(listenSocket as us_listen_socket);
@@ -374,6 +470,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
         await waitIdle(2000);
         for (const s of relay.sessions) s.upstream?.terminate();
         sweeper.stop();
+        identity.close();
         uWS.us_listen_socket_close(listenSocket as us_listen_socket);
         app.close();
       }
@@ -392,6 +489,15 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       resolve(server);
     });
   });
+}
+
+const AUTH_RETRY_AFTER = 5;
+const UNAVAILABLE: AuthOutcome = { ok: false, reason: 'unavailable', cause: 'verifier error' };
+
+/** The user token the target would forward ('' when it carries none). */
+function bearerOf(target: UpstreamTarget | null): string {
+  const h = target?.headers.authorization;
+  return h !== undefined && h.startsWith('Bearer ') ? h.slice(7) : '';
 }
 
 function countRefusal(m: Metrics, outcome: string): void {

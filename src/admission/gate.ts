@@ -26,6 +26,10 @@ export interface SharedAdmission {
   /** Slots held per worker, so a dead worker's slots can be counted out. */
   readonly held: Int32Array;
   readonly index: number;
+  /** Single-use ticket ids (auth/replay-cache.ts). */
+  readonly replays?: SharedArrayBuffer;
+  /** Sessions per verified subject (auth/subject-limit.ts). */
+  readonly subjects?: SharedArrayBuffer;
 }
 
 /** What the upgrade handler read from the request, synchronously. */

@@ -7,6 +7,8 @@ import { ConnectionCounter } from '../admission/connection-counter';
 import { SharedRateLimiter } from '../admission/shared-rate-limiter';
 import { MetricsBoard } from '../observability/metrics-board';
 import { BufferBudget } from '../relay/buffer-budget';
+import { ReplayCache } from '../auth/replay-cache';
+import { SubjectLimit } from '../auth/subject-limit';
 
 export interface ClusterState {
   readonly workers: number;
@@ -19,6 +21,9 @@ export interface ClusterState {
   readonly board: SharedArrayBuffer;
   /** The process-wide buffer budget (BUFFER_BUDGET_BYTES): bytes held for slow peers, all workers. */
   readonly budget: SharedArrayBuffer;
+  /** Ticket ids already used, and sessions per verified subject (CLIENT_AUTH). */
+  readonly replays: SharedArrayBuffer;
+  readonly subjects: SharedArrayBuffer;
 }
 
 export function createClusterState(cfg: Config): ClusterState {
@@ -30,6 +35,9 @@ export function createClusterState(cfg: Config): ClusterState {
     held: new SharedArrayBuffer(cfg.workers * Int32Array.BYTES_PER_ELEMENT),
     board: MetricsBoard.createShared(cfg.workers),
     budget: BufferBudget.createShared(cfg.workers),
+    // Small unless used: the tables are only sized when CLIENT_AUTH needs them.
+    replays: cfg.clientAuth === 'ticket' ? ReplayCache.createShared() : ReplayCache.createShared(32),
+    subjects: SubjectLimit.createShared(cfg.maxSessionsPerSubject > 0 ? cfg.maxConnections : 0),
   };
 }
 

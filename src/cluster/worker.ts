@@ -27,7 +27,10 @@ async function run(): Promise<void> {
   // Worker 0 alone reports the process-wide connection gauge to telemetry.
   const { server, metrics, stop } = await startRuntime(cfg, logger, {
     board, reportsActive: index === 0, budget: state.budget,
-    shared: { counter: state.counter, rate: state.rate, upgradeRate: state.upgradeRate, held: new Int32Array(state.held), index },
+    shared: {
+      counter: state.counter, rate: state.rate, upgradeRate: state.upgradeRate, held: new Int32Array(state.held), index,
+      replays: state.replays, subjects: state.subjects,
+    },
   });
   // A thread that dies with uWS sockets open takes the whole process down
   // (libuv asserts on the open handles), so an uncaught error closes them first.

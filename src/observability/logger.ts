@@ -14,7 +14,7 @@ const HEADER_SECRETS = ['authorization', '["api-key"]', '["agent-access-token"]'
   '["ocp-apim-subscription-key"]'];
 const FIELD_SECRETS = ['token', 'accessToken', 'apiKey', 'key', 'authorization', '["api-key"]',
   '["agent-access-token"]', 'password', 'secret', 'connectionString', 'azureSpeechKey',
-  'metricsToken', 'appInsightsConnectionString', 'url'];
+  'metricsToken', 'appInsightsConnectionString', 'url', 'ticket', 'ticketSecret'];
 
 function join(base: string, key: string): string {
   return key.startsWith('[') ? base + key : `${base}.${key}`;
@@ -26,7 +26,7 @@ export const REDACT_PATHS: readonly string[] = Object.freeze([
   ...FIELD_SECRETS.map((k) => join('*', k)),
   ...HEADER_SECRETS.map((k) => join('headers', k)),
   ...HEADER_SECRETS.map((k) => join('*.headers', k)),
-  'query.token', '*.query.token',
+  'query.token', '*.query.token', 'query.ticket', '*.query.ticket',
 ]);
 
 export interface LoggerOptions {

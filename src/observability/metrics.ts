@@ -75,6 +75,15 @@ export class Metrics {
   upgradesDraining = 0;
   /** Query parameters the proxy does not know, dropped (never forwarded). */
   unknownParameters = 0;
+  upgradesUnauthorized = 0;
+  upgradesSubjectCapacity = 0;
+  // CLIENT_AUTH verifications by outcome (auth/caller-auth.ts).
+  authOk = 0;
+  authMissing = 0;
+  authExpired = 0;
+  authInvalid = 0;
+  authReplayed = 0;
+  authUnavailable = 0;
   /** Plain HTTP requests (not upgrades) refused by the rate limiter. */
   httpRateLimited = 0;
   // Upstream connection attempts by outcome.
@@ -83,6 +92,11 @@ export class Metrics {
   upstreamConnectsForbidden = 0;
   upstreamConnectsTimeout = 0;
   upstreamConnectsError = 0;
+  /** Sessions closed 1011 because the proxy's own token could not be had. */
+  upstreamConnectsCredential = 0;
+  // The proxy's own identity token (keyless upstream), by outcome.
+  serverTokenOk = 0;
+  serverTokenErrors = 0;
   // Relayed traffic.
   framesClientToUpstream = 0;
   framesUpstreamToClient = 0;
@@ -207,6 +221,11 @@ const FAMILIES: readonly Family[] = [
     ['accepted', 'upgradesAccepted'], ['origin', 'upgradesOrigin'], ['rate', 'upgradesRate'],
     ['capacity', 'upgradesCapacity'], ['ip_capacity', 'upgradesIpCapacity'],
     ['invalid', 'upgradesInvalid'], ['draining', 'upgradesDraining'],
+    ['unauthorized', 'upgradesUnauthorized'], ['subject_capacity', 'upgradesSubjectCapacity'],
+  ]),
+  counter('auth_verifications_total', 'Caller verifications (CLIENT_AUTH) by outcome; a refusal names its reason.', 'outcome', [
+    ['ok', 'authOk'], ['missing', 'authMissing'], ['expired', 'authExpired'], ['invalid', 'authInvalid'],
+    ['replayed', 'authReplayed'], ['unavailable', 'authUnavailable'],
   ]),
   counter('unknown_parameters_total', 'Query parameters on socket paths that the proxy does not know (dropped, never forwarded).',
     null, 'unknownParameters'),
@@ -214,7 +233,10 @@ const FAMILIES: readonly Family[] = [
   counter('upstream_connects_total', 'Upstream Voice Live connection attempts by outcome.', 'outcome', [
     ['ok', 'upstreamConnectsOk'], ['unauthorized', 'upstreamConnectsUnauthorized'],
     ['forbidden', 'upstreamConnectsForbidden'], ['timeout', 'upstreamConnectsTimeout'],
-    ['error', 'upstreamConnectsError'],
+    ['error', 'upstreamConnectsError'], ['credential', 'upstreamConnectsCredential'],
+  ]),
+  counter('server_token_requests_total', 'Token requests for the proxy\'s own identity (keyless upstream), by outcome.', 'outcome', [
+    ['ok', 'serverTokenOk'], ['error', 'serverTokenErrors'],
   ]),
   counter('frames_total', 'WebSocket messages relayed, by direction.', 'direction', [
     ['client_to_upstream', 'framesClientToUpstream'], ['upstream_to_client', 'framesUpstreamToClient'],

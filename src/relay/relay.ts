@@ -162,16 +162,22 @@ export class Relay {
     private readonly onFinished: (s: Session) => void,
   ) {}
 
-  /** Called from the uWS `open` handler for a validated request. */
-  open(client: ClientSocket<ClientUserData>, target: UpstreamTarget, ip: string, log: Logger): Session {
+  /**
+   * Called from the uWS `open` handler for a validated request. With
+   * connectNow false the caller calls connect() later (the proxy's own token
+   * is being fetched); the browser's frames queue as for any connect.
+   */
+  open(client: ClientSocket<ClientUserData>, target: UpstreamTarget, ip: string, log: Logger, connectNow = true): Session {
     const s = new Session(this, this.nextId++, ip, target, log, client, Date.now());
     this.sessions.add(s);
-    this.connect(s);
+    if (connectNow) this.connect(s);
     return s;
   }
 
-  private connect(s: Session): void {
-    const up = new UpstreamSocket(s.target.url, s, { headers: s.target.headers, maxPayload: this.opts.upstreamMaxPayload });
+  /** Open the upstream leg; `authorization` (the proxy's own token) is added to the target's headers. */
+  connect(s: Session, authorization = ''): void {
+    const headers = authorization === '' ? s.target.headers : { ...s.target.headers, authorization };
+    const up = new UpstreamSocket(s.target.url, s, { headers, maxPayload: this.opts.upstreamMaxPayload });
     s.upstream = up;
     s.connectStartedAt = performance.now();
     up.on('open', onUpstreamOpen);

@@ -23,6 +23,8 @@ export interface ClientUserData {
   origin: string;
   /** The client's x-ms-client-request-id ('' when absent or not a plain id): logged, never the log key. */
   clientRequestId: string;
+  /** The verified subject (CLIENT_AUTH) while it holds a MAX_SESSIONS_PER_SUBJECT slot, else ''. */
+  subject: string;
 }
 
 export class Session {
@@ -32,6 +34,8 @@ export class Session {
   readonly target: UpstreamTarget;
   readonly log: Logger;
   readonly openedAt: number;
+  /** The caller's verified subject (CLIENT_AUTH), '' when none: logged with the session. */
+  subject: string;
 
   /** null once the browser leg has closed: uWS sockets must not be touched after close. */
   client: ClientSocket<ClientUserData> | null;
@@ -95,6 +99,7 @@ export class Session {
     // of memory for the session's life, for the two or three lines it writes.
     this.log = log;
     this.openedAt = now;
+    this.subject = '';
     this.client = client;
     this.upstream = null;
     this.upstreamOpen = false;

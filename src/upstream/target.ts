@@ -11,8 +11,12 @@ import type { ClientParams, Transport } from './params';
 
 export type Mode = 'standard' | 'agent';
 
+/** Whose credential authorizes the upstream leg: the client's token, the server key, or the proxy's own identity. */
+export type CredentialSource = 'client' | 'key' | 'identity';
+
 export interface UpstreamTarget {
   readonly mode: Mode;
+  readonly credential: CredentialSource;
   /** Model (standard) or agent id/name (agent), for logs and metrics. */
   readonly label: string;
   /** Full URL. Legacy agent-id mode carries agent-access-token in it: never log it. */
@@ -88,14 +92,17 @@ export function resolveApiVersion(cfg: TargetConfig, p: ClientParams, transport:
 /**
  * Step 4, the credential, first that applies (docs/contract.md §2): the user's own token
  * as `Authorization: Bearer`; else, for a model session, the server key as an
- * `api-key` header (never in the URL). An agent session cannot run on an API
- * key, so it needs the user's token. A client `api-key` is never forwarded.
+ * `api-key` header (never in the URL); else keyless, the proxy's own Entra ID
+ * identity (no header here: server-credential.ts adds it when the leg opens).
+ * An agent session cannot run on an API key, so it needs the user's token.
+ * A client `api-key` is never forwarded.
  */
 export function chooseCredential(cfg: TargetConfig, p: ClientParams, mode: Mode): Record<string, string> | ProxyError {
   if (p.token !== '') return { authorization: `Bearer ${p.token}` };
   if (mode === 'agent') return Errors.AGENT_TOKEN_REQUIRED;
   if (cfg.azureSpeechKey !== '') return { 'api-key': cfg.azureSpeechKey };
-  return Errors.MISSING_CREDENTIAL;
+  // Keyless: the proxy's own identity; its Authorization header is added when the leg opens (server-credential.ts).
+  return {};
 }
 
 function isError(v: unknown): v is ProxyError {
@@ -140,5 +147,6 @@ export function buildTarget(cfg: TargetConfig, p: ClientParams, clientRequestId:
     query += `&model=${enc(label)}`;
   }
   const headers: Record<string, string> = { 'x-ms-client-request-id': requestId, ...credential };
-  return { ok: true, target: { mode, label, url: `${base}?${query}`, path: base, headers, requestId, transport, apiVersion } };
+  const source: CredentialSource = credential.authorization !== undefined ? 'client' : credential['api-key'] !== undefined ? 'key' : 'identity';
+  return { ok: true, target: { mode, credential: source, label, url: `${base}?${query}`, path: base, headers, requestId, transport, apiVersion } };
 }

@@ -59,9 +59,13 @@ t.test('npm pack -> install into an empty folder -> the bin serves /health', { s
   t.equal((bad as { code: number }).code, 2, 'an unknown command exits 2');
   t.match((bad as { stderr: string }).stderr, /unknown command "nonsense"/);
 
+  const minted = await run(process.execPath, [bin, 'mint-ticket', '--sub', 'pack-user'],
+    { cwd: dir, env: { ...process.env, TICKET_SECRET: 'pack-test-ticket-secret-0123456789abcdef' } });
+  t.match(minted.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/, 'mint-ticket prints one JWT');
+
   // A backend imports the library entry, not the process entry.
   const api = await run(process.execPath, ['-p', 'Object.keys(require("voice-live-proxy")).sort().join(",")'], { cwd: dir });
-  for (const name of ['ConfigError', 'createLogger', 'loadConfig', 'readEnv', 'startProxy', 'startRuntime']) {
+  for (const name of ['ConfigError', 'createLogger', 'loadConfig', 'mintTicket', 'readEnv', 'startProxy', 'startRuntime']) {
     t.ok(api.stdout.trim().split(',').includes(name), `exports ${name}`);
   }
 

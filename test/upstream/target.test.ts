@@ -109,7 +109,10 @@ t.test('the credential step', async (t) => {
   const c = cfg();
   t.same(chooseCredential(c, params({ token: JWT }), 'standard'), { authorization: `Bearer ${JWT}` });
   t.same(chooseCredential(c, params({}), 'standard'), { 'api-key': KEY });
-  t.equal(code(cfg({ AZURE_SPEECH_KEY: '' }), {}), 'missing_credential');
+  t.same(chooseCredential(cfg({ AZURE_SPEECH_KEY: '' }), params({}), 'standard'), {}, 'keyless: no header yet');
+  t.equal(target(cfg({ AZURE_SPEECH_KEY: '' }), {}).credential, 'identity', 'the proxy\'s own identity');
+  t.equal(target(c, {}).credential, 'key');
+  t.equal(target(c, { token: JWT }).credential, 'client');
   t.equal(code(c, { agentName: 'a' }), 'agent_project_required');
   t.equal(code(c, { agentName: 'a', projectName: 'p' }), 'agent_token_required');
   t.equal(code(c, { agentName: 'a', projectName: 'p', token: JWT, apiKeyIgnored: true }), 'ok');

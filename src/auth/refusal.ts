@@ -1,0 +1,39 @@
+// Why a caller was refused, in the four classes a client is told (SPEC 4),
+// plus 'unavailable' for the proxy's own trouble (a JWKS it cannot fetch, a
+// full replay table), which is not the caller's fault and is answered 503.
+import { Errors, type ProxyError } from '../errors';
+
+export type AuthReason = 'missing' | 'expired' | 'invalid' | 'replayed' | 'unavailable';
+
+export type AuthOutcome =
+  | { readonly ok: true; readonly subject: string }
+  | { readonly ok: false; readonly reason: AuthReason; /** For the log line only: a jose error code, never the credential. */ readonly cause: string };
+
+export function refused(reason: AuthReason, cause: string): AuthOutcome {
+  return { ok: false, reason, cause };
+}
+
+export function errorFor(reason: AuthReason): ProxyError {
+  switch (reason) {
+    case 'missing': return Errors.AUTH_MISSING;
+    case 'expired': return Errors.AUTH_EXPIRED;
+    case 'replayed': return Errors.AUTH_REPLAYED;
+    case 'unavailable': return Errors.AUTH_UNAVAILABLE;
+    default: return Errors.AUTH_INVALID;
+  }
+}
+
+/**
+ * jose's error codes to a reason. Anything about fetching keys (timeout, a
+ * non-200 or malformed JWKS, a network error, which is no JOSEError at all)
+ * is 'unavailable'; an unknown `kid`, a bad signature, a wrong or 'none'
+ * algorithm, a wrong audience or issuer, a malformed token are 'invalid'.
+ */
+export function reasonOf(err: unknown): { reason: AuthReason; cause: string } {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+  if (code === 'ERR_JWT_EXPIRED') return { reason: 'expired', cause: code };
+  if (code === '' || code === 'ERR_JWKS_TIMEOUT' || code === 'ERR_JWKS_INVALID' || code === 'ERR_JOSE_GENERIC') {
+    return { reason: 'unavailable', cause: code || (err instanceof Error ? err.name : 'error') };
+  }
+  return { reason: 'invalid', cause: code };
+}

@@ -1,0 +1,141 @@
+// The proxy's own Entra ID identity (SPEC 2, keyless): when a session brings
+// no token and no AZURE_SPEECH_KEY is set, the upstream leg is authorized with
+// a token from DefaultAzureCredential (managed identity in Azure, `az login`
+// on a laptop). One token serves every session of this thread; it is renewed
+// in the background before it expires, and sessions that arrive while it is
+// being fetched share that one request. A failure is the session's (1011),
+// never the process's: the next session asks again.
+import type { TokenCredential } from '@azure/identity';
+
+export interface ServerCredentialMetrics {
+  serverTokenOk: number;
+  serverTokenErrors: number;
+}
+
+export interface CredentialLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** A token is renewed this long before it expires (Entra tokens live 60-90 min). */
+const REFRESH_MARGIN_MS = 5 * 60_000;
+/** A token closer than this to expiry (or a quarter of its life) is not handed to a new session. */
+const USABLE_MARGIN_MS = 60_000;
+/** After a failed background renewal, try again this often while the old token lasts. */
+const RETRY_MS = 15_000;
+/** Longest error text logged: the identity library's messages run to kilobytes. */
+const MAX_LOGGED_ERROR = 600;
+
+export class ServerCredential {
+  private header = '';
+  /** When a new session stops being given the cached token (a margin before expiry). */
+  private usableUntil = 0;
+  private inflight: Promise<string> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private credential: TokenCredential | null;
+  private closed = false;
+
+  /**
+   * @param credential for tests and embedders; by default DefaultAzureCredential,
+   * created on first use (it reads IDENTITY_ENDPOINT and friends at that point,
+   * and a proxy whose clients all bring tokens never loads it).
+   */
+  constructor(
+    readonly scope: string,
+    private readonly log: CredentialLog,
+    private readonly metrics: ServerCredentialMetrics,
+    credential?: TokenCredential,
+  ) {
+    this.credential = credential ?? null;
+  }
+
+  /** `Bearer <token>` when a usable token is cached, else ''. Synchronous: the common case costs nothing. */
+  current(): string {
+    return this.header !== '' && Date.now() < this.usableUntil ? this.header : '';
+  }
+
+  /** `Bearer <token>`: the cached one, or the one being fetched (shared by every caller). */
+  get(): Promise<string> {
+    const now = this.current();
+    if (now !== '') return Promise.resolve(now);
+    return this.fetch();
+  }
+
+  /** Stop background renewal (shutdown). */
+  close(): void {
+    this.closed = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private fetch(): Promise<string> {
+    this.inflight ??= this.request().finally(() => { this.inflight = null; });
+    return this.inflight;
+  }
+
+  private async request(): Promise<string> {
+    const started = Date.now();
+    try {
+      this.credential ??= await defaultCredential();
+      const token = await this.credential.getToken(this.scope);
+      if (token === null || token.token === '') throw new Error('the credential returned no token');
+      this.header = `Bearer ${token.token}`;
+      const life = token.expiresOnTimestamp - Date.now();
+      this.usableUntil = token.expiresOnTimestamp - Math.min(USABLE_MARGIN_MS, life / 4);
+      this.metrics.serverTokenOk++;
+      this.log.info({ scope: this.scope, expiresAt: new Date(token.expiresOnTimestamp).toISOString(),
+        fetchMs: Date.now() - started }, 'server identity token acquired');
+      this.schedule(refreshAt(token.expiresOnTimestamp, token.refreshAfterTimestamp));
+      return this.header;
+    } catch (err) {
+      this.metrics.serverTokenErrors++;
+      // The library's message names the credentials it tried and why each
+      // failed; it carries no secret (the identity header is never echoed).
+      this.log.warn({ scope: this.scope, err: errorText(err), fetchMs: Date.now() - started },
+        'server identity token failed');
+      // A cached token that still works keeps serving; retry its renewal.
+      if (this.current() !== '') this.schedule(Date.now() + RETRY_MS);
+      throw err;
+    }
+  }
+
+  private schedule(at: number): void {
+    if (this.closed) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    // unref: a pending renewal must not keep a draining process alive.
+    this.timer = setTimeout(renew, Math.max(1000, at - Date.now()), this);
+    this.timer.unref();
+  }
+
+  /** Background renewal: failures are logged and counted in request(). */
+  renew(): void {
+    this.timer = null;
+    this.fetch().catch(ignore);
+  }
+}
+
+function renew(c: ServerCredential): void {
+  c.renew();
+}
+
+function ignore(): void {
+  // Already logged and counted.
+}
+
+/** Renew at the library's hint when it gives one, else a margin before expiry (half the life for short tokens). */
+export function refreshAt(expiresOn: number, refreshAfter: number | undefined, now = Date.now()): number {
+  if (refreshAfter !== undefined && refreshAfter > now && refreshAfter < expiresOn) return refreshAfter;
+  const life = expiresOn - now;
+  return now + (life > 2 * REFRESH_MARGIN_MS ? life - REFRESH_MARGIN_MS : life / 2);
+}
+
+function errorText(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return text.length > MAX_LOGGED_ERROR ? `${text.slice(0, MAX_LOGGED_ERROR)}...` : text;
+}
+
+/** Loaded only when the keyless path is used: @azure/identity is a large module graph. */
+async function defaultCredential(): Promise<TokenCredential> {
+  const { DefaultAzureCredential } = await import('@azure/identity');
+  return new DefaultAzureCredential();
+}
