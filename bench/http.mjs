@@ -6,11 +6,13 @@
 //
 //   npm run build && node bench/http.mjs --duration 10 --connections 100
 //   node bench/http.mjs --target http://127.0.0.1:8080 --only health   (an operator's own proxy)
+//   node bench/http.mjs --auth [--auth-count 3000] [--connections 50]   (cost per upgrade of each CLIENT_AUTH mode)
 import http from 'node:http';
 import autocannon from 'autocannon';
 import { parseArgs, table, fmt, writeJson } from './lib/cli.mjs';
 import { machine, startProxy, startSimulator, cpuMicros, rssKiB, sleep } from './lib/procs.mjs';
 import { RawSocket } from './lib/raw-ws.mjs';
+import { runAuthUpgrades } from './lib/auth-upgrades.mjs';
 
 const DEFAULTS = {
   duration: 10,
@@ -20,6 +22,8 @@ const DEFAULTS = {
   target: '',
   json: '',
   help: false,
+  auth: false,
+  authCount: 3000,
 };
 
 const UPGRADE = {
@@ -150,11 +154,21 @@ async function main() {
   const o = parseArgs(process.argv.slice(2), DEFAULTS);
   if (o.help) {
     console.log(`node bench/http.mjs [--duration S] [--connections N] [--workers N] [--only a,b] [--target http://host:port] [--json FILE]
+node bench/http.mjs --auth [--auth-count N] [--connections N] [--json FILE]   (CLIENT_AUTH cost per upgrade)
 scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`);
     return;
   }
-  const only = o.only === '' ? null : new Set(o.only.split(','));
   const started = new Date().toISOString();
+  if (o.auth) {
+    const rows = await runAuthUpgrades({ count: o.authCount, connections: o.connections });
+    console.log(table(['CLIENT_AUTH', 'upgrades', 'status seen', 'upgrades/s', 'p50 ms', 'p99 ms', 'proxy CPU us/upgrade'], rows.map((r) => [
+      r.mode, r.upgrades, Object.entries(r.statuses).map(([k, v]) => `${k}x${v}`).join(' '), fmt(r.upgradesPerSec, 0),
+      fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.proxyUsPerUpgrade, 0),
+    ])));
+    if (o.json !== '') writeJson(o.json, { bench: 'http-auth', date: started, machine: machine(), argv: process.argv.slice(2), connections: o.connections, results: rows });
+    return;
+  }
+  const only = o.only === '' ? null : new Set(o.only.split(','));
   const results = [];
   for (const sc of SCENARIOS) {
     if (only && !only.has(sc.name)) continue;

@@ -323,13 +323,14 @@ export function loadConfig(env: Env): Config {
   const allowedOrigins = origins.filter((o) => o !== '*')
     .map((o) => parseOrigin('ALLOWED_ORIGINS', o, ['http:', 'https:']));
   const azureSpeechKey = aliased(env, 'AZURE_SPEECH_KEY', 'FOUNDRY_API_KEY');
-  // Any web page could then spend the server key, and nothing proves who is
-  // calling: refuse unless the operator says so. CLIENT_AUTH is
+  // Any web page could then spend the server's credential (AZURE_SPEECH_KEY,
+  // or without it the proxy's own identity: keyless), and nothing proves who
+  // is calling: refuse unless the operator says so. CLIENT_AUTH is
   // read here by name only; its own validation lives with the auth config.
-  if (allowAnyOrigin && azureSpeechKey !== '' && str(env, 'CLIENT_AUTH', 'none').toLowerCase() === 'none' &&
+  if (allowAnyOrigin && str(env, 'CLIENT_AUTH', 'none').toLowerCase() === 'none' &&
       !bool(env, 'ALLOW_ANONYMOUS_WILDCARD', false)) {
     throw new ConfigError('ALLOWED_ORIGINS',
-      'exact origins while AZURE_SPEECH_KEY is set and CLIENT_AUTH=none (any page could spend the key; ' +
+      `exact origins while CLIENT_AUTH=none (any page could spend the ${azureSpeechKey === '' ? 'proxy\'s own identity' : 'key'}; ` +
       'set ALLOW_ANONYMOUS_WILDCARD=true to accept that)', '*');
   }
   const logLevel = str(env, 'LOG_LEVEL', 'info').toLowerCase();

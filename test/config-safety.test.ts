@@ -16,8 +16,8 @@ t.test('ALLOWED_ORIGINS=* with a server key and no caller authentication refuses
   }
   t.throws(() => loadConfig({ ...wild, CLIENT_AUTH: 'NONE' }), /^ALLOWED_ORIGINS: /, 'CLIENT_AUTH=none spelled out');
   t.ok(loadConfig({ ...wild, ALLOW_ANONYMOUS_WILDCARD: 'true' }).allowAnyOrigin, 'the explicit override');
-  t.ok(loadConfig({ ...wild, CLIENT_AUTH: 'ticket' }).allowAnyOrigin, 'callers prove who they are');
-  t.ok(loadConfig({ ...BASE, ALLOWED_ORIGINS: '*' }).allowAnyOrigin, 'no server key: every caller brings its own token');
+  t.ok(loadConfig({ ...wild, CLIENT_AUTH: 'ticket', TICKET_SECRET: 'a-ticket-secret-of-at-least-32-bytes' }).allowAnyOrigin, 'callers prove who they are');
+  t.throws(() => loadConfig({ ...BASE, ALLOWED_ORIGINS: '*' }), /^ALLOWED_ORIGINS: .*proxy's own identity/, 'no server key: the proxy\'s own identity (keyless) is spent instead');
   t.throws(() => loadConfig({ ...wild, ALLOW_ANONYMOUS_WILDCARD: 'maybe' }), /^ALLOW_ANONYMOUS_WILDCARD: /);
 });
 

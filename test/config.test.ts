@@ -26,7 +26,7 @@ t.test('AZURE_VOICE_LIVE_ENDPOINT overrides the host, https becomes wss', async 
 });
 
 t.test('values are parsed and validated', async (t) => {
-  const c = loadConfig({ ...BASE, ALLOWED_ORIGINS: 'https://a.example, *', ALLOW_NO_ORIGIN: 'yes', LOG_PRETTY: '0',
+  const c = loadConfig({ ...BASE, ALLOWED_ORIGINS: 'https://a.example, *', ALLOW_ANONYMOUS_WILDCARD: 'true', ALLOW_NO_ORIGIN: 'yes', LOG_PRETTY: '0',
     API_VERSION: '2025-05-01-preview', ALLOWED_API_VERSIONS: '2025-10-01', WORKERS: '0', PENDING_MAX_BYTES: '1024', MAX_MESSAGE_BYTES: '4096' });
   t.equal(c.allowAnyOrigin, true);
   t.same(c.allowedOrigins, ['https://a.example']);
