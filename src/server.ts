@@ -431,7 +431,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
   }
 
   // The browser demo (DEMO=true only), loaded lazily so production never reads its files.
-  if (cfg.demo) (require('./demo/routes') as typeof import('./demo/routes')).registerDemoRoutes(app, admitHttp);
+  if (cfg.demo) (require('./demo/routes') as typeof import('./demo/routes')).registerDemoRoutes(app, admitHttp, undefined, demoMinter(cfg));
 
   app.any('/*', (res, req) => {
     const ctx = admitHttp(res, req);
@@ -489,6 +489,13 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       resolve(server);
     });
   });
+}
+
+/** The demo's /demo/ticket (DEMO=true only): tickets for its one user, signed with TICKET_SECRET. */
+function demoMinter(cfg: Config): (() => Promise<string>) | null {
+  if (cfg.clientAuth !== 'ticket' || cfg.ticketSecret === '') return null;
+  const { mintTicket } = require('./auth/mint-ticket') as typeof import('./auth/mint-ticket');
+  return () => mintTicket({ sub: 'demo-user', secret: cfg.ticketSecret, audience: cfg.ticketAudience });
 }
 
 const AUTH_RETRY_AFTER = 5;

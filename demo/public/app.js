@@ -2,7 +2,7 @@
 // Voice Live events that drive playback. Audio capture is in mic.js and
 // pcm-worklet.js, playback in player.js, the socket in connection.js and the
 // DOM in view.js.
-import { buildUrl, ProxyConnection } from './connection.js';
+import { buildUrl, fetchTicket, ProxyConnection } from './connection.js';
 import { CHUNK_MS, startMicrophone, toBase64 } from './mic.js';
 import { decodePcm16, OUTPUT_RATE, Player } from './player.js';
 import { EventLog, renderFigures, renderLevel, setState, setText, showError } from './view.js';
@@ -64,8 +64,9 @@ async function connect(e) {
   setState('connecting', 'Starting audio…');
   await ensureAudio();
   const v = values();
-  const { url, shown } = buildUrl(v.proxyUrl, v);
-  setState('connecting', `Connecting to ${shown}`);
+  const ticket = await fetchTicket().catch(() => null);
+  const { url, shown } = buildUrl(v.proxyUrl, { ...v, ticket });
+  setState('connecting', `Connecting to ${shown}${ticket ? ' (with a ticket from /demo/ticket)' : ''}`);
   log.clear();
   $('connect').disabled = true;
   $('disconnect').disabled = false;

@@ -20,10 +20,22 @@ export function buildUrl(base, f) {
     q.set('model', f.model);
   }
   if (f.token) q.set('token', f.token);
+  if (f.ticket) q.set('ticket', f.ticket);
   const query = q.toString();
   const url = query ? `${base}?${query}` : base;
-  // What the page shows: the token is the user's secret, even on screen.
-  return { url, shown: f.token ? url.replace(/([?&]token=)[^&]*/, '$1…') : url };
+  // What the page shows: the token is the user's secret, even on screen (and a ticket is a pass).
+  return { url, shown: url.replace(/([?&](token|ticket)=)[^&]*/g, '$1…') };
+}
+
+/**
+ * CLIENT_AUTH=ticket: a real app asks its own backend for a ticket for the
+ * signed-in user; the demo asks the proxy's demo-only /demo/ticket. null when
+ * the proxy does not ask for tickets.
+ */
+export async function fetchTicket() {
+  const res = await fetch('/demo/ticket', { cache: 'no-store' });
+  if (!res.ok) return null;
+  return (await res.json()).ticket ?? null;
 }
 
 const utf8 = new TextEncoder();

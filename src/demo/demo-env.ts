@@ -1,6 +1,7 @@
 // The environment `npm run demo` runs the proxy with: the developer's own
 // settings, overridden where the demo needs something specific. Kept apart
 // from demo.ts so a test can check what the demo will allow.
+import { randomBytes } from 'node:crypto';
 import type { Env } from '../config';
 
 export const DEMO_MODEL = 'gpt-realtime';
@@ -44,6 +45,10 @@ export function demoEnv(base: Env, port: number, simulatorOrigin: string, host =
     DEMO: 'true',
     // One process is enough and keeps the printed URLs true.
     WORKERS: '1',
+    // `CLIENT_AUTH=ticket npm run demo` shows the ticket flow without any
+    // setup: a secret for this run only, used by /demo/ticket.
+    ...(base.CLIENT_AUTH?.trim().toLowerCase() === 'ticket' && !base.TICKET_SECRET && !base.TICKET_JWKS_URL
+      ? { TICKET_SECRET: randomBytes(32).toString('base64url') } : {}),
   };
 }
 

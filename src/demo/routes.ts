@@ -7,13 +7,15 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { Errors } from '../errors';
-import { sendError, statusLine, type ResponseContext } from '../http/respond';
+import { sendError, sendJson, statusLine, type ResponseContext } from '../http/respond';
 import { writeSecurityHeaders } from '../http/security-headers';
 
 /** Same path from src/demo (tap runs the sources) and dist/demo (node runs the build). */
 export const DEMO_PUBLIC_DIR = join(__dirname, '..', '..', 'demo', 'public');
 
 export const DEMO_PREFIX = '/demo/';
+/** The one user the demo's tickets name. */
+export const DEMO_SUBJECT = 'demo-user';
 
 /** The page's file types; anything else in the directory is not served. */
 export const CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({
@@ -62,8 +64,30 @@ export function loadAssets(dir: string): Map<string, Asset> {
 /** The proxy's rate-limited admission for plain HTTP requests (server.ts). */
 export type AdmitHttp = (res: HttpResponse, req: HttpRequest) => ResponseContext | null;
 
-export function registerDemoRoutes(app: TemplatedApp, admit: AdmitHttp, dir = DEMO_PUBLIC_DIR): void {
+/** Mints a ticket for the demo's one user (CLIENT_AUTH=ticket with TICKET_SECRET), or null. */
+export type DemoMinter = (() => Promise<string>) | null;
+
+export function registerDemoRoutes(app: TemplatedApp, admit: AdmitHttp, dir = DEMO_PUBLIC_DIR, mint: DemoMinter = null): void {
   const assets = loadAssets(dir);
+
+  // Demo only: hands a ticket to whoever asks, which is exactly what a real
+  // backend must not do (it mints one per signed-in user). `{"ticket":null}`
+  // unless the proxy runs with CLIENT_AUTH=ticket and TICKET_SECRET.
+  app.get('/demo/ticket', (res, req) => {
+    const ctx = admit(res, req);
+    if (ctx === null) return;
+    if (mint === null) {
+      sendJson(res, 200, '{"ticket":null}', ctx);
+      return;
+    }
+    let aborted = false;
+    res.onAborted(() => { aborted = true; });
+    mint().then((ticket) => {
+      if (!aborted) sendJson(res, 200, JSON.stringify({ ticket, sub: DEMO_SUBJECT }), ctx);
+    }, () => {
+      if (!aborted) sendError(res, Errors.NOT_FOUND, ctx);
+    });
+  });
 
   app.get('/demo', (res, req) => {
     const ctx = admit(res, req);
