@@ -72,7 +72,7 @@ export interface Config {
   readonly demo: boolean;
   /** UWS_HTTP_MAX_HEADERS_SIZE: read by uWS itself at load (uws.ts); validated here. */
   readonly uwsMaxHeadersSize: number;
-  /** Who may connect (SPEC 4): none, a backend-minted ticket, or a verified user token. */
+  /** Who may connect (docs/contract.md §4): none, a backend-minted ticket, or a verified user token. */
   readonly clientAuth: ClientAuthMode;
   /** HS256 key for tickets ('' = not accepted). */
   readonly ticketSecret: string;

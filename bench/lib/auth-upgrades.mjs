@@ -1,4 +1,4 @@
-// The cost of CLIENT_AUTH per upgrade (issue 11): the same number of real
+// The cost of CLIENT_AUTH per upgrade: the same number of real
 // WebSocket upgrades (101, then the socket is dropped) against a proxy in each
 // mode, side by side. Credentials are minted before the clock starts (a
 // ticket is single-use, so each upgrade gets its own); the JWKS is served from

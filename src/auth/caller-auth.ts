@@ -1,4 +1,4 @@
-// Who may connect (SPEC 4, CLIENT_AUTH): one async step between the
+// Who may connect (docs/contract.md §4, CLIENT_AUTH): one async step between the
 // synchronous admission checks and the upgrade. It takes what the upgrade
 // handler copied out of the request and answers with a verified subject or a
 // reason to refuse; it never sees a uWS object, so it composes with any other

@@ -1,4 +1,4 @@
-// Why a caller was refused, in the four classes a client is told (SPEC 4),
+// Why a caller was refused, in the four classes a client is told (docs/contract.md §4),
 // plus 'unavailable' for the proxy's own trouble (a JWKS it cannot fetch, a
 // full replay table), which is not the caller's fault and is answered 503.
 import { Errors, type ProxyError } from '../errors';

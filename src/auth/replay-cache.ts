@@ -1,4 +1,4 @@
-// Single-use tickets (SPEC 4): every `jti` seen is remembered until its
+// Single-use tickets (docs/contract.md §4): every `jti` seen is remembered until its
 // ticket expires, in a fixed-size table over a SharedArrayBuffer, so the
 // memory bound never moves and every worker thread sees the same table (a
 // ticket replayed to another thread of the same process is caught too).

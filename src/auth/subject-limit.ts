@@ -1,4 +1,4 @@
-// MAX_SESSIONS_PER_SUBJECT (SPEC 4): concurrent sessions per verified subject
+// MAX_SESSIONS_PER_SUBJECT (docs/contract.md §4): concurrent sessions per verified subject
 // (`sub` of the ticket or token). The per-key counting of the connection
 // counter is reused: an exact Map with one thread, and with worker threads a
 // shared table of hashed counters in a SharedArrayBuffer, so the cap holds

@@ -1,4 +1,4 @@
-// `CLIENT_AUTH=ticket` (SPEC 4): the app's backend mints a short-lived JWT for
+// `CLIENT_AUTH=ticket` (docs/contract.md §4): the app's backend mints a short-lived JWT for
 // a signed-in user (mintTicket(), or any JWT library) and the page passes it
 // as `?ticket=`. Checked here: signature (HS256 with TICKET_SECRET, RS256/ES256
 // from TICKET_JWKS_URL, nothing else), `aud`, `sub`, `exp`, a lifetime of at

@@ -1,4 +1,4 @@
-// `CLIENT_AUTH=token` (SPEC 4): the user's own token, which the proxy forwards
+// `CLIENT_AUTH=token` (docs/contract.md §4): the user's own token, which the proxy forwards
 // to Voice Live as `Authorization: Bearer`, is verified first against the
 // tenant's JWKS, issuer and audience, so no unverified token ever reaches
 // Azure and the subject it names can be limited. Entra ID: TOKEN_JWKS_URL =

@@ -1,4 +1,4 @@
-// The proxy's own Entra ID identity (SPEC 2, keyless): when a session brings
+// The proxy's own Entra ID identity (docs/contract.md §2, keyless): when a session brings
 // no token and no AZURE_SPEECH_KEY is set, the upstream leg is authorized with
 // a token from DefaultAzureCredential (managed identity in Azure, `az login`
 // on a laptop). One token serves every session of this thread; it is renewed

@@ -1,4 +1,4 @@
-// CLIENT_AUTH=ticket over real sockets (SPEC 4): a backend-minted JWT in
+// CLIENT_AUTH=ticket over real sockets (docs/contract.md §4): a backend-minted JWT in
 // `?ticket=`, verified before the upgrade; every refusal class is an HTTP 401
 // with a JSON error naming it, counted, and never echoes the ticket.
 import t from 'tap';

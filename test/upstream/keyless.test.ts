@@ -1,4 +1,4 @@
-// Keyless upstream (SPEC 2): with no AZURE_SPEECH_KEY and no client token the
+// Keyless upstream (docs/contract.md §2): with no AZURE_SPEECH_KEY and no client token the
 // proxy authorizes the upstream leg with its own identity, through the real
 // @azure/identity DefaultAzureCredential talking to a local stand-in for the
 // App Service / Container Apps managed-identity endpoint.
