@@ -137,7 +137,7 @@ t.test('TRUST_PROXY and ALLOWED_ORIGINS are parsed here, once', async (t) => {
   t.same(loadConfig(BASE).trustProxy.mode, 'none');
   t.same(loadConfig({ ...BASE, TRUST_PROXY: '2' }).trustProxy.hops, 2);
   t.throws(() => loadConfig({ ...BASE, TRUST_PROXY: '10.0.0.0/33' }), { message: /^TRUST_PROXY: expected / });
-  t.same(loadConfig({ ...BASE, ALLOWED_ORIGINS: 'https://App.Example.com:443,*' }).allowedOrigins, ['https://app.example.com']);
+  t.same(loadConfig({ ...BASE, ALLOWED_ORIGINS: 'https://App.Example.com:443,*', ALLOW_ANONYMOUS_WILDCARD: 'true' }).allowedOrigins, ['https://app.example.com']);
   for (const bad of ['not a url', 'file:///etc/passwd', 'data:text/html,x', 'null']) {
     t.throws(() => loadConfig({ ...BASE, ALLOWED_ORIGINS: bad }), { message: /^ALLOWED_ORIGINS: expected / }, bad);
   }

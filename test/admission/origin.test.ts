@@ -7,6 +7,7 @@ const policy = (origins: string[], allowAnyOrigin = false, allowNoOrigin = false
   if (origins.length === 0) return new OriginPolicy({ allowedOrigins: [], allowAnyOrigin, allowNoOrigin });
   const cfg = loadConfig({
     AZURE_AI_FOUNDRY_RESOURCE: 'res', ALLOWED_ORIGINS: origins.join(','), ALLOW_NO_ORIGIN: String(allowNoOrigin),
+    ALLOW_ANONYMOUS_WILDCARD: 'true',
   });
   return new OriginPolicy({ ...cfg, allowAnyOrigin: cfg.allowAnyOrigin || allowAnyOrigin });
 };
