@@ -15,7 +15,7 @@
 // race both are refused, which is the safe outcome. Across replicas the table
 // is per process: see README (Security model, Tickets).
 import { randomInt } from 'node:crypto';
-import { seededHash } from '../admission/seeded-hash';
+import { createHmac } from 'node:crypto';
 
 export type ClaimResult = 'fresh' | 'replayed' | 'full';
 
@@ -27,8 +27,7 @@ const LOW = 0xffffffffn;
 export class ReplayCache {
   private readonly cells: BigUint64Array;
   private readonly mask: number;
-  private readonly seedIndex: number;
-  private readonly seedPrint: number;
+  private readonly key: Buffer;
 
   /** 8 bytes a slot; 2^18 slots (2 MiB) hold 870 tickets a second at a 300 s lifetime at half load. */
   static createShared(slots = 1 << 18): SharedArrayBuffer {
@@ -45,14 +44,16 @@ export class ReplayCache {
     const slots = Number(this.cells[1]);
     if (this.cells.length !== HEADER + slots) throw new RangeError('ReplayCache: shared must come from ReplayCache.createShared()');
     this.mask = slots - 1;
-    this.seedIndex = Number(this.cells[0] >> 32n);
-    this.seedPrint = Number(this.cells[0] & LOW);
+    // The seeds in cell 0 key an HMAC (as the admission tables do): a ticket
+    // holder who could predict slots could crowd one jti's window.
+    this.key = Buffer.from(this.cells[0].toString(16));
   }
 
   /** Remember `jti` until `expSeconds`; 'replayed' if it is already remembered. */
   claim(jti: string, expSeconds: number, nowSeconds: number): ClaimResult {
-    const home = seededHash(jti, this.seedIndex) & this.mask;
-    const print = seededHash(jti, this.seedPrint) || 1;
+    const digest = createHmac('sha256', this.key).update(jti).digest();
+    const home = digest.readUInt32LE(0) & this.mask;
+    const print = digest.readUInt32LE(4) || 1;
     const word = (BigInt(print) << 32n) | BigInt(Math.min(expSeconds, 0xffffffff) >>> 0);
     const cells = this.cells;
     let taken = -1;
