@@ -85,6 +85,14 @@ export interface Config {
   readonly tokenAudiences: readonly string[];
   /** Concurrent sessions per verified subject; 0 = no cap. */
   readonly maxSessionsPerSubject: number;
+  /** Fleet (SPEC 6): '' = no Redis, every limit per process as before. */
+  readonly redisUrl: string;
+  /** FLEET_MAX_SESSIONS: sessions across every replica; 0 = no fleet cap. */
+  readonly fleetMaxSessions: number;
+  readonly fleetLeaseMs: number;
+  readonly fleetOnRedisDown: 'open' | 'closed';
+  readonly fleetRedisTimeoutMs: number;
+  readonly fleetKeyPrefix: string;
 }
 
 export type ClientAuthMode = 'none' | 'ticket' | 'token';
@@ -189,6 +197,38 @@ const MIN_METRICS_TOKEN = 32;
 
 function list(env: Env, name: string, fallback: string): string[] {
   return str(env, name, fallback).split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const v = str(env, name, fallback).toLowerCase();
+  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(name, allowed.join(' or '), env[name]);
+  return v as T;
+}
+
+/**
+ * redis:// or rediss:// (TLS, what Azure Cache for Redis uses on 6380). The
+ * URL carries the password, so an error shows the scheme and host only.
+ */
+function redisUrl(env: Env): string {
+  const raw = str(env, 'REDIS_URL', '');
+  if (raw === '') return '';
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError('REDIS_URL', 'redis://[:password@]host[:port][/db] or rediss://...', '(not a URL, not shown)');
+  }
+  if ((u.protocol !== 'redis:' && u.protocol !== 'rediss:') || u.hostname === '' || !/^\/?\d{0,2}$/.test(u.pathname)) {
+    throw new ConfigError('REDIS_URL', 'redis://[:password@]host[:port][/db] or rediss://...', `${u.protocol}//${u.host}${u.pathname}`);
+  }
+  return raw;
+}
+
+/** Keys share one hash tag so every script's keys sit in one Redis Cluster slot. */
+function fleetKeyPrefix(env: Env): string {
+  const v = str(env, 'FLEET_KEY_PREFIX', 'vlp');
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(v)) throw new ConfigError('FLEET_KEY_PREFIX', 'letters, digits, _ . - (1-64)', v);
+  return `${v}:{fleet}:`;
 }
 
 /** Accepts an origin only: scheme, host, optional port; no path, query or credentials. */
@@ -405,6 +445,12 @@ export function loadConfig(env: Env): Config {
     demo: bool(env, 'DEMO', false),
     uwsMaxHeadersSize: int(env, 'UWS_HTTP_MAX_HEADERS_SIZE', 16384, 1024, 1024 * 1024),
     ...authSettings(env),
+    redisUrl: redisUrl(env),
+    fleetMaxSessions: int(env, 'FLEET_MAX_SESSIONS', 0, 0, 10_000_000),
+    fleetLeaseMs: int(env, 'FLEET_LEASE_MS', 15_000, 1_000, 600_000),
+    fleetOnRedisDown: oneOf(env, 'FLEET_ON_REDIS_DOWN', ['open', 'closed'] as const, 'open'),
+    fleetRedisTimeoutMs: int(env, 'FLEET_REDIS_TIMEOUT_MS', 500, 10, 10_000),
+    fleetKeyPrefix: fleetKeyPrefix(env),
   });
 }
 

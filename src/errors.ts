@@ -32,6 +32,8 @@ export const Errors = Object.freeze({
   AT_CAPACITY: e('at_capacity', 503, 0, 'Server at capacity'),
   IP_AT_CAPACITY: e('ip_at_capacity', 503, 0, 'Too many connections from this address'),
   DRAINING: e('draining', 503, 0, 'Server is shutting down'),
+  FLEET_AT_CAPACITY: e('fleet_at_capacity', 503, 0, 'Service at capacity'),
+  FLEET_UNAVAILABLE: e('fleet_unavailable', 503, 0, 'Service temporarily unavailable'),
   METRICS_UNAUTHORIZED: e('unauthorized', 401, 0, 'Unauthorized'),
   METRICS_DISABLED: e('metrics_disabled', 403, 0, 'Metrics disabled: set METRICS_TOKEN'),
   // CLIENT_AUTH refusals: the code names the reason class (missing, expired, invalid, replayed).

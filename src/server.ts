@@ -22,6 +22,7 @@ import { Sweeper } from './relay/sweeper';
 import type { ClientUserData, Session } from './relay/session';
 import { ModelPolicy } from './upstream/model-policy';
 import { UPSTREAM_CALLS_PATH, UPSTREAM_PATH } from './constants';
+import { fleetRefusal } from './fleet/fleet-refusal';
 import { acceptRequestId, parseClientParams } from './upstream/params';
 import type { CallerAuth, CallerCredentials } from './auth/caller-auth';
 import { ticketParam } from './auth/query-ticket';
@@ -103,7 +104,12 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
   // jose is loaded only when callers are verified.
   const auth: CallerAuth | null = cfg.clientAuth === 'none' ? null
     : new (require('./auth/caller-auth') as typeof import('./auth/caller-auth')).CallerAuth(cfg, metrics, deps.shared?.replays);
-  const subjects = new SubjectLimit(cfg.maxSessionsPerSubject, deps.shared?.subjects);
+  // With REDIS_URL the fleet counts subjects across replicas instead (one count, not two).
+  const subjects = new SubjectLimit(cfg.redisUrl === '' ? cfg.maxSessionsPerSubject : 0, deps.shared?.subjects);
+  // Limits shared across replicas through Redis (docs/contract.md §6); null = per process only, as without REDIS_URL.
+  // With the fleet on, MAX_SESSIONS_PER_SUBJECT is the fleet's (one count for every replica).
+  const fleet = cfg.redisUrl === '' ? null
+    : (require('./fleet/fleet') as typeof import('./fleet/fleet')).startFleet(cfg, log, metrics, cfg.maxSessionsPerSubject);
   let onIdle: (() => void) | null = null;
 
   function onSessionFinished(s: Session): void {
@@ -265,7 +271,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       }
       const ud: ClientUserData = {
         session: null, requestError: null, target: null, hasSlot: true,
-        ip: v.ip, ipKey: v.ipKey, origin: f.origin, clientRequestId, subject: '',
+        ip: v.ip, ipKey: v.ipKey, origin: f.origin, clientRequestId, subject: '', lease: null,
       };
       const parsed = parseClientParams(query, cfg.allowedApiVersions, credentialHeaders);
       if (!parsed.ok) {
@@ -292,9 +298,17 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       }
       // A request error never reaches the upstream, so in token mode (where
       // the credential to verify is the one it would forward) it is reported as usual.
-      if (auth === null || (auth.mode === 'token' && ud.requestError !== null)) {
+      if ((auth === null && fleet === null) || (auth?.mode === 'token' && ud.requestError !== null)) {
         countUpgrade(ud);
         res.upgrade(ud, key, protocol, extensions, context);
+        return;
+      }
+      // Caller verification and the fleet's Redis round trip are both async:
+      // DeferredUpgrade registers onAborted now and corks the late upgrade.
+      const later = new DeferredUpgrade<ClientUserData>(res, key, protocol, extensions, context,
+        { tls: v.tls, corsOrigin: corsOrigin(f) }, () => releaseSlots(ud));
+      if (auth === null) {
+        admitFleet(later, ud);
         return;
       }
       const credentials: CallerCredentials = {
@@ -302,8 +316,6 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
         bearer: auth.mode === 'token' ? bearerOf(ud.target) : '',
         origin: f.origin,
       };
-      const later = new DeferredUpgrade<ClientUserData>(res, key, protocol, extensions, context,
-        { tls: v.tls, corsOrigin: corsOrigin(f) }, () => releaseSlots(ud));
       auth.verify(credentials).then((outcome) => admitCaller(later, ud, outcome), () => admitCaller(later, ud, UNAVAILABLE));
     },
 
@@ -356,7 +368,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
     else metrics.upgradesAccepted++;
   }
 
-  /** Give back the capacity slot and the subject's slot, each exactly once. */
+  /** Give back the capacity slot, the subject's slot and the fleet lease, each exactly once. */
   function releaseSlots(ud: ClientUserData): void {
     if (ud.hasSlot) {
       ud.hasSlot = false;
@@ -365,6 +377,10 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
     if (ud.subject !== '') {
       subjects.release(ud.subject);
       ud.subject = '';
+    }
+    if (ud.lease !== null) {
+      fleet?.release(ud.lease);
+      ud.lease = null;
     }
   }
 
@@ -387,8 +403,38 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       return;
     }
     ud.subject = outcome.subject;
+    if (fleet !== null) {
+      admitFleet(later, ud);
+      return;
+    }
     countUpgrade(ud);
     later.upgrade(ud);
+  }
+
+  /**
+   * The fleet's decision (REDIS_URL): one Redis round trip for the shared
+   * per-IP bucket and caps, the subject's cap and FLEET_MAX_SESSIONS.
+   */
+  function admitFleet(later: DeferredUpgrade<ClientUserData>, ud: ClientUserData): void {
+    const f = fleet as NonNullable<typeof fleet>;
+    void f.acquire({ ipKey: ud.ipKey, subject: ud.subject || undefined }).then((d) => {
+      // The client left while Redis decided: onAborted gave the rest back.
+      if (later.aborted) {
+        if (d.lease !== null) f.release(d.lease);
+        return;
+      }
+      ud.lease = d.lease;
+      if (gate.draining) metrics.upgradesDraining++;
+      const refusal = gate.draining ? [Errors.DRAINING, 5] as const : fleetRefusal(d.verdict, d.retryAfter, metrics);
+      if (refusal !== null) {
+        releaseSlots(ud);
+        log.debug({ ip: ud.ip, outcome: d.verdict }, 'upgrade refused by the fleet');
+        later.refuse(refusal[0], refusal[1]);
+        return;
+      }
+      countUpgrade(ud);
+      later.upgrade(ud);
+    });
   }
 
   /**
@@ -460,6 +506,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
           for (const s of relay.sessions) s.upstream?.terminate();
           uWS.us_listen_socket_close(listenSocket as us_listen_socket);
           app.close();
+          fleet?.abort();
         },
       };
       async function shutdown(graceMs: number): Promise<void> {
@@ -473,6 +520,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
         identity.close();
         uWS.us_listen_socket_close(listenSocket as us_listen_socket);
         app.close();
+        await fleet?.close();
       }
       function waitIdle(ms: number): Promise<void> {
         if (relay.sessions.size === 0) return Promise.resolve();

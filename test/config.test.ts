@@ -142,3 +142,27 @@ t.test('TRUST_PROXY and ALLOWED_ORIGINS are parsed here, once', async (t) => {
     t.throws(() => loadConfig({ ...BASE, ALLOWED_ORIGINS: bad }), { message: /^ALLOWED_ORIGINS: expected / }, bad);
   }
 });
+t.test('fleet settings: off by default, validated, the password never quoted', async (t) => {
+  const d = loadConfig(BASE);
+  t.equal(d.redisUrl, '');
+  t.equal(d.fleetMaxSessions, 0);
+  t.equal(d.fleetLeaseMs, 15_000);
+  t.equal(d.fleetOnRedisDown, 'open');
+  t.equal(d.fleetRedisTimeoutMs, 500);
+  t.equal(d.fleetKeyPrefix, 'vlp:{fleet}:');
+  const c = loadConfig({ ...BASE, REDIS_URL: 'rediss://:k3y@cache.redis.cache.windows.net:6380', FLEET_MAX_SESSIONS: '500',
+    FLEET_ON_REDIS_DOWN: 'Closed', FLEET_KEY_PREFIX: 'prod-eu' });
+  t.equal(c.redisUrl, 'rediss://:k3y@cache.redis.cache.windows.net:6380');
+  t.equal(c.fleetMaxSessions, 500);
+  t.equal(c.fleetOnRedisDown, 'closed');
+  t.equal(c.fleetKeyPrefix, 'prod-eu:{fleet}:');
+  for (const [name, value] of [['REDIS_URL', 'http://:pw-secret@cache:6379'], ['REDIS_URL', 'not a url pw-secret'],
+    ['REDIS_URL', 'redis://:pw-secret@cache:6379/some/path'], ['FLEET_ON_REDIS_DOWN', 'maybe'],
+    ['FLEET_LEASE_MS', '10'], ['FLEET_KEY_PREFIX', 'a b'], ['FLEET_REDIS_TIMEOUT_MS', '0']]) {
+    const err = t.throws(() => loadConfig({ ...BASE, [name]: value })) as ConfigError;
+    t.ok(err instanceof ConfigError, name);
+    t.match(err.message, new RegExp(`^${name}:`));
+    t.notMatch(err.message, /pw-secret/, `${name}: password not shown`);
+  }
+});
+

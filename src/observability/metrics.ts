@@ -113,6 +113,17 @@ export class Metrics {
   closesClient = 0;
   closesUpstream = 0;
   closesProxy = 0;
+  // Fleet (REDIS_URL): upgrades refused by the fleet's counts, and Redis health.
+  upgradesFleetCapacity = 0;
+  upgradesFleetUnavailable = 0;
+  fleetRedisErrors = 0;
+  fleetRedisUps = 0;
+  fleetRedisDowns = 0;
+  fleetLocalAdmits = 0;
+  /** Gauges, rendered only when the fleet is on: 1/0, and this thread's live leases. */
+  fleetEnabled = 0;
+  fleetRedisUp = 0;
+  fleetLeases = 0;
 
   readonly upstreamConnectSeconds = new Histogram(UPSTREAM_CONNECT_BUCKETS);
   private readonly eventLoop: EventLoopMonitor | null;
@@ -132,6 +143,9 @@ export class Metrics {
     out[HIST_SUM_KEY] = h.sum;
     out[HIST_COUNT_KEY] = h.count;
     this.runtime.snapshotInto(out);
+    out.fleetEnabled = this.fleetEnabled;
+    out.fleetRedisUp = this.fleetRedisUp;
+    out.fleetLeases = this.fleetLeases;
     const lag = this.eventLoop === null ? null : this.eventLoop.read();
     for (const [key, stat] of LAG_STATS) out[key] = lag === null ? 0 : lag[stat];
     return out;
@@ -154,7 +168,7 @@ export class Metrics {
         if (typeof v !== 'number') continue;
         const prev = out[k];
         if (prev === undefined) out[k] = v;
-        else out[k] = MAX_KEYS.has(k) ? Math.max(prev, v) : prev + v;
+        else out[k] = MAX_KEYS.has(k) ? Math.max(prev, v) : MIN_KEYS.has(k) ? Math.min(prev, v) : prev + v;
       }
     }
     return out;
@@ -187,6 +201,10 @@ export class Metrics {
       out += gauge(`${METRIC_PREFIX}buffered_bytes`, 'Bytes held for slow peers, all threads (BUFFER_BUDGET_BYTES counts these).',
         extra.bufferedBytes());
       out += gauge(`${METRIC_PREFIX}buffer_budget_bytes`, 'Configured BUFFER_BUDGET_BYTES.', extra.bufferBudgetBytes);
+    }
+    if ((s.fleetEnabled ?? 0) > 0) {
+      out += gauge(`${METRIC_PREFIX}fleet_redis_up`, '1 while Redis answers (every thread); 0 = limits decided per replica (FLEET_ON_REDIS_DOWN).', s.fleetRedisUp);
+      out += gauge(`${METRIC_PREFIX}fleet_leases`, 'Session leases this replica holds and renews in Redis.', s.fleetLeases);
     }
 
     // prom-client's default names, so stock Node.js dashboards work unchanged.
@@ -222,6 +240,7 @@ const FAMILIES: readonly Family[] = [
     ['capacity', 'upgradesCapacity'], ['ip_capacity', 'upgradesIpCapacity'],
     ['invalid', 'upgradesInvalid'], ['draining', 'upgradesDraining'],
     ['unauthorized', 'upgradesUnauthorized'], ['subject_capacity', 'upgradesSubjectCapacity'],
+    ['fleet_capacity', 'upgradesFleetCapacity'], ['fleet_unavailable', 'upgradesFleetUnavailable'],
   ]),
   counter('auth_verifications_total', 'Caller verifications (CLIENT_AUTH) by outcome; a refusal names its reason.', 'outcome', [
     ['ok', 'authOk'], ['missing', 'authMissing'], ['expired', 'authExpired'], ['invalid', 'authInvalid'],
@@ -256,6 +275,12 @@ const FAMILIES: readonly Family[] = [
     null, 'bufferBudgetPauses'),
   counter('buffer_budget_sheds_total', 'Sessions closed 1013 because the process buffer budget was spent.',
     null, 'bufferBudgetSheds'),
+  counter('fleet_redis_errors_total', 'Redis calls that failed or timed out (FLEET_REDIS_TIMEOUT_MS).', null, 'fleetRedisErrors'),
+  counter('fleet_redis_state_changes_total', 'Times Redis was found up or down.', 'to', [
+    ['up', 'fleetRedisUps'], ['down', 'fleetRedisDowns'],
+  ]),
+  counter('fleet_local_admits_total', 'Sessions admitted on this replica\'s own limits while Redis was down (FLEET_ON_REDIS_DOWN=open).',
+    null, 'fleetLocalAdmits'),
   counter('closes_total', 'Sessions closed, by who initiated the close.', 'initiator', [
     ['client', 'closesClient'], ['upstream', 'closesUpstream'], ['proxy', 'closesProxy'],
   ]),
@@ -292,6 +317,8 @@ const LAG_SERIES: ReadonlyArray<readonly [string, string, string]> = [
 ];
 
 const MAX_KEYS: ReadonlySet<string> = new Set(LAG_STATS.map(([key]) => key));
+/** Merged as the minimum: Redis counts as up only when every thread reaches it. */
+const MIN_KEYS: ReadonlySet<string> = new Set(['fleetRedisUp']);
 
 function gauge(name: string, help: string, value: number | undefined): string {
   return `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${num(value)}\n`;

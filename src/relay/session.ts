@@ -7,6 +7,7 @@ import type { ProxyError } from '../errors';
 import type { UpstreamTarget } from '../upstream/target';
 import type { UpstreamSocket } from './upstream-socket';
 import type { Relay } from './relay';
+import type { Lease } from '../fleet/fleet-limiter';
 
 export type Initiator = '' | 'client' | 'upstream' | 'proxy';
 
@@ -25,6 +26,8 @@ export interface ClientUserData {
   clientRequestId: string;
   /** The verified subject (CLIENT_AUTH) while it holds a MAX_SESSIONS_PER_SUBJECT slot, else ''. */
   subject: string;
+  /** The session's fleet lease (REDIS_URL), given back once on close. */
+  lease: Lease | null;
 }
 
 export class Session {

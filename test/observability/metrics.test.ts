@@ -146,6 +146,9 @@ t.test('a fresh registry renders valid exposition text with every family', async
     'voice_live_proxy_bytes_total',
     'voice_live_proxy_closes_total',
     'voice_live_proxy_draining',
+    'voice_live_proxy_fleet_local_admits_total',
+    'voice_live_proxy_fleet_redis_errors_total',
+    'voice_live_proxy_fleet_redis_state_changes_total',
     'voice_live_proxy_frames_total',
     'voice_live_proxy_http_rate_limited_total',
     'voice_live_proxy_max_connections',
@@ -226,7 +229,16 @@ t.test('each counter field lands in its own series', async (t) => {
     ['closesClient', 'voice_live_proxy_closes_total', { initiator: 'client' }],
     ['closesUpstream', 'voice_live_proxy_closes_total', { initiator: 'upstream' }],
     ['closesProxy', 'voice_live_proxy_closes_total', { initiator: 'proxy' }],
+    ['upgradesFleetCapacity', 'voice_live_proxy_upgrades_total', { outcome: 'fleet_capacity' }],
+    ['upgradesSubjectCapacity', 'voice_live_proxy_upgrades_total', { outcome: 'subject_capacity' }],
+    ['upgradesFleetUnavailable', 'voice_live_proxy_upgrades_total', { outcome: 'fleet_unavailable' }],
+    ['fleetRedisErrors', 'voice_live_proxy_fleet_redis_errors_total', {}],
+    ['fleetRedisUps', 'voice_live_proxy_fleet_redis_state_changes_total', { to: 'up' }],
+    ['fleetRedisDowns', 'voice_live_proxy_fleet_redis_state_changes_total', { to: 'down' }],
+    ['fleetLocalAdmits', 'voice_live_proxy_fleet_local_admits_total', {}],
   ];
+  // Gauges (not series of their own here; see the fleet gauges test).
+  const GAUGES = ['fleetEnabled', 'fleetRedisUp', 'fleetLeases'];
   const rec = m as unknown as Record<string, number>;
   expected.forEach(([field], i) => { rec[field] = i + 1; });
   const fams = parseExposition(m.render({ activeConnections: 0, maxConnections: 1, draining: false }));
@@ -234,8 +246,25 @@ t.test('each counter field lands in its own series', async (t) => {
     t.equal(value(fams, name, labels), i + 1, `${field} -> ${name}${JSON.stringify(labels)}`);
   });
   // Every numeric own field of Metrics is covered above (a new field needs a series).
-  const numeric = Object.keys(m).filter((k) => typeof rec[k] === 'number').sort();
+  const numeric = Object.keys(m).filter((k) => typeof rec[k] === 'number' && !GAUGES.includes(k)).sort();
   t.same(numeric, expected.map(([f]) => f as string).sort());
+});
+
+t.test('fleet gauges: only with the fleet on; Redis is up only when every worker reaches it', async (t) => {
+  const off = new Metrics();
+  t.notMatch(off.render({ activeConnections: 0, maxConnections: 1, draining: false }), /fleet_redis_up|fleet_leases/);
+  const a = new Metrics();
+  const b = new Metrics();
+  for (const m of [a, b]) { m.fleetEnabled = 1; m.fleetRedisUp = 1; m.fleetLeases = 3; }
+  b.fleetRedisUp = 0;
+  const extra = { activeConnections: 0, maxConnections: 1, draining: false };
+  let fams = parseExposition(Metrics.renderSnapshots([a.snapshot(), b.snapshot()], extra));
+  t.equal(value(fams, 'voice_live_proxy_fleet_redis_up'), 0, 'one worker down: down');
+  t.equal(value(fams, 'voice_live_proxy_fleet_leases'), 6, 'leases add up');
+  b.fleetRedisUp = 1;
+  fams = parseExposition(Metrics.renderSnapshots([a.snapshot(), b.snapshot()], extra));
+  t.equal(value(fams, 'voice_live_proxy_fleet_redis_up'), 1);
+  t.equal(fams.get('voice_live_proxy_fleet_leases')?.type, 'gauge');
 });
 
 t.test('gauges come from the render arguments', async (t) => {

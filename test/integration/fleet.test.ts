@@ -1,0 +1,140 @@
+// Several real proxy processes sharing one real redis-server (SPEC 6): limits
+// that hold exactly across replicas, a replica killed with SIGKILL whose
+// sessions are freed within FLEET_LEASE_MS, Redis stopped and restarted under
+// live replicas, and rediss:// with a password.
+import t from 'tap';
+import type { Test } from 'tap';
+import { TestClient } from '../helpers/client';
+import { rawUpgradeStatus } from '../helpers/raw-upgrade';
+import { redisMissing, startRedis, type RedisServer } from '../helpers/redis-server';
+import { entryBuilt, freePort, spawnProxy, type Child } from '../helpers/spawn-proxy';
+import { startSimulator } from '../../src/simulator/simulator';
+
+const skip = redisMissing() || (entryBuilt() ? false : 'dist/index.js missing: run `npm run build` (npm test does)');
+
+interface Replica { child: Child; port: number; url: string }
+
+async function startFleet(t: Test, redis: RedisServer, n: number, env: Record<string, string>): Promise<Replica[]> {
+  const sim = await startSimulator();
+  t.teardown(() => sim.close());
+  return Promise.all(Array.from({ length: n }, async () => {
+    const port = await freePort();
+    const child = spawnProxy({
+      WORKERS: '1', PORT: String(port), HOST: '127.0.0.1', AZURE_VOICE_LIVE_ENDPOINT: sim.origin, AZURE_SPEECH_KEY: 'k',
+      ALLOWED_ORIGINS: 'http://localhost:3000', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '200',
+      // A generous timeout: on a loaded CI machine a slow answer would (rightly) fall back to local limits.
+      REDIS_URL: redis.url, RATE_LIMIT_MAX_REQUESTS: '100000', FLEET_REDIS_TIMEOUT_MS: '3000', ...env,
+    });
+    t.teardown(() => { child.proc.kill('SIGKILL'); });
+    await child.line('fleet: redis up, limits shared across replicas');
+    return { child, port, url: `ws://127.0.0.1:${port}/ws` };
+  }));
+}
+
+type Outcome = { client: TestClient; result: string };
+
+/** Opens a client and resolves with 'open' or the refusal's status and code. */
+async function attempt(url: string, localAddress: string): Promise<Outcome> {
+  const client = new TestClient(url, { localAddress });
+  const result = await Promise.race([
+    client.opened.then(() => 'open'),
+    client.refused.then((r) => `${r.status} ${(JSON.parse(r.body) as { error: { code: string } }).error.code}`),
+  ]);
+  return { client, result };
+}
+
+function tally(outcomes: Outcome[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const o of outcomes) out[o.result] = (out[o.result] ?? 0) + 1;
+  return out;
+}
+
+t.test('FLEET_MAX_SESSIONS and MAX_CONNECTIONS_PER_IP hold exactly across three replicas', { skip }, async (t) => {
+  const redis = await startRedis(t);
+  const reps = await startFleet(t, redis, 3, { FLEET_MAX_SESSIONS: '12', MAX_CONNECTIONS_PER_IP: '4' });
+  // 60 clients from 30 addresses, spread over the replicas, all at once.
+  const outcomes = await Promise.all(Array.from({ length: 60 }, (_, i) =>
+    attempt(reps[i % 3].url, `127.0.2.${1 + (i % 30)}`)));
+  t.same(tally(outcomes), { open: 12, '503 fleet_at_capacity': 48 }, 'exactly the fleet cap');
+  await Promise.all(outcomes.filter((o) => o.result === 'open').map((o) => o.client.close()));
+
+  // One address, twelve attempts over three replicas: four sessions, not four per replica.
+  const one = await Promise.all(Array.from({ length: 12 }, (_, i) => attempt(reps[i % 3].url, '127.0.3.1')));
+  t.same(tally(one), { open: 4, '503 ip_at_capacity': 8 }, 'the per-IP cap is the fleet\'s');
+  await Promise.all(one.filter((o) => o.result === 'open').map((o) => o.client.close()));
+});
+
+t.test('the token bucket does not multiply by the number of replicas', { skip }, async (t) => {
+  const redis = await startRedis(t);
+  const reps = await startFleet(t, redis, 3, { RATE_LIMIT_MAX_REQUESTS: '30', RATE_LIMIT_WINDOW_MS: '86400000' });
+  const statuses = await Promise.all(Array.from({ length: 90 }, (_, i) => rawUpgradeStatus(reps[i % 3].port, '127.0.4.1')));
+  t.equal(statuses.filter((s) => s === 101).length, 30, 'one burst for the client, fleet-wide');
+  t.equal(statuses.filter((s) => s === 429).length, 60);
+});
+
+t.test('a replica killed with SIGKILL frees its sessions within FLEET_LEASE_MS', { skip }, async (t) => {
+  const redis = await startRedis(t);
+  const leaseMs = 1500;
+  const [a, b] = await startFleet(t, redis, 2, { FLEET_MAX_SESSIONS: '2', FLEET_LEASE_MS: String(leaseMs) });
+  const held = await Promise.all([attempt(a.url, '127.0.5.1'), attempt(a.url, '127.0.5.2')]);
+  t.same(held.map((o) => o.result), ['open', 'open']);
+  t.equal((await attempt(b.url, '127.0.5.3')).result, '503 fleet_at_capacity', 'the fleet is full');
+  a.child.proc.kill('SIGKILL');
+  await a.child.exited;
+  const killed = Date.now();
+  let result = '';
+  while (Date.now() - killed < leaseMs * 4) {
+    const o = await attempt(b.url, '127.0.5.4');
+    result = o.result;
+    if (result === 'open') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const freedMs = Date.now() - killed;
+  t.equal(result, 'open', 'the dead replica\'s places are free again');
+  t.ok(freedMs <= leaseMs + 1000, `within the lease (${freedMs} ms)`);
+});
+
+t.test('Redis stopped and restarted under live replicas: local limits meanwhile, shared again after', { skip }, async (t) => {
+  const redis = await startRedis(t);
+  const reps = await startFleet(t, redis, 2, { FLEET_MAX_SESSIONS: '3', FLEET_REDIS_TIMEOUT_MS: '200' });
+  const before = await attempt(reps[0].url, '127.0.6.1');
+  t.equal(before.result, 'open');
+  await redis.stop();
+  // Open mode: sessions go on being admitted on each replica's own limits.
+  const during = await Promise.all([attempt(reps[0].url, '127.0.6.2'), attempt(reps[1].url, '127.0.6.3')]);
+  t.same(during.map((o) => o.result), ['open', 'open'], 'admitted while Redis is away');
+  await Promise.all(reps.map((r) => r.child.line('fleet: redis unavailable, deciding on this replica\'s own limits')));
+  t.equal(before.client.ws.readyState, before.client.ws.OPEN, 'live sessions untouched');
+  await redis.start();
+  // Each replica says it is back, with its leases re-asserted into the empty Redis.
+  await Promise.all(reps.map(async (r) => {
+    for (;;) {
+      if (r.child.stdout.filter((l) => l.includes('fleet: redis up')).length >= 2) return;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }));
+  const after = await attempt(reps[1].url, '127.0.6.4');
+  t.equal(after.result, '503 fleet_at_capacity', 'the three live sessions count again: the fleet is full');
+  for (const r of reps) t.equal(r.child.stdout.filter((l) => l.includes('fleet: redis unavailable')).length, 1, 'one line per state change');
+  await Promise.all([before, ...during].map((o) => o.client.close()));
+});
+
+t.test('rediss:// with a password: TLS to Redis, and the password never logged', { skip }, async (t) => {
+  const redis = await startRedis(t, { tls: true, password: 'fleet-pass-0123456789' });
+  const [r] = await startFleet(t, redis, 1, { FLEET_MAX_SESSIONS: '1', NODE_EXTRA_CA_CERTS: redis.caFile });
+  const first = await attempt(r.url, '127.0.7.1');
+  t.equal(first.result, 'open');
+  t.equal((await attempt(r.url, '127.0.7.2')).result, '503 fleet_at_capacity', 'decided in Redis over TLS');
+  await first.client.close();
+  r.child.proc.kill('SIGTERM');
+  await r.child.exited;
+  t.notMatch(r.child.stdout.join('\n') + r.child.stderr, /fleet-pass/, 'password not in any output');
+});
+
+t.test('a bad REDIS_URL stops the process naming the variable, without the password', { skip }, async (t) => {
+  const child = spawnProxy({ AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:1', REDIS_URL: 'http://:hunter2@cache:6380' });
+  const { code } = await child.exited;
+  t.equal(code, 1);
+  t.match(child.stderr, /REDIS_URL/);
+  t.notMatch(child.stderr, /hunter2/);
+});
