@@ -3,12 +3,19 @@
 // sessions are freed within FLEET_LEASE_MS, Redis stopped and restarted under
 // live replicas, and rediss:// with a password.
 import t from 'tap';
+import { randomInt } from 'node:crypto';
 import type { Test } from 'tap';
 import { TestClient } from '../helpers/client';
 import { rawUpgradeStatus } from '../helpers/raw-upgrade';
 import { redisMissing, startRedis, type RedisServer } from '../helpers/redis-server';
-import { entryBuilt, freePort, spawnProxy, type Child } from '../helpers/spawn-proxy';
+import { entryBuilt, spawnProxy, type Child } from '../helpers/spawn-proxy';
 import { startSimulator } from '../../src/simulator/simulator';
+
+// Client addresses no other test uses (and a different /16 per run): tests
+// that run at the same time and connect from the same local address have
+// been seen to cut each other's fresh connections, which frees a place and
+// would make an exact count look wrong.
+const NET = `127.${100 + randomInt(150)}`;
 
 const skip = redisMissing() || (entryBuilt() ? false : 'dist/index.js missing: run `npm run build` (npm test does)');
 
@@ -18,14 +25,21 @@ async function startFleet(t: Test, redis: RedisServer, n: number, env: Record<st
   const sim = await startSimulator();
   t.teardown(() => sim.close());
   return Promise.all(Array.from({ length: n }, async () => {
-    const port = await freePort();
+    // PORT=0: the kernel picks a port no listener holds. uWS listens with
+    // SO_REUSEPORT, so a port picked by freePort() and taken by a concurrent
+    // test's proxy would be shared silently between the two processes.
     const child = spawnProxy({
-      WORKERS: '1', PORT: String(port), HOST: '127.0.0.1', AZURE_VOICE_LIVE_ENDPOINT: sim.origin, AZURE_SPEECH_KEY: 'k',
+      WORKERS: '1', PORT: '0', HOST: '127.0.0.1', AZURE_VOICE_LIVE_ENDPOINT: sim.origin, AZURE_SPEECH_KEY: 'k',
       ALLOWED_ORIGINS: 'http://localhost:3000', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '200',
       // A generous timeout: on a loaded CI machine a slow answer would (rightly) fall back to local limits.
       REDIS_URL: redis.url, RATE_LIMIT_MAX_REQUESTS: '100000', FLEET_REDIS_TIMEOUT_MS: '3000', ...env,
     });
-    t.teardown(() => { child.proc.kill('SIGKILL'); });
+    t.teardown(() => {
+      child.proc.kill('SIGKILL');
+      // On failure, say what the replica saw of Redis.
+      if (!t.passing()) t.comment(child.stdout.filter((l) => l.includes('fleet') || l.includes('session') || l.includes('listening')).join('\n'));
+    });
+    const port = Number((await child.line('voice-live-proxy listening')).port);
     await child.line('fleet: redis up, limits shared across replicas');
     return { child, port, url: `ws://127.0.0.1:${port}/ws` };
   }));
@@ -54,12 +68,12 @@ t.test('FLEET_MAX_SESSIONS and MAX_CONNECTIONS_PER_IP hold exactly across three 
   const reps = await startFleet(t, redis, 3, { FLEET_MAX_SESSIONS: '12', MAX_CONNECTIONS_PER_IP: '4' });
   // 60 clients from 30 addresses, spread over the replicas, all at once.
   const outcomes = await Promise.all(Array.from({ length: 60 }, (_, i) =>
-    attempt(reps[i % 3].url, `127.0.2.${1 + (i % 30)}`)));
+    attempt(reps[i % 3].url, `${NET}.12.${1 + (i % 30)}`)));
   t.same(tally(outcomes), { open: 12, '503 fleet_at_capacity': 48 }, 'exactly the fleet cap');
   await Promise.all(outcomes.filter((o) => o.result === 'open').map((o) => o.client.close()));
 
   // One address, twelve attempts over three replicas: four sessions, not four per replica.
-  const one = await Promise.all(Array.from({ length: 12 }, (_, i) => attempt(reps[i % 3].url, '127.0.3.1')));
+  const one = await Promise.all(Array.from({ length: 12 }, (_, i) => attempt(reps[i % 3].url, `${NET}.13.1`)));
   t.same(tally(one), { open: 4, '503 ip_at_capacity': 8 }, 'the per-IP cap is the fleet\'s');
   await Promise.all(one.filter((o) => o.result === 'open').map((o) => o.client.close()));
 });
@@ -67,7 +81,7 @@ t.test('FLEET_MAX_SESSIONS and MAX_CONNECTIONS_PER_IP hold exactly across three 
 t.test('the token bucket does not multiply by the number of replicas', { skip }, async (t) => {
   const redis = await startRedis(t);
   const reps = await startFleet(t, redis, 3, { RATE_LIMIT_MAX_REQUESTS: '30', RATE_LIMIT_WINDOW_MS: '86400000' });
-  const statuses = await Promise.all(Array.from({ length: 90 }, (_, i) => rawUpgradeStatus(reps[i % 3].port, '127.0.4.1')));
+  const statuses = await Promise.all(Array.from({ length: 90 }, (_, i) => rawUpgradeStatus(reps[i % 3].port, `${NET}.14.1`)));
   t.equal(statuses.filter((s) => s === 101).length, 30, 'one burst for the client, fleet-wide');
   t.equal(statuses.filter((s) => s === 429).length, 60);
 });
@@ -76,15 +90,15 @@ t.test('a replica killed with SIGKILL frees its sessions within FLEET_LEASE_MS',
   const redis = await startRedis(t);
   const leaseMs = 1500;
   const [a, b] = await startFleet(t, redis, 2, { FLEET_MAX_SESSIONS: '2', FLEET_LEASE_MS: String(leaseMs) });
-  const held = await Promise.all([attempt(a.url, '127.0.5.1'), attempt(a.url, '127.0.5.2')]);
+  const held = await Promise.all([attempt(a.url, `${NET}.15.1`), attempt(a.url, `${NET}.15.2`)]);
   t.same(held.map((o) => o.result), ['open', 'open']);
-  t.equal((await attempt(b.url, '127.0.5.3')).result, '503 fleet_at_capacity', 'the fleet is full');
+  t.equal((await attempt(b.url, `${NET}.15.3`)).result, '503 fleet_at_capacity', 'the fleet is full');
   a.child.proc.kill('SIGKILL');
   await a.child.exited;
   const killed = Date.now();
   let result = '';
   while (Date.now() - killed < leaseMs * 4) {
-    const o = await attempt(b.url, '127.0.5.4');
+    const o = await attempt(b.url, `${NET}.15.4`);
     result = o.result;
     if (result === 'open') break;
     await new Promise((r) => setTimeout(r, 100));
@@ -97,11 +111,11 @@ t.test('a replica killed with SIGKILL frees its sessions within FLEET_LEASE_MS',
 t.test('Redis stopped and restarted under live replicas: local limits meanwhile, shared again after', { skip }, async (t) => {
   const redis = await startRedis(t);
   const reps = await startFleet(t, redis, 2, { FLEET_MAX_SESSIONS: '3', FLEET_REDIS_TIMEOUT_MS: '200' });
-  const before = await attempt(reps[0].url, '127.0.6.1');
+  const before = await attempt(reps[0].url, `${NET}.16.1`);
   t.equal(before.result, 'open');
   await redis.stop();
   // Open mode: sessions go on being admitted on each replica's own limits.
-  const during = await Promise.all([attempt(reps[0].url, '127.0.6.2'), attempt(reps[1].url, '127.0.6.3')]);
+  const during = await Promise.all([attempt(reps[0].url, `${NET}.16.2`), attempt(reps[1].url, `${NET}.16.3`)]);
   t.same(during.map((o) => o.result), ['open', 'open'], 'admitted while Redis is away');
   await Promise.all(reps.map((r) => r.child.line('fleet: redis unavailable, deciding on this replica\'s own limits')));
   t.equal(before.client.ws.readyState, before.client.ws.OPEN, 'live sessions untouched');
@@ -113,7 +127,7 @@ t.test('Redis stopped and restarted under live replicas: local limits meanwhile,
       await new Promise((res) => setTimeout(res, 50));
     }
   }));
-  const after = await attempt(reps[1].url, '127.0.6.4');
+  const after = await attempt(reps[1].url, `${NET}.16.4`);
   t.equal(after.result, '503 fleet_at_capacity', 'the three live sessions count again: the fleet is full');
   for (const r of reps) t.equal(r.child.stdout.filter((l) => l.includes('fleet: redis unavailable')).length, 1, 'one line per state change');
   await Promise.all([before, ...during].map((o) => o.client.close()));
@@ -122,9 +136,9 @@ t.test('Redis stopped and restarted under live replicas: local limits meanwhile,
 t.test('rediss:// with a password: TLS to Redis, and the password never logged', { skip }, async (t) => {
   const redis = await startRedis(t, { tls: true, password: 'fleet-pass-0123456789' });
   const [r] = await startFleet(t, redis, 1, { FLEET_MAX_SESSIONS: '1', NODE_EXTRA_CA_CERTS: redis.caFile });
-  const first = await attempt(r.url, '127.0.7.1');
+  const first = await attempt(r.url, `${NET}.17.1`);
   t.equal(first.result, 'open');
-  t.equal((await attempt(r.url, '127.0.7.2')).result, '503 fleet_at_capacity', 'decided in Redis over TLS');
+  t.equal((await attempt(r.url, `${NET}.17.2`)).result, '503 fleet_at_capacity', 'decided in Redis over TLS');
   await first.client.close();
   r.child.proc.kill('SIGTERM');
   await r.child.exited;
