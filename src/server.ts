@@ -306,7 +306,10 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       // Caller verification and the fleet's Redis round trip are both async:
       // DeferredUpgrade registers onAborted now and corks the late upgrade.
       const later = new DeferredUpgrade<ClientUserData>(res, key, protocol, extensions, context,
-        { tls: v.tls, corsOrigin: corsOrigin(f) }, () => releaseSlots(ud));
+        { tls: v.tls, corsOrigin: corsOrigin(f) }, () => {
+          log.debug({ ip: ud.ip }, 'client left before admission was decided');
+          releaseSlots(ud);
+        });
       if (auth === null) {
         admitFleet(later, ud);
         return;

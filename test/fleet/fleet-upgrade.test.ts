@@ -52,7 +52,7 @@ t.test('a client that leaves while Redis decides gives back its slot and its lea
   sock.write(upgradeRequest(h.proxy.port));
   await until(() => h.proxy.gate.counter.active === 1, 'the pending upgrade holds a local slot');
   sock.resetAndDestroy();
-  await h.logLine('client left during the fleet decision');
+  await h.logLine('client left before admission was decided');
   redis.resume();
   await until(() => h.proxy.gate.counter.active === 0, 'slot given back');
   const admin = new Redis(redis.url);

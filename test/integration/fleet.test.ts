@@ -32,7 +32,7 @@ async function startFleet(t: Test, redis: RedisServer, n: number, env: Record<st
       WORKERS: '1', PORT: '0', HOST: '127.0.0.1', AZURE_VOICE_LIVE_ENDPOINT: sim.origin, AZURE_SPEECH_KEY: 'k',
       ALLOWED_ORIGINS: 'http://localhost:3000', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '200',
       // A generous timeout: on a loaded CI machine a slow answer would (rightly) fall back to local limits.
-      REDIS_URL: redis.url, RATE_LIMIT_MAX_REQUESTS: '100000', FLEET_REDIS_TIMEOUT_MS: '3000', ...env,
+      REDIS_URL: redis.url, RATE_LIMIT_MAX_REQUESTS: '100000', UPGRADE_RATE_LIMIT_MAX_REQUESTS: '100000', MAX_CONNECTIONS_PER_IP: '1000', FLEET_REDIS_TIMEOUT_MS: '3000', ...env,
     });
     t.teardown(() => {
       child.proc.kill('SIGKILL');
@@ -120,7 +120,7 @@ t.test('FLEET_MAX_SESSIONS and MAX_CONNECTIONS_PER_IP hold exactly across three 
 
 t.test('the token bucket does not multiply by the number of replicas', { skip }, async (t) => {
   const redis = await startRedis(t);
-  const reps = await startFleet(t, redis, 3, { RATE_LIMIT_MAX_REQUESTS: '30', RATE_LIMIT_WINDOW_MS: '86400000' });
+  const reps = await startFleet(t, redis, 3, { UPGRADE_RATE_LIMIT_MAX_REQUESTS: '30', UPGRADE_RATE_LIMIT_WINDOW_MS: '86400000' });
   const statuses = await Promise.all(Array.from({ length: 90 }, (_, i) => rawUpgradeStatus(reps[i % 3].port, `${NET}.14.1`)));
   t.equal(statuses.filter((s) => s === 101).length, 30, 'one burst for the client, fleet-wide');
   t.equal(statuses.filter((s) => s === 429).length, 60);
@@ -198,7 +198,12 @@ t.test('rediss:// with a password: TLS to Redis, and the password never logged',
   const first = await attempt(r.url, `${NET}.17.1`);
   t.equal(first.result, 'open');
   // The lease went to Redis over TLS: the replica reports it held there.
-  const metrics = await (await fetch(`http://127.0.0.1:${r.port}/metrics`)).text();
+  // Worker metrics reach /metrics on the next publish: poll briefly for the lease.
+  let metrics = '';
+  for (let i = 0; i < 50 && !/voice_live_proxy_fleet_leases 1\n/.test(metrics); i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 100));
+    metrics = await (await fetch(`http://127.0.0.1:${r.port}/metrics`)).text();
+  }
   t.match(metrics, /voice_live_proxy_fleet_redis_up 1\n/);
   t.match(metrics, /voice_live_proxy_fleet_leases 1\n/);
   t.match(metrics, /voice_live_proxy_fleet_redis_errors_total 0\n/);

@@ -73,7 +73,7 @@ for (const workers of ['2', '1']) {
     for (const second of [false, true]) {
       // LOG_LEVEL=debug and many short sessions fill the pipe while the reader is paused.
       const { child, url } = await startStack(t, { WORKERS: workers, LOG_LEVEL: 'debug', SHUTDOWN_GRACE_MS: '60000',
-        RATE_LIMIT_MAX_REQUESTS: '100000' });
+        RATE_LIMIT_MAX_REQUESTS: '100000', UPGRADE_RATE_LIMIT_MAX_REQUESTS: '100000', MAX_CONNECTIONS_PER_IP: '1000' });
       child.proc.stdout!.pause();
       const live = second ? new TestClient(url) : null;
       await live?.opened;
