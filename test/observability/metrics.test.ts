@@ -230,7 +230,6 @@ t.test('each counter field lands in its own series', async (t) => {
     ['closesUpstream', 'voice_live_proxy_closes_total', { initiator: 'upstream' }],
     ['closesProxy', 'voice_live_proxy_closes_total', { initiator: 'proxy' }],
     ['upgradesFleetCapacity', 'voice_live_proxy_upgrades_total', { outcome: 'fleet_capacity' }],
-    ['upgradesSubjectCapacity', 'voice_live_proxy_upgrades_total', { outcome: 'subject_capacity' }],
     ['upgradesFleetUnavailable', 'voice_live_proxy_upgrades_total', { outcome: 'fleet_unavailable' }],
     ['fleetRedisErrors', 'voice_live_proxy_fleet_redis_errors_total', {}],
     ['fleetRedisUps', 'voice_live_proxy_fleet_redis_state_changes_total', { to: 'up' }],
