@@ -41,7 +41,8 @@ const PKG = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8
 const ROOT_BODY = JSON.stringify({
   name: PKG.name, version: PKG.version.split('.')[0],
   endpoints: {
-    websocket: '/ws', realtime: UPSTREAM_PATH, webrtc: UPSTREAM_CALLS_PATH, health: '/health', metrics: '/metrics',
+    websocket: '/ws', realtime: UPSTREAM_PATH, webrtc: UPSTREAM_CALLS_PATH,
+    health: '/health', liveness: '/livez', readiness: '/readyz', metrics: '/metrics',
   },
 });
 const LIVE_BODY = '{"status":"ok"}';

@@ -30,6 +30,8 @@ t.test('GET / lists the socket paths; a plain GET on each is 426', async (t) => 
   t.equal(root.endpoints.websocket, '/ws');
   t.equal(root.endpoints.realtime, '/voice-live/realtime');
   t.equal(root.endpoints.webrtc, '/voice-live/realtime/calls');
+  t.equal(root.endpoints.liveness, '/livez');
+  t.equal(root.endpoints.readiness, '/readyz');
   for (const path of ['/ws', '/voice-live/realtime', '/voice-live/realtime/calls']) {
     const res = await h.http(path);
     t.equal(res.status, 426, path);
