@@ -58,32 +58,29 @@ export function parseTrustProxy(raw: string): TrustProxy | string {
     if (hops > MAX_FORWARDED_HOPS) return `a hop count up to ${MAX_FORWARDED_HOPS}`;
     return hops === 0 ? trust('none') : trust('hops', hops);
   }
-  const v4: number[] = [];
-  const v6: number[] = [];
-  for (const item of value.split(',')) {
-    const name = item.trim().toLowerCase();
-    if (name === '') continue;
-    for (const cidr of PRESETS[name] ?? [name]) {
-      if (!addRange(cidr, v4, v6)) return TRUST_PROXY_EXPECTED;
-    }
-  }
-  if (v4.length === 0 && v6.length === 0) return TRUST_PROXY_EXPECTED;
-  return trust('list', 0, v4, v6);
+  const ranges = parseRanges(value);
+  return ranges === null ? TRUST_PROXY_EXPECTED : trust('list', 0, ranges.v4, ranges.v6);
 }
 
-/** `trust` with the peer ranges of TRUST_PROXY_CIDRS, or (a string) what was expected. */
-export function withPeerRanges(trust: TrustProxy, raw: string): TrustProxy | string {
+/** A comma list of IPs, CIDRs and preset names as flat range tables; null when an item is invalid or none is given. */
+function parseRanges(raw: string): { v4: number[]; v6: number[] } | null {
   const v4: number[] = [];
   const v6: number[] = [];
   for (const item of raw.split(',')) {
     const name = item.trim().toLowerCase();
     if (name === '') continue;
     for (const cidr of PRESETS[name] ?? [name]) {
-      if (!addRange(cidr, v4, v6)) return TRUST_PROXY_CIDRS_EXPECTED;
+      if (!addRange(cidr, v4, v6)) return null;
     }
   }
-  if (v4.length === 0 && v6.length === 0) return TRUST_PROXY_CIDRS_EXPECTED;
-  return Object.freeze({ ...trust, peerV4: Uint32Array.from(v4), peerV6: Uint16Array.from(v6) });
+  return v4.length === 0 && v6.length === 0 ? null : { v4, v6 };
+}
+
+/** `trust` with the peer ranges of TRUST_PROXY_CIDRS, or (a string) what was expected. */
+export function withPeerRanges(trust: TrustProxy, raw: string): TrustProxy | string {
+  const ranges = parseRanges(raw);
+  if (ranges === null) return TRUST_PROXY_CIDRS_EXPECTED;
+  return Object.freeze({ ...trust, peerV4: Uint32Array.from(ranges.v4), peerV6: Uint16Array.from(ranges.v6) });
 }
 
 function trust(mode: TrustMode, hops = 0, v4: number[] = [], v6: number[] = []): TrustProxy {
