@@ -16,11 +16,22 @@ import { OP_BINARY, OP_TEXT, RawSocket, buildFrame } from './lib/raw-ws.mjs';
 import { sourceIps } from './lib/stream-run.mjs';
 
 const o = parseArgs(process.argv.slice(2), {
-  readers: 1000, burstMb: 4, budgetMib: 128, live: 50, echoes: 16, hold: 20, workers: 2,
-  maxInflight: 128, resumeTimeout: 180, json: '', help: false,
+  readers: 1000,
+  burstMb: 4,
+  budgetMib: 128,
+  live: 50,
+  echoes: 16,
+  hold: 20,
+  workers: 2,
+  maxInflight: 128,
+  resumeTimeout: 180,
+  json: '',
+  help: false,
 });
 if (o.help) {
-  console.log('node bench/budget.mjs [--readers 1000] [--burst-mb 4] [--budget-mib 128] [--live 50] [--echoes 16] [--hold 20] [--workers 2] [--json FILE]');
+  console.log(
+    'node bench/budget.mjs [--readers 1000] [--burst-mb 4] [--budget-mib 128] [--live 50] [--echoes 16] [--hold 20] [--workers 2] [--json FILE]',
+  );
   process.exit(0);
 }
 const MIB = 1024 * 1024;
@@ -29,7 +40,9 @@ const CREATED = Buffer.from('{"type":"session.created"');
 const DONE = Buffer.from('simulator.burst.done');
 const SEQ = Buffer.from('seq:');
 const ECHO_ON = buildFrame(Buffer.from('{"type":"simulator.echo_raw"}')).frame;
-const BURST_REQ = buildFrame(Buffer.from(JSON.stringify({ type: 'simulator.burst', bytes: BURST, frameBytes: 64 * 1024 }))).frame;
+const BURST_REQ = buildFrame(
+  Buffer.from(JSON.stringify({ type: 'simulator.burst', bytes: BURST, frameBytes: 64 * 1024 })),
+).frame;
 
 function has(buf, start, end, needle) {
   return buf.subarray(start, end).includes(needle);
@@ -97,22 +110,42 @@ async function main() {
   const sim = await startSimulator();
   const proxy = await startProxy(sim.origin, {
     env: {
-      BUFFER_BUDGET_BYTES: String(o.budgetMib * MIB), WORKERS: String(o.workers),
+      BUFFER_BUDGET_BYTES: String(o.budgetMib * MIB),
+      WORKERS: String(o.workers),
       // A stalled reader cannot answer pings either: keep the keepalive and
       // slow-reader limits out of the way of what is measured here.
-      MAX_CONNECTIONS_PER_IP: '0', SLOW_PEER_TIMEOUT_MS: '600000', KEEPALIVE_INTERVAL_MS: '200000',
+      MAX_CONNECTIONS_PER_IP: '0',
+      SLOW_PEER_TIMEOUT_MS: '600000',
+      KEEPALIVE_INTERVAL_MS: '200000',
     },
   });
   const url = `${proxy.origin}/ws?model=gpt-realtime`;
   const headers = { Origin: 'http://localhost:3000' };
   const ips = sourceIps('auto', url);
   console.error(`proxy pid ${proxy.pid} (WORKERS=${o.workers}, budget ${o.budgetMib} MiB), simulator pid ${sim.pid}`);
-  const live = fork(join(ROOT, 'bench', 'lib', 'load-worker.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const live = fork(join(ROOT, 'bench', 'lib', 'load-worker.mjs'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   try {
     const rss0 = rssKiB(proxy.pid);
     // Live sessions: real-time audio, echo mode, in their own process.
-    live.send({ cmd: 'init', cfg: { url, headers, sourceIps: ips, insecure: false, mode: 'echo', chunkMs: 40, tickMs: 2,
-      rampMs: 2000, commitEvery: 25, maxInflight: 64, first: 0, count: o.live } });
+    live.send({
+      cmd: 'init',
+      cfg: {
+        url,
+        headers,
+        sourceIps: ips,
+        insecure: false,
+        mode: 'echo',
+        chunkMs: 40,
+        tickMs: 2,
+        rampMs: 2000,
+        commitEvery: 25,
+        maxInflight: 64,
+        first: 0,
+        count: o.live,
+      },
+    });
     await once(live, 'init', 10000);
     await once(live, 'ramped', 60000);
     live.send({ cmd: 'send' });
@@ -180,26 +213,75 @@ async function main() {
     const hs = health.summary();
     const ls = liveRtt.summary();
     const result = {
-      bench: 'budget', date: new Date().toISOString(), machine: machine(), options: o,
-      readerCloseCodes: readers.reduce((m, r) => { if (r.closeCode !== 0) m[r.closeCode] = (m[r.closeCode] ?? 0) + 1; return m; }, {}),
-      readers: { opened, complete, shed1013: shedReaders, otherCloses: readers.filter((r) => r.closeCode !== 0 && r.closeCode !== 1013).length, incomplete, disordered },
-      proxy: { rssIdleMiB: rss0 / 1024, rssOpenMiB: rssOpen / 1024, rssStallPeakMiB: stallRss / 1024, rssPeakMiB: peakRss / 1024,
-        heldStallPeakMiB: stallHeld / MIB, heldPeakMiB: peakHeld / MIB,
-        sheds, budgetPauses, highWaterPauses: hwPauses, cpuSeconds: cpuS, resumeSeconds: resumeS },
+      bench: 'budget',
+      date: new Date().toISOString(),
+      machine: machine(),
+      options: o,
+      readerCloseCodes: readers.reduce((m, r) => {
+        if (r.closeCode !== 0) m[r.closeCode] = (m[r.closeCode] ?? 0) + 1;
+        return m;
+      }, {}),
+      readers: {
+        opened,
+        complete,
+        shed1013: shedReaders,
+        otherCloses: readers.filter((r) => r.closeCode !== 0 && r.closeCode !== 1013).length,
+        incomplete,
+        disordered,
+      },
+      proxy: {
+        rssIdleMiB: rss0 / 1024,
+        rssOpenMiB: rssOpen / 1024,
+        rssStallPeakMiB: stallRss / 1024,
+        rssPeakMiB: peakRss / 1024,
+        heldStallPeakMiB: stallHeld / MIB,
+        heldPeakMiB: peakHeld / MIB,
+        sheds,
+        budgetPauses,
+        highWaterPauses: hwPauses,
+        cpuSeconds: cpuS,
+        resumeSeconds: resumeS,
+      },
       healthMs: { samples: hs.samples, p50: hs.p50 / 1000, p99: hs.p99 / 1000, max: hs.max / 1000 },
-      live: { sessions: o.live, closedEarly: totals.counters.closedEarly, loss: totals.counters.sent - totals.counters.echoes,
-        rttP50: ls.p50 / 1000, rttP99: ls.p99 / 1000, rttMax: ls.max / 1000 },
+      live: {
+        sessions: o.live,
+        closedEarly: totals.counters.closedEarly,
+        loss: totals.counters.sent - totals.counters.echoes,
+        rttP50: ls.p50 / 1000,
+        rttP99: ls.p99 / 1000,
+        rttMax: ls.max / 1000,
+      },
     };
-    console.log(table(['what', 'value'], [
-      ['readers opened / complete in order / shed 1013 / other closes / incomplete', `${opened} / ${complete} / ${shedReaders} / ${result.readers.otherCloses} / ${incomplete}`],
-      ['readers with frames out of order', disordered],
-      ['proxy RSS idle / sessions open / peak while stalled / peak incl. resume (MiB)', `${fmt(rss0 / 1024, 0)} / ${fmt(rssOpen / 1024, 0)} / ${fmt(stallRss / 1024, 0)} / ${fmt(peakRss / 1024, 0)}`],
-      ['budget: peak held MiB while stalled / incl. resume (budget) / budget pauses / high-water pauses / sheds', `${fmt(stallHeld / MIB, 1)} / ${fmt(peakHeld / MIB, 1)} (${o.budgetMib}) / ${budgetPauses} / ${hwPauses} / ${sheds}`],
-      ['reader close codes', JSON.stringify(result.readerCloseCodes)],
-      ['/health during the stall: p50 / p99 / max ms', `${fmt(hs.p50 / 1000, 1)} / ${fmt(hs.p99 / 1000, 1)} / ${fmt(hs.max / 1000, 1)} (${hs.samples} probes)`],
-      ['live sessions: closed early / loss / RTT p50 / p99 / max ms', `${totals.counters.closedEarly} / ${result.live.loss} / ${fmt(ls.p50 / 1000, 2)} / ${fmt(ls.p99 / 1000, 2)} / ${fmt(ls.max / 1000, 1)}`],
-      ['resume: all delivered in s / proxy CPU s (stall + resume)', `${fmt(resumeS, 1)} / ${fmt(cpuS, 1)}`],
-    ]));
+    console.log(
+      table(
+        ['what', 'value'],
+        [
+          [
+            'readers opened / complete in order / shed 1013 / other closes / incomplete',
+            `${opened} / ${complete} / ${shedReaders} / ${result.readers.otherCloses} / ${incomplete}`,
+          ],
+          ['readers with frames out of order', disordered],
+          [
+            'proxy RSS idle / sessions open / peak while stalled / peak incl. resume (MiB)',
+            `${fmt(rss0 / 1024, 0)} / ${fmt(rssOpen / 1024, 0)} / ${fmt(stallRss / 1024, 0)} / ${fmt(peakRss / 1024, 0)}`,
+          ],
+          [
+            'budget: peak held MiB while stalled / incl. resume (budget) / budget pauses / high-water pauses / sheds',
+            `${fmt(stallHeld / MIB, 1)} / ${fmt(peakHeld / MIB, 1)} (${o.budgetMib}) / ${budgetPauses} / ${hwPauses} / ${sheds}`,
+          ],
+          ['reader close codes', JSON.stringify(result.readerCloseCodes)],
+          [
+            '/health during the stall: p50 / p99 / max ms',
+            `${fmt(hs.p50 / 1000, 1)} / ${fmt(hs.p99 / 1000, 1)} / ${fmt(hs.max / 1000, 1)} (${hs.samples} probes)`,
+          ],
+          [
+            'live sessions: closed early / loss / RTT p50 / p99 / max ms',
+            `${totals.counters.closedEarly} / ${result.live.loss} / ${fmt(ls.p50 / 1000, 2)} / ${fmt(ls.p99 / 1000, 2)} / ${fmt(ls.max / 1000, 1)}`,
+          ],
+          ['resume: all delivered in s / proxy CPU s (stall + resume)', `${fmt(resumeS, 1)} / ${fmt(cpuS, 1)}`],
+        ],
+      ),
+    );
     if (o.json !== '') writeJson(o.json, result);
   } finally {
     live.kill('SIGKILL');
@@ -209,4 +291,7 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

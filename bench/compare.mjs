@@ -26,12 +26,21 @@ function median(xs) {
 }
 
 async function main() {
-  const raw = parseArgs(process.argv.slice(2),
-    { ...STREAM_DEFAULTS, sessions: 1000, repeat: 1, upstreams: 'ws,wss', direct: true }, ['header', 'proxyEnv']);
-  if (raw.help) { console.log(HELP); return; }
+  const raw = parseArgs(
+    process.argv.slice(2),
+    { ...STREAM_DEFAULTS, sessions: 1000, repeat: 1, upstreams: 'ws,wss', direct: true },
+    ['header', 'proxyEnv'],
+  );
+  if (raw.help) {
+    console.log(HELP);
+    return;
+  }
   const withNginx = nginxPath() !== '';
   if (!withNginx) console.error('nginx not found (apt-get install -y nginx): proxy only');
-  const upstreams = raw.upstreams.split(',').map((s) => s.trim()).filter((s) => s === 'ws' || s === 'wss');
+  const upstreams = raw.upstreams
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s === 'ws' || s === 'wss');
   const started = new Date().toISOString();
   const runs = [];
   if (raw.direct) {
@@ -45,13 +54,17 @@ async function main() {
     for (const up of ups) {
       for (const target of order) {
         const o = normalise({ ...raw, target: '', targets: target, upstreamTls: up === 'wss' });
-        console.error(`> rep ${rep}, ${target} over ${up}: ${o.sessions} sessions, ${o.mode}, ${o.chunkMs} ms chunks, window ${o.duration} s`);
+        console.error(
+          `> rep ${rep}, ${target} over ${up}: ${o.sessions} sessions, ${o.mode}, ${o.chunkMs} ms chunks, window ${o.duration} s`,
+        );
         runs.push({ rep, ...(await runTarget(target, o, console.error)) });
       }
     }
   }
 
-  console.log(streamTable(runs.map((r) => ({ ...r, target: r.target === 'direct' ? 'direct' : `${r.target} ${r.upstream}` }))));
+  console.log(
+    streamTable(runs.map((r) => ({ ...r, target: r.target === 'direct' ? 'direct' : `${r.target} ${r.upstream}` }))),
+  );
   console.log();
   const summary = {};
   const rows = [];
@@ -63,10 +76,14 @@ async function main() {
       if (p === undefined) continue;
       pairs.push({
         rep,
-        proxyUs: p.window.relayUsPerFrame, nginxUs: n?.window.relayUsPerFrame ?? NaN,
-        proxyP99: p.rttMs?.p99 ?? NaN, nginxP99: n?.rttMs?.p99 ?? NaN,
-        proxyKiB: p.memory.relayRssPerSessionKiB, nginxKiB: n?.memory.relayRssPerSessionKiB ?? NaN,
-        proxyLoss: p.totals.loss, nginxLoss: n?.totals.loss ?? NaN,
+        proxyUs: p.window.relayUsPerFrame,
+        nginxUs: n?.window.relayUsPerFrame ?? NaN,
+        proxyP99: p.rttMs?.p99 ?? NaN,
+        nginxP99: n?.rttMs?.p99 ?? NaN,
+        proxyKiB: p.memory.relayRssPerSessionKiB,
+        nginxKiB: n?.memory.relayRssPerSessionKiB ?? NaN,
+        proxyLoss: p.totals.loss,
+        nginxLoss: n?.totals.loss ?? NaN,
       });
     }
     const s = {
@@ -79,15 +96,65 @@ async function main() {
     };
     summary[up] = s;
     for (const x of pairs) {
-      rows.push([up, x.rep, fmt(x.proxyUs, 2), fmt(x.nginxUs, 2), fmt(x.proxyUs / x.nginxUs, 2), fmt(x.proxyP99, 2), fmt(x.nginxP99, 2),
-        fmt(x.proxyP99 / x.nginxP99, 2), fmt(x.proxyKiB, 1), fmt(x.nginxKiB, 1), fmt(x.proxyKiB / x.nginxKiB, 2)]);
+      rows.push([
+        up,
+        x.rep,
+        fmt(x.proxyUs, 2),
+        fmt(x.nginxUs, 2),
+        fmt(x.proxyUs / x.nginxUs, 2),
+        fmt(x.proxyP99, 2),
+        fmt(x.nginxP99, 2),
+        fmt(x.proxyP99 / x.nginxP99, 2),
+        fmt(x.proxyKiB, 1),
+        fmt(x.nginxKiB, 1),
+        fmt(x.proxyKiB / x.nginxKiB, 2),
+      ]);
     }
-    rows.push([up, 'median', fmt(s.proxyUsPerFrame, 2), fmt(s.nginxUsPerFrame, 2), fmt(s.cpuRatio, 2), '', '', fmt(s.p99Ratio, 2), '', '', fmt(s.memRatio, 2)]);
+    rows.push([
+      up,
+      'median',
+      fmt(s.proxyUsPerFrame, 2),
+      fmt(s.nginxUsPerFrame, 2),
+      fmt(s.cpuRatio, 2),
+      '',
+      '',
+      fmt(s.p99Ratio, 2),
+      '',
+      '',
+      fmt(s.memRatio, 2),
+    ]);
   }
-  console.log(table(['upstream', 'rep', 'proxy us/frame', 'nginx us/frame', 'CPU ratio', 'proxy p99 ms', 'nginx p99 ms', 'p99 ratio',
-    'proxy KiB/session', 'nginx KiB/session', 'mem ratio'], rows));
-  const out = { bench: 'compare', date: started, machine: machine(), nginx: withNginx ? nginxPath() : null, argv: process.argv.slice(2), summary, runs };
+  console.log(
+    table(
+      [
+        'upstream',
+        'rep',
+        'proxy us/frame',
+        'nginx us/frame',
+        'CPU ratio',
+        'proxy p99 ms',
+        'nginx p99 ms',
+        'p99 ratio',
+        'proxy KiB/session',
+        'nginx KiB/session',
+        'mem ratio',
+      ],
+      rows,
+    ),
+  );
+  const out = {
+    bench: 'compare',
+    date: started,
+    machine: machine(),
+    nginx: withNginx ? nginxPath() : null,
+    argv: process.argv.slice(2),
+    summary,
+    runs,
+  };
   if (raw.json !== '') writeJson(raw.json, out);
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -23,8 +23,10 @@ if (o.help) {
 }
 
 function request(port) {
-  return `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://localhost:3000\r\n\r\n';
+  return (
+    `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://localhost:3000\r\n\r\n'
+  );
 }
 
 /** One upgrade: resolves with [status, microseconds]. */
@@ -50,28 +52,43 @@ async function load(port, seconds, hist) {
   const req = request(port);
   const deadline = Date.now() + seconds * 1000;
   const counts = {};
-  await Promise.all(Array.from({ length: o.connections }, async () => {
-    while (Date.now() < deadline) {
-      const [status, us] = await upgradeOnce(port, req);
-      counts[status] = (counts[status] ?? 0) + 1;
-      if (status === 101 && hist !== null) hist.record(us);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: o.connections }, async () => {
+      while (Date.now() < deadline) {
+        const [status, us] = await upgradeOnce(port, req);
+        counts[status] = (counts[status] ?? 0) + 1;
+        if (status === 101 && hist !== null) hist.record(us);
+      }
+    }),
+  );
   return counts;
 }
 
 async function startRedis() {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'vlp-bench-redis-'));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: ['ignore', 'pipe', 'ignore'] });
+  const proc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   await new Promise((resolve, reject) => {
     let out = '';
-    proc.stdout.on('data', (d) => { out += d; if (out.includes('Ready to accept connections')) resolve(); });
+    proc.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('Ready to accept connections')) resolve();
+    });
     proc.once('exit', () => reject(new Error('redis-server exited')));
   });
   proc.stdout.resume();
-  return { url: `redis://127.0.0.1:${port}`, pid: proc.pid, stop: () => { proc.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    pid: proc.pid,
+    stop: () => {
+      proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function run(name, env, redis) {
@@ -88,9 +105,13 @@ async function run(name, env, redis) {
     const secs = (Date.now() - t0) / 1000;
     const ok = counts[101] ?? 0;
     return {
-      name, upgrades: ok, other: Object.fromEntries(Object.entries(counts).filter(([k]) => k !== '101')),
+      name,
+      upgrades: ok,
+      other: Object.fromEntries(Object.entries(counts).filter(([k]) => k !== '101')),
       perSecond: ok / secs,
-      p50ms: hist.quantile(0.5) / 1000, p99ms: hist.quantile(0.99) / 1000, maxMs: hist.max / 1000,
+      p50ms: hist.quantile(0.5) / 1000,
+      p99ms: hist.quantile(0.99) / 1000,
+      maxMs: hist.max / 1000,
       proxyCpuPerUpgradeUs: (cpuMicros(proxy.proc.pid) - cpu0) / Math.max(1, ok),
       redisCpuPerUpgradeUs: redis === null ? 0 : (cpuMicros(redis.pid) - r0) / Math.max(1, ok),
     };
@@ -104,15 +125,36 @@ const results = [];
 results.push(await run('no Redis', {}, null));
 const redis = await startRedis();
 try {
-  results.push(await run('REDIS_URL (loopback)', {
-    REDIS_URL: redis.url, FLEET_MAX_SESSIONS: '1000000', MAX_CONNECTIONS_PER_IP: '1000000', FLEET_REDIS_TIMEOUT_MS: '2000',
-  }, redis));
+  results.push(
+    await run(
+      'REDIS_URL (loopback)',
+      {
+        REDIS_URL: redis.url,
+        FLEET_MAX_SESSIONS: '1000000',
+        MAX_CONNECTIONS_PER_IP: '1000000',
+        FLEET_REDIS_TIMEOUT_MS: '2000',
+      },
+      redis,
+    ),
+  );
 } finally {
   redis.stop();
 }
 
 console.log(`${o.connections} clients, ${o.duration} s each, ${machine().cpuModel}`);
-console.log(table(['run', 'upgrades/s', 'p50 ms', 'p99 ms', 'max ms', 'proxy CPU us/upgrade', 'redis CPU us/upgrade', 'non-101'],
-  results.map((r) => [r.name, fmt(r.perSecond, 0), fmt(r.p50ms, 2), fmt(r.p99ms, 2), fmt(r.maxMs, 1),
-    fmt(r.proxyCpuPerUpgradeUs, 0), fmt(r.redisCpuPerUpgradeUs, 0), JSON.stringify(r.other)])));
+console.log(
+  table(
+    ['run', 'upgrades/s', 'p50 ms', 'p99 ms', 'max ms', 'proxy CPU us/upgrade', 'redis CPU us/upgrade', 'non-101'],
+    results.map((r) => [
+      r.name,
+      fmt(r.perSecond, 0),
+      fmt(r.p50ms, 2),
+      fmt(r.p99ms, 2),
+      fmt(r.maxMs, 1),
+      fmt(r.proxyCpuPerUpgradeUs, 0),
+      fmt(r.redisCpuPerUpgradeUs, 0),
+      JSON.stringify(r.other),
+    ]),
+  ),
+);
 if (o.json !== '') writeJson(o.json, { date: new Date().toISOString(), machine: machine(), options: o, results });

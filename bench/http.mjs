@@ -41,9 +41,17 @@ const BAD_ORIGIN = 'http://localhost:3000.evil.example';
  */
 const SCENARIOS = [
   { name: 'health', expect: 200, path: '/health', headers: {} },
-  { name: 'upgrade-403-origin', expect: 403, path: '/ws?model=gpt-realtime', headers: { ...UPGRADE, origin: BAD_ORIGIN } },
   {
-    name: 'upgrade-429-rate', expect: 429, path: '/ws?model=gpt-realtime', headers: { ...UPGRADE, origin: GOOD_ORIGIN },
+    name: 'upgrade-403-origin',
+    expect: 403,
+    path: '/ws?model=gpt-realtime',
+    headers: { ...UPGRADE, origin: BAD_ORIGIN },
+  },
+  {
+    name: 'upgrade-429-rate',
+    expect: 429,
+    path: '/ws?model=gpt-realtime',
+    headers: { ...UPGRADE, origin: GOOD_ORIGIN },
     env: { UPGRADE_RATE_LIMIT_MAX_REQUESTS: '1', UPGRADE_RATE_LIMIT_WINDOW_MS: '86400000' },
     // Spend the one token on a refused upgrade, so every flooded request meets an empty bucket.
     prepare: async (p) => {
@@ -52,18 +60,34 @@ const SCENARIOS = [
     },
   },
   {
-    name: 'upgrade-503-capacity', expect: 503, path: '/ws?model=gpt-realtime', headers: { ...UPGRADE, origin: GOOD_ORIGIN },
-    env: { MAX_CONNECTIONS: '1' }, needsSim: true,
+    name: 'upgrade-503-capacity',
+    expect: 503,
+    path: '/ws?model=gpt-realtime',
+    headers: { ...UPGRADE, origin: GOOD_ORIGIN },
+    env: { MAX_CONNECTIONS: '1' },
+    needsSim: true,
     prepare: (p, ctx) => holdSession(p, ctx),
   },
   {
-    name: 'upgrade-503-draining', expect: 503, path: '/ws?model=gpt-realtime', headers: { ...UPGRADE, origin: GOOD_ORIGIN },
-    env: { SHUTDOWN_GRACE_MS: '3600000' }, needsSim: true,
+    name: 'upgrade-503-draining',
+    expect: 503,
+    path: '/ws?model=gpt-realtime',
+    headers: { ...UPGRADE, origin: GOOD_ORIGIN },
+    env: { SHUTDOWN_GRACE_MS: '3600000' },
+    needsSim: true,
     // One live session keeps the draining proxy from exiting during the flood.
-    prepare: async (p, ctx) => { await holdSession(p, ctx); p.proc.kill('SIGTERM'); await sleep(200); },
+    prepare: async (p, ctx) => {
+      await holdSession(p, ctx);
+      p.proc.kill('SIGTERM');
+      await sleep(200);
+    },
   },
   {
-    name: 'health-during-403-flood', expect: 200, path: '/health', headers: {}, probeRate: 200,
+    name: 'health-during-403-flood',
+    expect: 200,
+    path: '/health',
+    headers: {},
+    probeRate: 200,
     flood: { path: '/ws?model=gpt-realtime', headers: { ...UPGRADE, origin: BAD_ORIGIN } },
   },
 ];
@@ -72,8 +96,14 @@ const SCENARIOS = [
 function fetchStatus(p, path, headers) {
   return new Promise((resolve) => {
     const req = http.request({ host: '127.0.0.1', port: p.port, path, headers });
-    req.on('response', (res) => { res.resume(); resolve(res.statusCode); });
-    req.on('upgrade', (res, sock) => { sock.destroy(); resolve(101); });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('upgrade', (res, sock) => {
+      sock.destroy();
+      resolve(101);
+    });
     req.on('error', () => resolve(0));
     req.end();
   });
@@ -81,11 +111,19 @@ function fetchStatus(p, path, headers) {
 
 function holdSession(p, ctx) {
   return new Promise((resolve, reject) => {
-    const s = new RawSocket(`ws://127.0.0.1:${p.port}/ws?model=gpt-realtime`, { headers: { Origin: GOOD_ORIGIN } }, {
-      onOpen() {},
-      onFrame() { resolve(); },
-      onClose(code, why) { reject(new Error(`held session closed: ${code} ${why}`)); },
-    });
+    const s = new RawSocket(
+      `ws://127.0.0.1:${p.port}/ws?model=gpt-realtime`,
+      { headers: { Origin: GOOD_ORIGIN } },
+      {
+        onOpen() {},
+        onFrame() {
+          resolve();
+        },
+        onClose(code, why) {
+          reject(new Error(`held session closed: ${code} ${why}`));
+        },
+      },
+    );
     ctx.held = s;
   });
 }
@@ -93,7 +131,12 @@ function holdSession(p, ctx) {
 function cannon(opts) {
   return new Promise((resolve, reject) => {
     const inst = autocannon(opts, (err, res) => (err ? reject(err) : resolve(res)));
-    autocannon.track(inst, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false, outputStream: process.stderr });
+    autocannon.track(inst, {
+      renderProgressBar: false,
+      renderResultsTable: false,
+      renderLatencyTable: false,
+      outputStream: process.stderr,
+    });
   });
 }
 
@@ -101,9 +144,15 @@ function summarise(name, expect, res, cpuUs, rss) {
   const statuses = Object.fromEntries(Object.entries(res.statusCodeStats ?? {}).map(([k, v]) => [k, v.count]));
   const total = Object.values(statuses).reduce((a, b) => a + b, 0);
   return {
-    scenario: name, expectStatus: expect, statuses, expectedShare: total === 0 ? 0 : (statuses[expect] ?? 0) / total,
-    reqPerSec: res.requests.average, latencyMs: { p50: res.latency.p50, p90: res.latency.p90, p99: res.latency.p99, max: res.latency.max },
-    errors: res.errors, timeouts: res.timeouts, non2xx: res.non2xx,
+    scenario: name,
+    expectStatus: expect,
+    statuses,
+    expectedShare: total === 0 ? 0 : (statuses[expect] ?? 0) / total,
+    reqPerSec: res.requests.average,
+    latencyMs: { p50: res.latency.p50, p90: res.latency.p90, p99: res.latency.p99, max: res.latency.max },
+    errors: res.errors,
+    timeouts: res.timeouts,
+    non2xx: res.non2xx,
     proxyCpuPct: cpuUs === null ? null : cpuUs / res.duration / 1e4,
     proxyUsPerRequest: cpuUs === null ? null : cpuUs / Math.max(1, res.requests.total),
     proxyRssMiB: rss === null ? null : rss / 1024,
@@ -130,13 +179,34 @@ async function runScenario(sc, o) {
       // The flood runs in a worker thread so that its own event loop does not
       // inflate the probe's latency.
       const [probe, flood] = await Promise.all([
-        cannon({ url: base + sc.path, headers: sc.headers, connections: 1, overallRate: sc.probeRate, duration: o.duration }),
-        cannon({ url: base + sc.flood.path, headers: sc.flood.headers, connections: o.connections, duration: o.duration, workers: Math.max(1, o.workers) }),
+        cannon({
+          url: base + sc.path,
+          headers: sc.headers,
+          connections: 1,
+          overallRate: sc.probeRate,
+          duration: o.duration,
+        }),
+        cannon({
+          url: base + sc.flood.path,
+          headers: sc.flood.headers,
+          connections: o.connections,
+          duration: o.duration,
+          workers: Math.max(1, o.workers),
+        }),
       ]);
       res = probe;
-      ctx.flood = { reqPerSec: flood.requests.average, statuses: Object.fromEntries(Object.entries(flood.statusCodeStats ?? {}).map(([k, v]) => [k, v.count])) };
+      ctx.flood = {
+        reqPerSec: flood.requests.average,
+        statuses: Object.fromEntries(Object.entries(flood.statusCodeStats ?? {}).map(([k, v]) => [k, v.count])),
+      };
     } else {
-      res = await cannon({ url: base + sc.path, headers: sc.headers, connections: o.connections, duration: o.duration, workers: o.workers || undefined });
+      res = await cannon({
+        url: base + sc.path,
+        headers: sc.headers,
+        connections: o.connections,
+        duration: o.duration,
+        workers: o.workers || undefined,
+      });
     }
     const cpu = proxy ? cpuMicros(proxy.pid) - cpu0 : null;
     const out = summarise(sc.name, sc.expect, res, sc.flood ? null : cpu, proxy ? rssKiB(proxy.pid) : null);
@@ -161,29 +231,87 @@ scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`);
   const started = new Date().toISOString();
   if (o.auth) {
     const rows = await runAuthUpgrades({ count: o.authCount, connections: o.connections });
-    console.log(table(['CLIENT_AUTH', 'upgrades', 'status seen', 'upgrades/s', 'p50 ms', 'p99 ms', 'proxy CPU us/upgrade'], rows.map((r) => [
-      r.mode, r.upgrades, Object.entries(r.statuses).map(([k, v]) => `${k}x${v}`).join(' '), fmt(r.upgradesPerSec, 0),
-      fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.proxyUsPerUpgrade, 0),
-    ])));
-    if (o.json !== '') writeJson(o.json, { bench: 'http-auth', date: started, machine: machine(), argv: process.argv.slice(2), connections: o.connections, results: rows });
+    console.log(
+      table(
+        ['CLIENT_AUTH', 'upgrades', 'status seen', 'upgrades/s', 'p50 ms', 'p99 ms', 'proxy CPU us/upgrade'],
+        rows.map((r) => [
+          r.mode,
+          r.upgrades,
+          Object.entries(r.statuses)
+            .map(([k, v]) => `${k}x${v}`)
+            .join(' '),
+          fmt(r.upgradesPerSec, 0),
+          fmt(r.p50Ms, 2),
+          fmt(r.p99Ms, 2),
+          fmt(r.proxyUsPerUpgrade, 0),
+        ]),
+      ),
+    );
+    if (o.json !== '')
+      writeJson(o.json, {
+        bench: 'http-auth',
+        date: started,
+        machine: machine(),
+        argv: process.argv.slice(2),
+        connections: o.connections,
+        results: rows,
+      });
     return;
   }
   const only = o.only === '' ? null : new Set(o.only.split(','));
   const results = [];
   for (const sc of SCENARIOS) {
     if (only && !only.has(sc.name)) continue;
-    if (o.target !== '' && sc.prepare) { console.error(`skip ${sc.name}: needs a spawned proxy`); continue; }
+    if (o.target !== '' && sc.prepare) {
+      console.error(`skip ${sc.name}: needs a spawned proxy`);
+      continue;
+    }
     console.error(`> ${sc.name}: ${o.connections} connections, ${o.duration} s`);
     results.push(await runScenario(sc, o));
   }
-  console.log(table(['scenario', 'status seen', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'proxy CPU%', 'proxy us/req'],
-    results.map((r) => [
-      r.scenario + (r.flood ? ` (flood ${fmt(r.flood.reqPerSec, 0)} req/s)` : ''), Object.entries(r.statuses).map(([k, v]) => `${k}x${v}`).join(' '), fmt(r.reqPerSec, 0),
-      fmt(r.latencyMs.p50, 1), fmt(r.latencyMs.p90, 1), fmt(r.latencyMs.p99, 1), fmt(r.latencyMs.max, 1),
-      r.errors + r.timeouts, fmt(r.proxyCpuPct), fmt(r.proxyUsPerRequest, 1),
-    ])));
-  const out = { bench: 'http', date: started, machine: machine(), argv: process.argv.slice(2), connections: o.connections, duration: o.duration, results };
+  console.log(
+    table(
+      [
+        'scenario',
+        'status seen',
+        'req/s',
+        'p50 ms',
+        'p90 ms',
+        'p99 ms',
+        'max ms',
+        'errors',
+        'proxy CPU%',
+        'proxy us/req',
+      ],
+      results.map((r) => [
+        r.scenario + (r.flood ? ` (flood ${fmt(r.flood.reqPerSec, 0)} req/s)` : ''),
+        Object.entries(r.statuses)
+          .map(([k, v]) => `${k}x${v}`)
+          .join(' '),
+        fmt(r.reqPerSec, 0),
+        fmt(r.latencyMs.p50, 1),
+        fmt(r.latencyMs.p90, 1),
+        fmt(r.latencyMs.p99, 1),
+        fmt(r.latencyMs.max, 1),
+        r.errors + r.timeouts,
+        fmt(r.proxyCpuPct),
+        fmt(r.proxyUsPerRequest, 1),
+      ]),
+    ),
+  );
+  const out = {
+    bench: 'http',
+    date: started,
+    machine: machine(),
+    argv: process.argv.slice(2),
+    connections: o.connections,
+    duration: o.duration,
+    results,
+  };
   if (o.json !== '') writeJson(o.json, out);
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -21,18 +21,40 @@ import { parseArgs } from './lib/cli.mjs';
 import { ROOT, freePort, sleep, startSimulator } from './lib/procs.mjs';
 import { benchCertificate } from './lib/tls-cert.mjs';
 
-const opts = parseArgs(process.argv.slice(2), { frames: 4000, sessions: 20, frameBytes: 2644, dist: 'dist', upstreamTls: false, json: '', keep: '', help: false });
+const opts = parseArgs(process.argv.slice(2), {
+  frames: 4000,
+  sessions: 20,
+  frameBytes: 2644,
+  dist: 'dist',
+  upstreamTls: false,
+  json: '',
+  keep: '',
+  help: false,
+});
 if (opts.help) {
-  console.log('node bench/instructions.mjs [--frames N] [--sessions N] [--frame-bytes N] [--dist DIR] [--upstream-tls] [--json FILE] [--keep DIR]');
+  console.log(
+    'node bench/instructions.mjs [--frames N] [--sessions N] [--frame-bytes N] [--dist DIR] [--upstream-tls] [--json FILE] [--keep DIR]',
+  );
   process.exit(0);
 }
-try { execFileSync('valgrind', ['--version']); } catch { console.error('valgrind not installed (apt-get install valgrind)'); process.exit(2); }
+try {
+  execFileSync('valgrind', ['--version']);
+} catch {
+  console.error('valgrind not installed (apt-get install valgrind)');
+  process.exit(2);
+}
 
-const payload = JSON.stringify({ type: 'input_audio_buffer.append', audio: 'A'.repeat(Math.max(0, opts.frameBytes - 50)) });
+const payload = JSON.stringify({
+  type: 'input_audio_buffer.append',
+  audio: 'A'.repeat(Math.max(0, opts.frameBytes - 50)),
+});
 
 async function runSession(url, frames) {
   const ws = new WebSocket(url, { headers: { origin: 'http://localhost:3000' }, perMessageDeflate: false });
-  await new Promise((r, j) => { ws.once('message', r); ws.once('error', j); }); // session.created
+  await new Promise((r, j) => {
+    ws.once('message', r);
+    ws.once('error', j);
+  }); // session.created
   ws.send(JSON.stringify({ type: 'simulator.echo_raw' }));
   let received = 0;
   await new Promise((done) => {
@@ -44,7 +66,10 @@ async function runSession(url, frames) {
     if (frames === 0) done();
     for (let i = 0; i < Math.min(8, frames); i++) ws.send(payload);
   });
-  await new Promise((r) => { ws.once('close', r); ws.close(1000); });
+  await new Promise((r) => {
+    ws.once('close', r);
+    ws.close(1000);
+  });
 }
 
 async function measure(framesPerSession) {
@@ -53,20 +78,46 @@ async function measure(framesPerSession) {
   const sim = await startSimulator({ tls });
   const port = await freePort();
   const outDir = mkdtempSync(join(tmpdir(), 'vlp-cg-'));
-  const proc = spawn('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${outDir}/cg.%p`,
-    process.execPath, join(resolve(ROOT, opts.dist), 'index.js')], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', AZURE_VOICE_LIVE_ENDPOINT: sim.origin, AZURE_SPEECH_KEY: 'k',
-      ALLOWED_ORIGINS: 'http://localhost:3000', LOG_LEVEL: 'warn', WORKERS: '1', SHUTDOWN_GRACE_MS: '0',
-      UPSTREAM_CONNECT_TIMEOUT_MS: '60000', KEEPALIVE_INTERVAL_MS: '200000',
-      UPGRADE_RATE_LIMIT_MAX_REQUESTS: '1000000', MAX_CONNECTIONS_PER_IP: '0',
-      ...(tls === null ? {} : { NODE_EXTRA_CA_CERTS: tls.cert }) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const proc = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--smc-check=all-non-file',
+      `--callgrind-out-file=${outDir}/cg.%p`,
+      process.execPath,
+      join(resolve(ROOT, opts.dist), 'index.js'),
+    ],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        AZURE_VOICE_LIVE_ENDPOINT: sim.origin,
+        AZURE_SPEECH_KEY: 'k',
+        ALLOWED_ORIGINS: 'http://localhost:3000',
+        LOG_LEVEL: 'warn',
+        WORKERS: '1',
+        SHUTDOWN_GRACE_MS: '0',
+        UPSTREAM_CONNECT_TIMEOUT_MS: '60000',
+        KEEPALIVE_INTERVAL_MS: '200000',
+        UPGRADE_RATE_LIMIT_MAX_REQUESTS: '1000000',
+        MAX_CONNECTIONS_PER_IP: '0',
+        ...(tls === null ? {} : { NODE_EXTRA_CA_CERTS: tls.cert }),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
-  proc.stderr.on('data', (d) => { if (stderr.length < 100000) stderr += d; });
+  proc.stderr.on('data', (d) => {
+    if (stderr.length < 100000) stderr += d;
+  });
   for (let i = 0; ; i++) {
-    try { if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break; } catch { /* starting */ }
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break;
+    } catch {
+      /* starting */
+    }
     if (i > 3000 || proc.exitCode !== null) {
       // Leave nothing running behind a failed start.
       proc.kill('SIGKILL');
@@ -100,7 +151,16 @@ const base = await measure(opts.frames / opts.sessions);
 const loaded = await measure((2 * opts.frames) / opts.sessions);
 const relayed = 2 * opts.frames; // the extra frames, each crossing the proxy twice (there and echoed back)
 const perFrame = (loaded - base) / relayed;
-const result = { bench: 'instructions', dist: opts.dist, upstream: opts.upstreamTls ? 'wss' : 'ws', frames: opts.frames, sessions: opts.sessions, frameBytes: opts.frameBytes,
-  baseInstructions: base, loadedInstructions: loaded, instructionsPerRelayedFrame: Math.round(perFrame) };
+const result = {
+  bench: 'instructions',
+  dist: opts.dist,
+  upstream: opts.upstreamTls ? 'wss' : 'ws',
+  frames: opts.frames,
+  sessions: opts.sessions,
+  frameBytes: opts.frameBytes,
+  baseInstructions: base,
+  loadedInstructions: loaded,
+  instructionsPerRelayedFrame: Math.round(perFrame),
+};
 console.log(JSON.stringify(result));
 if (opts.json) (await import('node:fs')).writeFileSync(opts.json, JSON.stringify(result, null, 2));

@@ -30,7 +30,10 @@ function aggregate(files, by) {
       if (n === undefined || dt < 0) continue;
       const cf = n.callFrame;
       const loc = where(cf);
-      const key = by === 'file' ? (loc.replace(/:\d+$/, '') || cf.functionName || '(native)') : `${cf.functionName || '(anonymous)'} ${loc}`.trim();
+      const key =
+        by === 'file'
+          ? loc.replace(/:\d+$/, '') || cf.functionName || '(native)'
+          : `${cf.functionName || '(anonymous)'} ${loc}`.trim();
       self.set(key, (self.get(key) ?? 0) + dt);
       total += dt;
     }
@@ -55,9 +58,14 @@ function main() {
   const { self, total } = aggregate(files, by);
   const idle = self.get('(idle)') ?? 0;
   const busy = total - idle;
-  const rows = [...self.entries()].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top)
-    .map(([k, us]) => [k, (us / 1000).toFixed(0), (100 * us / busy).toFixed(1)]);
-  console.log(`profile: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (${(100 * busy / total).toFixed(0)}%)`);
+  const rows = [...self.entries()]
+    .filter(([k]) => k !== '(idle)')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, us]) => [k, (us / 1000).toFixed(0), ((100 * us) / busy).toFixed(1)]);
+  console.log(
+    `profile: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (${((100 * busy) / total).toFixed(0)}%)`,
+  );
   console.log(table([by === 'file' ? 'file' : 'function', 'self ms', '% of busy'], rows));
 }
 

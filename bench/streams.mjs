@@ -82,16 +82,27 @@ export function normalise(o) {
     proxyEnv[kv.slice(0, i)] = kv.slice(i + 1);
   }
   return {
-    ...o, headers, proxyEnv, procs: o.clientsProcs,
+    ...o,
+    headers,
+    proxyEnv,
+    procs: o.clientsProcs,
     proxyNodeArgs: o.proxyNodeArgs.split(/\s+/).filter((s) => s !== ''),
-    targetList: o.target !== '' ? ['external'] : o.targets.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    targetList:
+      o.target !== ''
+        ? ['external']
+        : o.targets
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
   };
 }
 
 export async function runStreams(o, log = console.error) {
   const runs = [];
   for (const target of o.targetList) {
-    log(`> ${target}: ${o.sessions} sessions, ${o.mode}, ${o.chunkMs} ms chunks, ramp ${o.ramp} s, window ${o.duration} s`);
+    log(
+      `> ${target}: ${o.sessions} sessions, ${o.mode}, ${o.chunkMs} ms chunks, ramp ${o.ramp} s, window ${o.duration} s`,
+    );
     runs.push(await runTarget(target, o, log));
   }
   return runs;
@@ -99,7 +110,10 @@ export async function runStreams(o, log = console.error) {
 
 async function main() {
   const raw = parseArgs(process.argv.slice(2), STREAM_DEFAULTS, ['header', 'proxyEnv']);
-  if (raw.help) { console.log(HELP); return; }
+  if (raw.help) {
+    console.log(HELP);
+    return;
+  }
   const o = normalise(raw);
   const started = new Date().toISOString();
   const runs = await runStreams(o);
@@ -110,5 +124,8 @@ async function main() {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((err) => { console.error(err); process.exit(1); });
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
 }

@@ -5,7 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const PKG = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
+const PKG = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+};
 
 const HELP = `Usage: ${PKG.name} [command] [options]
 
@@ -37,7 +40,14 @@ function main(argv: readonly string[]): void {
   }
   if (first === 'mint-ticket') {
     const { runMintTicket } = require('./cli/mint-ticket') as typeof import('./cli/mint-ticket');
-    runMintTicket(argv.slice(1)).then((code) => { process.exitCode = code; }, () => { process.exitCode = 1; });
+    runMintTicket(argv.slice(1)).then(
+      (code) => {
+        process.exitCode = code;
+      },
+      () => {
+        process.exitCode = 1;
+      },
+    );
     return;
   }
   process.stderr.write(`${PKG.name}: unknown command ${JSON.stringify(first)}\n\n${HELP}`);

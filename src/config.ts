@@ -101,7 +101,11 @@ const CLIENT_AUTH_MODES: readonly string[] = ['none', 'ticket', 'token'];
 const MIN_TICKET_SECRET_BYTES = 32;
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, expected: string, got: string | undefined) {
+  constructor(
+    readonly variable: string,
+    expected: string,
+    got: string | undefined,
+  ) {
     super(`${variable}: expected ${expected}, got ${got === undefined ? 'nothing' : JSON.stringify(got)}`);
   }
 }
@@ -143,8 +147,12 @@ function aliased(env: Env, name: string, alias: string): string {
  * Azure/azure-rest-api-specs specification/ai/data-plane/VoiceLive).
  */
 export const DOCUMENTED_API_VERSIONS: readonly string[] = Object.freeze([
-  '2026-07-15', '2026-04-10', '2025-10-01',
-  '2026-06-01-preview', '2026-01-01-preview', '2025-05-01-preview',
+  '2026-07-15',
+  '2026-04-10',
+  '2025-10-01',
+  '2026-06-01-preview',
+  '2026-01-01-preview',
+  '2025-05-01-preview',
 ]);
 /** The WebRTC control channel (`/voice-live/realtime/calls`) first shipped in this preview. */
 export const MIN_WEBRTC_API_VERSION = '2026-01-01-preview';
@@ -185,7 +193,11 @@ function prefixLimits(env: Env): PrefixLimit[] {
     const bits = m === null ? 0 : Number(m[1]);
     const factor = m === null ? 0 : Number(m[2]);
     if (bits < 16 || bits > 63 || factor < 1 || factor > 65536 || out.some((p) => p.bits === bits)) {
-      throw new ConfigError('IPV6_PREFIX_LIMITS', 'off, or prefix:factor pairs with prefixes 16-63, e.g. 56:4,48:16', raw);
+      throw new ConfigError(
+        'IPV6_PREFIX_LIMITS',
+        'off, or prefix:factor pairs with prefixes 16-63, e.g. 56:4,48:16',
+        raw,
+      );
     }
     out.push(Object.freeze({ bits, factor }));
   }
@@ -196,7 +208,10 @@ function prefixLimits(env: Env): PrefixLimit[] {
 const MIN_METRICS_TOKEN = 32;
 
 function list(env: Env, name: string, fallback: string): string[] {
-  return str(env, name, fallback).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return str(env, name, fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
@@ -216,10 +231,18 @@ function redisUrl(env: Env): string {
   try {
     u = new URL(raw);
   } catch {
-    throw new ConfigError('REDIS_URL', 'redis://[:password@]host[:port][/db] or rediss://...', '(not a URL, not shown)');
+    throw new ConfigError(
+      'REDIS_URL',
+      'redis://[:password@]host[:port][/db] or rediss://...',
+      '(not a URL, not shown)',
+    );
   }
   if ((u.protocol !== 'redis:' && u.protocol !== 'rediss:') || u.hostname === '' || !/^\/?\d{0,2}$/.test(u.pathname)) {
-    throw new ConfigError('REDIS_URL', 'redis://[:password@]host[:port][/db] or rediss://...', `${u.protocol}//${u.host}${u.pathname}`);
+    throw new ConfigError(
+      'REDIS_URL',
+      'redis://[:password@]host[:port][/db] or rediss://...',
+      `${u.protocol}//${u.host}${u.pathname}`,
+    );
   }
   return raw;
 }
@@ -239,10 +262,19 @@ function parseOrigin(name: string, raw: string, schemes: readonly string[]): str
   } catch {
     throw new ConfigError(name, `an origin such as ${schemes[0]}//host[:port]`, raw);
   }
-  if (!schemes.includes(u.protocol) || u.username || u.password || u.search || u.hash ||
-      (u.pathname !== '/' && u.pathname !== '')) {
+  if (
+    !schemes.includes(u.protocol) ||
+    u.username ||
+    u.password ||
+    u.search ||
+    u.hash ||
+    (u.pathname !== '/' && u.pathname !== '')
+  ) {
     // Credentials or a query may hold a key: quote only what is safe to print.
-    const shown = u.username || u.password || u.search || u.hash ? `${u.protocol}//${u.host}${u.pathname} (credentials/query not shown)` : raw;
+    const shown =
+      u.username || u.password || u.search || u.hash
+        ? `${u.protocol}//${u.host}${u.pathname} (credentials/query not shown)`
+        : raw;
     throw new ConfigError(name, `an origin (${schemes.join(' or ')}, no path/query/credentials)`, shown);
   }
   return u.origin;
@@ -268,14 +300,19 @@ function upstreamOrigin(env: Env, resource: string): string {
     return origin.replace(/^https:/, 'wss:').replace(/^http:/, 'ws:');
   }
   if (resource === '') {
-    throw new ConfigError('AZURE_AI_FOUNDRY_RESOURCE', 'the resource name (or FOUNDRY_RESOURCE_NAME, or set AZURE_VOICE_LIVE_ENDPOINT)', undefined);
+    throw new ConfigError(
+      'AZURE_AI_FOUNDRY_RESOURCE',
+      'the resource name (or FOUNDRY_RESOURCE_NAME, or set AZURE_VOICE_LIVE_ENDPOINT)',
+      undefined,
+    );
   }
   return `wss://${resource}.services.ai.azure.com`;
 }
 
 function scope(env: Env): string {
   const v = str(env, 'AZURE_TOKEN_SCOPE', 'https://ai.azure.com/.default');
-  if (!/^[\x21-\x7e]{1,512}$/.test(v)) throw new ConfigError('AZURE_TOKEN_SCOPE', 'a scope such as https://ai.azure.com/.default', v);
+  if (!/^[\x21-\x7e]{1,512}$/.test(v))
+    throw new ConfigError('AZURE_TOKEN_SCOPE', 'a scope such as https://ai.azure.com/.default', v);
   return v;
 }
 
@@ -291,7 +328,11 @@ function jwksUrl(env: Env, name: string): string {
   }
   const loopback = u.hostname === 'localhost' || u.hostname === '127.0.0.1' || u.hostname === '[::1]';
   if (u.username || u.password || !(u.protocol === 'https:' || (u.protocol === 'http:' && loopback))) {
-    throw new ConfigError(name, 'an https:// URL (http:// only to localhost), without credentials', `${u.protocol}//${u.host}${u.pathname}`);
+    throw new ConfigError(
+      name,
+      'an https:// URL (http:// only to localhost), without credentials',
+      `${u.protocol}//${u.host}${u.pathname}`,
+    );
   }
   return u.href;
 }
@@ -315,7 +356,11 @@ function authSettings(env: Env): AuthSettings {
   const ticketSecret = str(env, 'TICKET_SECRET', '');
   if (ticketSecret !== '' && Buffer.byteLength(ticketSecret) < MIN_TICKET_SECRET_BYTES) {
     // Never echo a secret, not even a short one.
-    throw new ConfigError('TICKET_SECRET', `at least ${MIN_TICKET_SECRET_BYTES} bytes (e.g. openssl rand -base64 48)`, '(value not shown)');
+    throw new ConfigError(
+      'TICKET_SECRET',
+      `at least ${MIN_TICKET_SECRET_BYTES} bytes (e.g. openssl rand -base64 48)`,
+      '(value not shown)',
+    );
   }
   const ticketJwksUrl = jwksUrl(env, 'TICKET_JWKS_URL');
   if (clientAuth === 'ticket' && ticketSecret === '' && ticketJwksUrl === '') {
@@ -325,19 +370,30 @@ function authSettings(env: Env): AuthSettings {
   const tokenIssuers = list(env, 'TOKEN_ISSUER', '');
   const tokenAudiences = list(env, 'TOKEN_AUDIENCE', '');
   if (clientAuth === 'token') {
-    if (tokenJwksUrl === '') throw new ConfigError('TOKEN_JWKS_URL', 'the issuer\'s JWKS URL when CLIENT_AUTH=token', undefined);
-    if (tokenIssuers.length === 0) throw new ConfigError('TOKEN_ISSUER', 'the expected issuer(s) when CLIENT_AUTH=token', undefined);
-    if (tokenAudiences.length === 0) throw new ConfigError('TOKEN_AUDIENCE', 'the expected audience(s) when CLIENT_AUTH=token', undefined);
+    if (tokenJwksUrl === '')
+      throw new ConfigError('TOKEN_JWKS_URL', "the issuer's JWKS URL when CLIENT_AUTH=token", undefined);
+    if (tokenIssuers.length === 0)
+      throw new ConfigError('TOKEN_ISSUER', 'the expected issuer(s) when CLIENT_AUTH=token', undefined);
+    if (tokenAudiences.length === 0)
+      throw new ConfigError('TOKEN_AUDIENCE', 'the expected audience(s) when CLIENT_AUTH=token', undefined);
   }
   const maxSessionsPerSubject = int(env, 'MAX_SESSIONS_PER_SUBJECT', 0, 0, 1_000_000);
   if (maxSessionsPerSubject > 0 && clientAuth === 'none') {
-    throw new ConfigError('MAX_SESSIONS_PER_SUBJECT', '0 unless CLIENT_AUTH is ticket or token (there is no verified subject)', String(maxSessionsPerSubject));
+    throw new ConfigError(
+      'MAX_SESSIONS_PER_SUBJECT',
+      '0 unless CLIENT_AUTH is ticket or token (there is no verified subject)',
+      String(maxSessionsPerSubject),
+    );
   }
   return {
-    clientAuth, ticketSecret, ticketJwksUrl,
+    clientAuth,
+    ticketSecret,
+    ticketJwksUrl,
     ticketAudience: str(env, 'TICKET_AUDIENCE', 'voice-live-proxy'),
     ticketMaxTtlS: int(env, 'TICKET_MAX_TTL_S', 300, 1, 86_400),
-    tokenJwksUrl, tokenIssuers: Object.freeze(tokenIssuers), tokenAudiences: Object.freeze(tokenAudiences),
+    tokenJwksUrl,
+    tokenIssuers: Object.freeze(tokenIssuers),
+    tokenAudiences: Object.freeze(tokenAudiences),
     maxSessionsPerSubject,
   };
 }
@@ -360,18 +416,25 @@ export function loadConfig(env: Env): Config {
   const agent = agentDefaults(env);
   const origins = list(env, 'ALLOWED_ORIGINS', 'http://localhost:3000');
   const allowAnyOrigin = origins.includes('*');
-  const allowedOrigins = origins.filter((o) => o !== '*')
+  const allowedOrigins = origins
+    .filter((o) => o !== '*')
     .map((o) => parseOrigin('ALLOWED_ORIGINS', o, ['http:', 'https:']));
   const azureSpeechKey = aliased(env, 'AZURE_SPEECH_KEY', 'FOUNDRY_API_KEY');
   // Any web page could then spend the server's credential (AZURE_SPEECH_KEY,
   // or without it the proxy's own identity: keyless), and nothing proves who
   // is calling: refuse unless the operator says so. CLIENT_AUTH is
   // read here by name only; its own validation lives with the auth config.
-  if (allowAnyOrigin && str(env, 'CLIENT_AUTH', 'none').toLowerCase() === 'none' &&
-      !bool(env, 'ALLOW_ANONYMOUS_WILDCARD', false)) {
-    throw new ConfigError('ALLOWED_ORIGINS',
-      `exact origins while CLIENT_AUTH=none (any page could spend the ${azureSpeechKey === '' ? 'proxy\'s own identity' : 'key'}; ` +
-      'set ALLOW_ANONYMOUS_WILDCARD=true to accept that)', '*');
+  if (
+    allowAnyOrigin &&
+    str(env, 'CLIENT_AUTH', 'none').toLowerCase() === 'none' &&
+    !bool(env, 'ALLOW_ANONYMOUS_WILDCARD', false)
+  ) {
+    throw new ConfigError(
+      'ALLOWED_ORIGINS',
+      `exact origins while CLIENT_AUTH=none (any page could spend the ${azureSpeechKey === '' ? "proxy's own identity" : 'key'}; ` +
+        'set ALLOW_ANONYMOUS_WILDCARD=true to accept that)',
+      '*',
+    );
   }
   const logLevel = str(env, 'LOG_LEVEL', 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', LOG_LEVELS.join('|'), logLevel);
@@ -380,14 +443,19 @@ export function loadConfig(env: Env): Config {
   const metricsToken = str(env, 'METRICS_TOKEN', '');
   // Quote the length only: the value is a secret.
   if (metricsToken !== '' && metricsToken.length < MIN_METRICS_TOKEN) {
-    throw new ConfigError('METRICS_TOKEN', `at least ${MIN_METRICS_TOKEN} characters (e.g. openssl rand -hex 32)`,
-      `${metricsToken.length} characters`);
+    throw new ConfigError(
+      'METRICS_TOKEN',
+      `at least ${MIN_METRICS_TOKEN} characters (e.g. openssl rand -hex 32)`,
+      `${metricsToken.length} characters`,
+    );
   }
   const defaultModel = str(env, 'DEFAULT_MODEL', 'gpt-realtime');
-  if (!MODEL_RE.test(defaultModel)) throw new ConfigError('DEFAULT_MODEL', 'a model name (letters, digits, . _ : -)', defaultModel);
+  if (!MODEL_RE.test(defaultModel))
+    throw new ConfigError('DEFAULT_MODEL', 'a model name (letters, digits, . _ : -)', defaultModel);
   const allowedModels = list(env, 'ALLOWED_MODELS', defaultModel);
   for (const m of allowedModels) {
-    if (m !== '*' && !MODEL_RE.test(m)) throw new ConfigError('ALLOWED_MODELS', 'model names (letters, digits, . _ : -) or *', m);
+    if (m !== '*' && !MODEL_RE.test(m))
+      throw new ConfigError('ALLOWED_MODELS', 'model names (letters, digits, . _ : -) or *', m);
   }
 
   return Object.freeze({
@@ -433,9 +501,17 @@ export function loadConfig(env: Env): Config {
     slowPeerTimeoutMs: int(env, 'SLOW_PEER_TIMEOUT_MS', 30_000, 100, 600_000),
     // Always room for one maximal frame on top of what is already queued.
     upstreamMaxBufferedBytes: Math.max(
-      int(env, 'UPSTREAM_MAX_BUFFERED_BYTES', 2 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024), maxMessageBytes + 64 * 1024),
+      int(env, 'UPSTREAM_MAX_BUFFERED_BYTES', 2 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024),
+      maxMessageBytes + 64 * 1024,
+    ),
     // Half the container's memory limit when it has one, else 1 GiB (README: memory planning).
-    bufferBudgetBytes: int(env, 'BUFFER_BUDGET_BYTES', defaultBufferBudget(containerMemoryLimit()), 1024 * 1024, 2 ** 40),
+    bufferBudgetBytes: int(
+      env,
+      'BUFFER_BUDGET_BYTES',
+      defaultBufferBudget(containerMemoryLimit()),
+      1024 * 1024,
+      2 ** 40,
+    ),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     logLevel,
     logPretty: bool(env, 'LOG_PRETTY', false),
@@ -462,13 +538,17 @@ function agentDefaults(env: Env): { agentName: string; agentProjectName: string;
   const agentName = aliased(env, 'AGENT_NAME', 'FOUNDRY_AGENT_NAME');
   const agentProjectName = aliased(env, 'AGENT_PROJECT_NAME', 'FOUNDRY_PROJECT_NAME');
   const agentVersion = str(env, 'AGENT_VERSION', '');
-  if (agentName !== '' && !AGENT_NAME_RE.test(agentName)) throw new ConfigError('AGENT_NAME', 'an agent name ([A-Za-z0-9._-], up to 128)', agentName);
+  if (agentName !== '' && !AGENT_NAME_RE.test(agentName))
+    throw new ConfigError('AGENT_NAME', 'an agent name ([A-Za-z0-9._-], up to 128)', agentName);
   if (agentProjectName !== '' && !AGENT_NAME_RE.test(agentProjectName)) {
     throw new ConfigError('AGENT_PROJECT_NAME', 'a project name ([A-Za-z0-9._-], up to 128)', agentProjectName);
   }
-  if (agentVersion !== '' && !AGENT_VERSION_RE.test(agentVersion)) throw new ConfigError('AGENT_VERSION', 'an agent version ([A-Za-z0-9._-], up to 32)', agentVersion);
-  if (agentName !== '' && agentProjectName === '') throw new ConfigError('AGENT_PROJECT_NAME', 'the project of AGENT_NAME (required with it)', undefined);
-  if (agentVersion !== '' && agentName === '') throw new ConfigError('AGENT_NAME', 'the agent AGENT_VERSION pins (required with it)', undefined);
+  if (agentVersion !== '' && !AGENT_VERSION_RE.test(agentVersion))
+    throw new ConfigError('AGENT_VERSION', 'an agent version ([A-Za-z0-9._-], up to 32)', agentVersion);
+  if (agentName !== '' && agentProjectName === '')
+    throw new ConfigError('AGENT_PROJECT_NAME', 'the project of AGENT_NAME (required with it)', undefined);
+  if (agentVersion !== '' && agentName === '')
+    throw new ConfigError('AGENT_NAME', 'the agent AGENT_VERSION pins (required with it)', undefined);
   return { agentName, agentProjectName, agentVersion };
 }
 

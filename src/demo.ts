@@ -28,19 +28,21 @@ async function main(): Promise<void> {
     throw err;
   });
   const urls = demoUrls(server.port);
-  process.stdout.write([
-    '',
-    '  voice-live-proxy demo (upstream: the local Voice Live simulator, no Azure needed)',
-    '',
-    `  Open the page:       ${urls.page}`,
-    `  WebSocket for apps:  ${urls.ws}`,
-    `  Allowed origins:     ${cfg.allowedOrigins.join(', ')}`,
-    '',
-    '  Hold "Talk" and speak: the simulator plays your voice back (a tone if it heard silence).',
-    '  Ctrl+C to stop.',
-    '',
-    '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      '',
+      '  voice-live-proxy demo (upstream: the local Voice Live simulator, no Azure needed)',
+      '',
+      `  Open the page:       ${urls.page}`,
+      `  WebSocket for apps:  ${urls.ws}`,
+      `  Allowed origins:     ${cfg.allowedOrigins.join(', ')}`,
+      '',
+      '  Hold "Talk" and speak: the simulator plays your voice back (a tone if it heard silence).',
+      '  Ctrl+C to stop.',
+      '',
+      '',
+    ].join('\n'),
+  );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -48,19 +50,26 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'demo stopping');
     // A demo has no load balancer to drain for: close sessions right away.
-    server.shutdown(0)
+    server
+      .shutdown(0)
       .then(() => sim.close())
-      .then(() => process.exit(0), (err: unknown) => {
-        logger.error({ err: String(err) }, 'demo shutdown failed');
-        process.exit(1);
-      });
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err: String(err) }, 'demo shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }
 
 main().catch((err: unknown) => {
-  const message = err instanceof ConfigError ? `invalid configuration: ${err.message}` : String(err instanceof Error ? err.message : err);
+  const message =
+    err instanceof ConfigError
+      ? `invalid configuration: ${err.message}`
+      : String(err instanceof Error ? err.message : err);
   process.stderr.write(`voice-live-proxy demo: ${message}\n`);
   process.exit(1);
 });

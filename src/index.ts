@@ -25,8 +25,10 @@ async function main(): Promise<void> {
     return;
   }
   const { server, stop } = await startRuntime(cfg, logger, { reportsActive: true });
-  logger.info({ port: server.port, host: cfg.host, upstream: cfg.upstreamOrigin, maxConnections: cfg.maxConnections },
-    'voice-live-proxy listening');
+  logger.info(
+    { port: server.port, host: cfg.host, upstream: cfg.upstreamOrigin, maxConnections: cfg.maxConnections },
+    'voice-live-proxy listening',
+  );
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -38,13 +40,16 @@ async function main(): Promise<void> {
     }
     logger.info({ signal, graceMs: cfg.shutdownGraceMs, sessions: server.relay.sessions.size }, 'draining');
     stop(cfg.shutdownGraceMs)
-      .then(() => {
-        logger.info({ logLinesDropped: sink.dropped }, 'shutdown complete');
-        return 0;
-      }, (err: unknown) => {
-        logger.error({ err: String(err) }, 'shutdown failed');
-        return 1;
-      })
+      .then(
+        () => {
+          logger.info({ logLinesDropped: sink.dropped }, 'shutdown complete');
+          return 0;
+        },
+        (err: unknown) => {
+          logger.error({ err: String(err) }, 'shutdown failed');
+          return 1;
+        },
+      )
       // The log backlog gets a bounded moment to be read: a stdout nobody
       // reads must never keep the process alive.
       .then((code) => sink.flush().then(() => process.exit(code)));

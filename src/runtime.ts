@@ -28,7 +28,14 @@ export async function startRuntime(cfg: Config, logger: Logger, opts: RuntimeOpt
   runtime.start();
   const metrics = new Metrics({ eventLoop, runtime });
   const telemetry = await startTelemetry(cfg.appInsightsConnectionString, logger);
-  const server = await startProxy(cfg, { logger, metrics, telemetry, board: opts.board, shared: opts.shared, budget: opts.budget });
+  const server = await startProxy(cfg, {
+    logger,
+    metrics,
+    telemetry,
+    board: opts.board,
+    shared: opts.shared,
+    budget: opts.budget,
+  });
   const pump = new TelemetryPump(telemetry, metrics, opts.reportsActive ? () => server.gate.counter.active : null);
   if (telemetry !== NOOP_TELEMETRY) pump.start();
   return {

@@ -35,14 +35,23 @@ import { buildTarget, type UpstreamTarget } from './upstream/target';
 /** Largest frame accepted from the upstream: Voice Live's own limit is 15 MiB. */
 export const UPSTREAM_MAX_PAYLOAD = 16 * 1024 * 1024;
 
-const PKG = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
+const PKG = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+};
 // The major version only: the exact one tells a scanner which advisories apply
 // and tells a client nothing it can use.
 const ROOT_BODY = JSON.stringify({
-  name: PKG.name, version: PKG.version.split('.')[0],
+  name: PKG.name,
+  version: PKG.version.split('.')[0],
   endpoints: {
-    websocket: '/ws', realtime: UPSTREAM_PATH, webrtc: UPSTREAM_CALLS_PATH,
-    health: '/health', liveness: '/livez', readiness: '/readyz', metrics: '/metrics',
+    websocket: '/ws',
+    realtime: UPSTREAM_PATH,
+    webrtc: UPSTREAM_CALLS_PATH,
+    health: '/health',
+    liveness: '/livez',
+    readiness: '/readyz',
+    metrics: '/metrics',
   },
 });
 const LIVE_BODY = '{"status":"ok"}';
@@ -92,33 +101,56 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
   const gate = new AdmissionGate(cfg, deps.shared);
   const models = new ModelPolicy(cfg);
   const budget = new BufferBudget(cfg.bufferBudgetBytes, deps.budget, deps.shared?.index ?? 0);
-  const relay = new Relay({
-    pendingMaxFrames: cfg.pendingMaxFrames,
-    pendingMaxBytes: cfg.pendingMaxBytes,
-    clientHighWaterBytes: cfg.clientHighWaterBytes,
-    upstreamMaxBufferedBytes: cfg.upstreamMaxBufferedBytes,
-    upstreamConnectTimeoutMs: cfg.upstreamConnectTimeoutMs,
-    upstreamMaxPayload: UPSTREAM_MAX_PAYLOAD,
-  }, metrics, budget, onSessionFinished);
+  const relay = new Relay(
+    {
+      pendingMaxFrames: cfg.pendingMaxFrames,
+      pendingMaxBytes: cfg.pendingMaxBytes,
+      clientHighWaterBytes: cfg.clientHighWaterBytes,
+      upstreamMaxBufferedBytes: cfg.upstreamMaxBufferedBytes,
+      upstreamConnectTimeoutMs: cfg.upstreamConnectTimeoutMs,
+      upstreamMaxPayload: UPSTREAM_MAX_PAYLOAD,
+    },
+    metrics,
+    budget,
+    onSessionFinished,
+  );
   const sweeper = new Sweeper(relay, cfg);
   const identity = new ServerCredential(cfg.azureTokenScope, log, metrics);
   // jose is loaded only when callers are verified.
-  const auth: CallerAuth | null = cfg.clientAuth === 'none' ? null
-    : new (require('./auth/caller-auth') as typeof import('./auth/caller-auth')).CallerAuth(cfg, metrics, deps.shared?.replays);
+  const auth: CallerAuth | null =
+    cfg.clientAuth === 'none'
+      ? null
+      : new (require('./auth/caller-auth') as typeof import('./auth/caller-auth')).CallerAuth(
+          cfg,
+          metrics,
+          deps.shared?.replays,
+        );
   // With REDIS_URL the fleet counts subjects across replicas instead (one count, not two).
   const subjects = new SubjectLimit(cfg.redisUrl === '' ? cfg.maxSessionsPerSubject : 0, deps.shared?.subjects);
   // Limits shared across replicas through Redis (docs/contract.md §6); null = per process only, as without REDIS_URL.
   // With the fleet on, MAX_SESSIONS_PER_SUBJECT is the fleet's (one count for every replica).
-  const fleet = cfg.redisUrl === '' ? null
-    : (require('./fleet/fleet') as typeof import('./fleet/fleet')).startFleet(cfg, log, metrics, cfg.maxSessionsPerSubject);
+  const fleet =
+    cfg.redisUrl === ''
+      ? null
+      : (require('./fleet/fleet') as typeof import('./fleet/fleet')).startFleet(
+          cfg,
+          log,
+          metrics,
+          cfg.maxSessionsPerSubject,
+        );
   let onIdle: (() => void) | null = null;
 
   function onSessionFinished(s: Session): void {
     const summary = {
       durationMs: Date.now() - s.openedAt,
       upstreamConnectMs: s.upstreamConnectMs,
-      framesIn: s.framesIn, bytesIn: s.bytesIn, framesOut: s.framesOut, bytesOut: s.bytesOut,
-      clientCloseCode: s.clientCloseCode, upstreamCloseCode: s.upstreamCloseCode, closedBy: s.closedBy,
+      framesIn: s.framesIn,
+      bytesIn: s.bytesIn,
+      framesOut: s.framesOut,
+      bytesOut: s.bytesOut,
+      clientCloseCode: s.clientCloseCode,
+      upstreamCloseCode: s.upstreamCloseCode,
+      closedBy: s.closedBy,
       error: s.error?.code ?? '',
       subject: s.subject,
     };
@@ -175,7 +207,8 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
   }
 
   const metricsGuard = new MetricsGuard(cfg);
-  if (metricsGuard.disabled) log.warn({ host: cfg.host }, '/metrics refused: listening beyond loopback without METRICS_TOKEN');
+  if (metricsGuard.disabled)
+    log.warn({ host: cfg.host }, '/metrics refused: listening beyond loopback without METRICS_TOKEN');
   const app: TemplatedApp = uWS.App();
 
   // Load-balancer probes are exempt from the rate limiter: a probe storm
@@ -202,13 +235,24 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
     const access = metricsGuard.check(req.getHeader('authorization'), v.ipKey);
     if (access !== 'ok') {
       if (access === 'rate') metrics.httpRateLimited++;
-      sendError(res, access === 'disabled' ? Errors.METRICS_DISABLED : access === 'rate' ? Errors.RATE_LIMITED : Errors.METRICS_UNAUTHORIZED,
-        ctx, access === 'rate' ? metricsGuard.retryAfter : 0);
+      sendError(
+        res,
+        access === 'disabled'
+          ? Errors.METRICS_DISABLED
+          : access === 'rate'
+            ? Errors.RATE_LIMITED
+            : Errors.METRICS_UNAUTHORIZED,
+        ctx,
+        access === 'rate' ? metricsGuard.retryAfter : 0,
+      );
       return;
     }
     const extra = {
-      activeConnections: () => gate.counter.active, maxConnections: cfg.maxConnections, draining: gate.draining,
-      bufferedBytes: () => budget.heldKiB * 1024, bufferBudgetBytes: budget.limitBytes,
+      activeConnections: () => gate.counter.active,
+      maxConnections: cfg.maxConnections,
+      draining: gate.draining,
+      bufferedBytes: () => budget.heldKiB * 1024,
+      bufferBudgetBytes: budget.limitBytes,
     };
     let body: string;
     if (deps.board === undefined) {
@@ -271,8 +315,16 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
         return;
       }
       const ud: ClientUserData = {
-        session: null, requestError: null, target: null, hasSlot: true,
-        ip: v.ip, ipKey: v.ipKey, origin: f.origin, clientRequestId, subject: '', lease: null,
+        session: null,
+        requestError: null,
+        target: null,
+        hasSlot: true,
+        ip: v.ip,
+        ipKey: v.ipKey,
+        origin: f.origin,
+        clientRequestId,
+        subject: '',
+        lease: null,
       };
       const parsed = parseClientParams(query, cfg.allowedApiVersions, credentialHeaders);
       if (!parsed.ok) {
@@ -281,7 +333,10 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
         if (parsed.params.unknownCount > 0) {
           // Dropped, never forwarded; counted so an operator sees a client asking for something.
           metrics.unknownParameters += parsed.params.unknownCount;
-          log.debug({ ip: v.ip, unknown: parsed.params.unknown, count: parsed.params.unknownCount }, 'unknown query parameters ignored');
+          log.debug(
+            { ip: v.ip, unknown: parsed.params.unknown, count: parsed.params.unknownCount },
+            'unknown query parameters ignored',
+          );
         }
         // The SDK's browser build sends its request id as `client-request-id=` (no headers in a browser).
         if (parsed.params.clientRequestId !== '') ud.clientRequestId = parsed.params.clientRequestId;
@@ -306,11 +361,18 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       }
       // Caller verification and the fleet's Redis round trip are both async:
       // DeferredUpgrade registers onAborted now and corks the late upgrade.
-      const later = new DeferredUpgrade<ClientUserData>(res, key, protocol, extensions, context,
-        { tls: v.tls, corsOrigin: corsOrigin(f) }, () => {
+      const later = new DeferredUpgrade<ClientUserData>(
+        res,
+        key,
+        protocol,
+        extensions,
+        context,
+        { tls: v.tls, corsOrigin: corsOrigin(f) },
+        () => {
           log.debug({ ip: ud.ip }, 'client left before admission was decided');
           releaseSlots(ud);
-        });
+        },
+      );
       if (auth === null) {
         admitFleet(later, ud);
         return;
@@ -320,7 +382,10 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
         bearer: auth.mode === 'token' ? bearerOf(ud.target) : '',
         origin: f.origin,
       };
-      auth.verify(credentials).then((outcome) => admitCaller(later, ud, outcome), () => admitCaller(later, ud, UNAVAILABLE));
+      auth.verify(credentials).then(
+        (outcome) => admitCaller(later, ud, outcome),
+        () => admitCaller(later, ud, UNAVAILABLE),
+      );
     },
 
     open(ws) {
@@ -336,10 +401,16 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       ud.session = relay.open(ws, ud.target, ud.ip, log, !keyless);
       if (keyless) connectAsServer(ud.session);
       ud.session.subject = ud.subject;
-      ud.session.log.info(ud.session.line({
-        origin: ud.origin, clientRequestId: ud.clientRequestId, transport: ud.target.transport, apiVersion: ud.target.apiVersion,
-        subject: ud.subject,
-      }), 'session open');
+      ud.session.log.info(
+        ud.session.line({
+          origin: ud.origin,
+          clientRequestId: ud.clientRequestId,
+          transport: ud.target.transport,
+          apiVersion: ud.target.apiVersion,
+          subject: ud.subject,
+        }),
+        'session open',
+      );
       telemetry.trackEvent('session_open', { mode: ud.target.mode, model: ud.target.label });
     },
 
@@ -429,7 +500,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       }
       ud.lease = d.lease;
       if (gate.draining) metrics.upgradesDraining++;
-      const refusal = gate.draining ? [Errors.DRAINING, 5] as const : fleetRefusal(d.verdict, d.retryAfter, metrics);
+      const refusal = gate.draining ? ([Errors.DRAINING, 5] as const) : fleetRefusal(d.verdict, d.retryAfter, metrics);
       if (refusal !== null) {
         releaseSlots(ud);
         log.debug({ ip: ud.ip, outcome: d.verdict }, 'upgrade refused by the fleet');
@@ -456,13 +527,16 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       return;
     }
     const timer = setTimeout(identityFailed, cfg.upstreamConnectTimeoutMs, s);
-    identity.get().then((h) => {
-      clearTimeout(timer);
-      if (s.client !== null && s.upstream === null) relay.connect(s, h);
-    }, () => {
-      clearTimeout(timer);
-      identityFailed(s);
-    });
+    identity.get().then(
+      (h) => {
+        clearTimeout(timer);
+        if (s.client !== null && s.upstream === null) relay.connect(s, h);
+      },
+      () => {
+        clearTimeout(timer);
+        identityFailed(s);
+      },
+    );
   }
 
   function identityFailed(s: Session): void {
@@ -481,7 +555,13 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
   }
 
   // The browser demo (DEMO=true only), loaded lazily so production never reads its files.
-  if (cfg.demo) (require('./demo/routes') as typeof import('./demo/routes')).registerDemoRoutes(app, admitHttp, undefined, demoMinter(cfg));
+  if (cfg.demo)
+    (require('./demo/routes') as typeof import('./demo/routes')).registerDemoRoutes(
+      app,
+      admitHttp,
+      undefined,
+      demoMinter(cfg),
+    );
 
   app.any('/*', (res, req) => {
     const ctx = admitHttp(res, req);
@@ -498,7 +578,10 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
       const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
       let closing: Promise<void> | null = null;
       const server: ProxyServer = {
-        port, relay, gate, metrics,
+        port,
+        relay,
+        gate,
+        metrics,
         shutdown(graceMs: number): Promise<void> {
           closing ??= shutdown(graceMs);
           return closing;

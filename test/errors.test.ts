@@ -11,8 +11,10 @@ t.test('every error code, status and close code is in the README', async (t) => 
   for (const [name, err] of Object.entries(Errors)) {
     t.ok(readme.includes(`\`${err.code}\``), `${name}: code ${err.code} documented`);
     t.ok(readme.includes(err.message), `${name}: message documented`);
-    if (err.status !== 0) t.match(readme, new RegExp(`\\| ${err.status} \\| \`${err.code}\``), `${name}: HTTP ${err.status}`);
-    else t.match(readme, new RegExp(`\\| ${err.closeCode} \\|[^\\n]*\`${err.code}\``), `${name}: close ${err.closeCode}`);
+    if (err.status !== 0)
+      t.match(readme, new RegExp(`\\| ${err.status} \\| \`${err.code}\``), `${name}: HTTP ${err.status}`);
+    else
+      t.match(readme, new RegExp(`\\| ${err.closeCode} \\|[^\\n]*\`${err.code}\``), `${name}: close ${err.closeCode}`);
   }
 });
 
@@ -23,7 +25,8 @@ t.test('messages fit a close frame and carry no detail', async (t) => {
     t.ok((err.status === 0) !== (err.closeCode === 0), `${err.code} is either HTTP or a close`);
   }
   t.same(JSON.parse(errorEvent(Errors.AGENT_TOKEN_REQUIRED)), {
-    type: 'error', error: { type: 'invalid_request_error', code: 'agent_token_required', message: 'Agent mode requires token' },
+    type: 'error',
+    error: { type: 'invalid_request_error', code: 'agent_token_required', message: 'Agent mode requires token' },
   });
   t.same(JSON.parse(errorBody(Errors.RATE_LIMITED)), { error: { code: 'rate_limited', message: 'Too many requests' } });
 });

@@ -30,6 +30,9 @@ t.test('BUFFER_BUDGET_BYTES: set, defaulted, refused when out of range', async (
   const base = { AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:1' };
   t.equal(loadConfig({ ...base, BUFFER_BUDGET_BYTES: '134217728' }).bufferBudgetBytes, 134217728);
   t.equal(loadConfig(base).bufferBudgetBytes, defaultBufferBudget(containerMemoryLimit()));
-  t.throws(() => loadConfig({ ...base, BUFFER_BUDGET_BYTES: '1000' }), /BUFFER_BUDGET_BYTES: expected an integer from 1048576/);
+  t.throws(
+    () => loadConfig({ ...base, BUFFER_BUDGET_BYTES: '1000' }),
+    /BUFFER_BUDGET_BYTES: expected an integer from 1048576/,
+  );
   t.throws(() => loadConfig({ ...base, BUFFER_BUDGET_BYTES: 'lots' }), /BUFFER_BUDGET_BYTES/);
 });

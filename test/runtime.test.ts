@@ -9,8 +9,17 @@ import { TestClient } from './helpers/client';
 t.test('a runtime serves, then stop() drains and closes it', async (t) => {
   const sim = await startSimulator();
   t.teardown(() => sim.close());
-  const cfg = loadConfig({ HOST: '127.0.0.1', PORT: '0', AZURE_VOICE_LIVE_ENDPOINT: sim.origin, AZURE_SPEECH_KEY: 'k' });
-  const logger = createLogger({ level: 'info', pretty: false, destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+  const cfg = loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    AZURE_VOICE_LIVE_ENDPOINT: sim.origin,
+    AZURE_SPEECH_KEY: 'k',
+  });
+  const logger = createLogger({
+    level: 'info',
+    pretty: false,
+    destination: new Writable({ write: (_c, _e, cb) => cb() }),
+  });
   const rt = await startRuntime(cfg, logger, { reportsActive: true });
   const c = new TestClient(`ws://127.0.0.1:${rt.server.port}/ws`);
   t.equal((await c.nextJson()).type, 'session.created');

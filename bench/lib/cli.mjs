@@ -11,7 +11,10 @@ export function parseArgs(argv, defaults, multi = []) {
     a = a.slice(2);
     let v;
     const eq = a.indexOf('=');
-    if (eq !== -1) { v = a.slice(eq + 1); a = a.slice(0, eq); }
+    if (eq !== -1) {
+      v = a.slice(eq + 1);
+      a = a.slice(0, eq);
+    }
     const key = a.replace(/-([a-z])/g, (_, ch) => ch.toUpperCase());
     if (!(key in defaults)) throw new Error(`unknown option --${a}`);
     if (v === undefined) {
@@ -42,17 +45,43 @@ export function table(headers, rows) {
 }
 
 export function streamTable(runs) {
-  const headers = ['target', 'mode', 'ready/req', 'frames/s', 'loss', 'RTT p50', 'p90', 'p99', 'max (ms)',
-    'relay CPU%', 'relay us/frame', 'relay RSS MiB', 'sim CPU%', 'gen CPU%', 'softirq%', 'other%'];
+  const headers = [
+    'target',
+    'mode',
+    'ready/req',
+    'frames/s',
+    'loss',
+    'RTT p50',
+    'p90',
+    'p99',
+    'max (ms)',
+    'relay CPU%',
+    'relay us/frame',
+    'relay RSS MiB',
+    'sim CPU%',
+    'gen CPU%',
+    'softirq%',
+    'other%',
+  ];
   const rows = runs.map((r) => {
     const lat = r.rttMs ?? r.responseDoneMs ?? { p50: NaN, p90: NaN, p99: NaN, max: NaN };
     return [
-      r.target, r.mode + (r.mode === 'respond' ? '(done)' : ''), `${r.ready}/${r.sessions}`,
-      fmt(r.window.framesPerSecond, 0), r.mode === 'idle' ? '-' : r.totals.loss,
-      fmt(lat.p50, 2), fmt(lat.p90, 2), fmt(lat.p99, 2), fmt(lat.max, 1),
-      fmt(r.window.relayCpuPct), fmt(r.window.relayUsPerFrame, 2),
+      r.target,
+      r.mode + (r.mode === 'respond' ? '(done)' : ''),
+      `${r.ready}/${r.sessions}`,
+      fmt(r.window.framesPerSecond, 0),
+      r.mode === 'idle' ? '-' : r.totals.loss,
+      fmt(lat.p50, 2),
+      fmt(lat.p90, 2),
+      fmt(lat.p99, 2),
+      fmt(lat.max, 1),
+      fmt(r.window.relayCpuPct),
+      fmt(r.window.relayUsPerFrame, 2),
       r.memory.relayRssEndKiB ? fmt(r.memory.relayRssEndKiB / 1024, 1) : '-',
-      fmt(r.window.simCpuPct), fmt(r.window.generatorCpuPct), fmt(r.window.softirqCpuPct), fmt(r.window.otherCpuPct),
+      fmt(r.window.simCpuPct),
+      fmt(r.window.generatorCpuPct),
+      fmt(r.window.softirqCpuPct),
+      fmt(r.window.otherCpuPct),
     ];
   });
   return table(headers, rows);

@@ -35,7 +35,7 @@ function startsWith(buf, start, end, prefix) {
 
 /** A handful of different chunks of speech-like PCM (sweeping tones + noise), base64. */
 function audioChunks(chunkMs, variants) {
-  const samples = Math.round(SAMPLE_RATE * chunkMs / 1000);
+  const samples = Math.round((SAMPLE_RATE * chunkMs) / 1000);
   const out = [];
   let seed = 12345;
   for (let v = 0; v < variants; v++) {
@@ -44,7 +44,7 @@ function audioChunks(chunkMs, variants) {
     for (let i = 0; i < samples; i++) {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       const noise = (seed / 0x7fffffff - 0.5) * 2000;
-      const s = 6000 * Math.sin(2 * Math.PI * f * (i + v * samples) / SAMPLE_RATE) + noise;
+      const s = 6000 * Math.sin((2 * Math.PI * f * (i + v * samples)) / SAMPLE_RATE) + noise;
       pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(s))), i * 2);
     }
     out.push(pcm.toString('base64'));
@@ -68,9 +68,23 @@ let inflight = 0;
 let rampReported = false;
 
 const c = {
-  opened: 0, created: 0, failed: 0, closedEarly: 0, closeCodes: {}, failReasons: {},
-  sent: 0, recv: 0, sentBytes: 0, recvBytes: 0, echoes: 0, outOfOrder: 0, errors: 0,
-  commits: 0, responses: 0, lagMaxMs: 0, skippedFrames: 0,
+  opened: 0,
+  created: 0,
+  failed: 0,
+  closedEarly: 0,
+  closeCodes: {},
+  failReasons: {},
+  sent: 0,
+  recv: 0,
+  sentBytes: 0,
+  recvBytes: 0,
+  echoes: 0,
+  outOfOrder: 0,
+  errors: 0,
+  commits: 0,
+  responses: 0,
+  lagMaxMs: 0,
+  skippedFrames: 0,
 };
 const win = { sent: 0, recv: 0, sentBytes: 0, recvBytes: 0, cpu: null, at: 0, lagMaxMs: 0 };
 const rtt = new Histogram();
@@ -103,7 +117,10 @@ class Session {
   onFrame(op, buf, start, end, now) {
     c.recv++;
     c.recvBytes += end - start;
-    if (win.at !== 0) { win.recv++; win.recvBytes += end - start; }
+    if (win.at !== 0) {
+      win.recv++;
+      win.recvBytes += end - start;
+    }
     if (!this.ready) {
       if (op === OP_TEXT && startsWith(buf, start, end, CREATED)) this.becomeReady();
       return;
@@ -173,7 +190,10 @@ class Session {
     this.sock.send(f);
     c.sent++;
     c.sentBytes += t.payloadLen;
-    if (win.at !== 0) { win.sent++; win.sentBytes += t.payloadLen; }
+    if (win.at !== 0) {
+      win.sent++;
+      win.sentBytes += t.payloadLen;
+    }
     if (cfg.mode === 'respond' && ++this.sinceCommit >= cfg.commitEvery) {
       this.sinceCommit = 0;
       this.sock.send(commitFrame);
@@ -181,7 +201,10 @@ class Session {
       c.commits++;
       c.sent++;
       c.sentBytes += COMMIT_PAYLOAD.length;
-      if (win.at !== 0) { win.sent++; win.sentBytes += COMMIT_PAYLOAD.length; }
+      if (win.at !== 0) {
+        win.sent++;
+        win.sentBytes += COMMIT_PAYLOAD.length;
+      }
     }
   }
 }
@@ -193,7 +216,10 @@ function tick() {
   const elapsed = now - t0;
   // Ramp: open sessions on a straight line over rampMs, bounded in flight.
   if (nextToOpen < sessions.length) {
-    const due = cfg.rampMs <= 0 ? sessions.length : Math.min(sessions.length, Math.ceil(elapsed / cfg.rampMs * sessions.length));
+    const due =
+      cfg.rampMs <= 0
+        ? sessions.length
+        : Math.min(sessions.length, Math.ceil((elapsed / cfg.rampMs) * sessions.length));
     while (nextToOpen < due && inflight < cfg.maxInflight) {
       inflight++;
       sessions[nextToOpen++].connect();
@@ -234,7 +260,9 @@ function init(msg) {
   for (let s = 0; s < nslots; s++) slots.push([]);
   const variants = audioChunks(cfg.chunkMs, 8);
   templates = variants.map((b64) => {
-    const payload = Buffer.from(APPEND_HEAD + '0'.repeat(SEQ_W) + 't' + '0'.repeat(TIME_W) + '","audio":"' + b64 + '"}');
+    const payload = Buffer.from(
+      APPEND_HEAD + '0'.repeat(SEQ_W) + 't' + '0'.repeat(TIME_W) + '","audio":"' + b64 + '"}',
+    );
     const { frame, payloadOffset } = buildFrame(payload);
     return { frame, payloadOffset, payloadLen: payload.length };
   });
@@ -256,8 +284,14 @@ process.on('message', (msg) => {
       sending = true;
       break;
     case 'mark':
-      rtt.reset(); ttfa.reset(); done.reset();
-      win.sent = 0; win.recv = 0; win.sentBytes = 0; win.recvBytes = 0; win.lagMaxMs = 0;
+      rtt.reset();
+      ttfa.reset();
+      done.reset();
+      win.sent = 0;
+      win.recv = 0;
+      win.sentBytes = 0;
+      win.recvBytes = 0;
+      win.lagMaxMs = 0;
       win.cpu = process.cpuUsage();
       win.at = performance.now();
       process.send({ ev: 'marked' });
@@ -266,9 +300,17 @@ process.on('message', (msg) => {
       const cpu = process.cpuUsage(win.cpu);
       const ms = performance.now() - win.at;
       const out = {
-        ev: 'window', ms, sent: win.sent, recv: win.recv, sentBytes: win.sentBytes, recvBytes: win.recvBytes,
-        cpuUs: cpu.user + cpu.system, lagMaxMs: win.lagMaxMs,
-        rtt: rtt.toJSON(), ttfa: ttfa.toJSON(), done: done.toJSON(),
+        ev: 'window',
+        ms,
+        sent: win.sent,
+        recv: win.recv,
+        sentBytes: win.sentBytes,
+        recvBytes: win.recvBytes,
+        cpuUs: cpu.user + cpu.system,
+        lagMaxMs: win.lagMaxMs,
+        rtt: rtt.toJSON(),
+        ttfa: ttfa.toJSON(),
+        done: done.toJSON(),
       };
       win.at = 0;
       process.send(out);

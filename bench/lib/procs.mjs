@@ -12,7 +12,11 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLK_TCK = Number(safeExec('getconf', ['CLK_TCK']) || 100);
 
 function safeExec(cmd, args) {
-  try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return ''; }
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
 }
 
 export function sleep(ms) {
@@ -39,7 +43,9 @@ export function processTree(pid) {
         const kids = readFileSync(`/proc/${out[i]}/task/${t}/children`, 'utf8').trim();
         if (kids !== '') for (const k of kids.split(/\s+/)) out.push(Number(k));
       }
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
@@ -52,7 +58,9 @@ export function cpuMicros(pid) {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       ticks += Number(f[11]) + Number(f[12]); // fields 14 and 15 of stat(5)
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return ticks * (1e6 / CLK_TCK);
 }
@@ -64,13 +72,19 @@ export function rssKiB(pid) {
     try {
       const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
       if (m) kb += Number(m[1]);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return kb;
 }
 
 export function fdCount(pid) {
-  try { return readdirSync(`/proc/${pid}/fd`).length; } catch { return -1; }
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return -1;
+  }
 }
 
 /** Whole-machine busy fraction between two samples of /proc/stat. */
@@ -97,7 +111,9 @@ export function machine() {
   return {
     nproc: Number(safeExec('nproc', [])) || cpus().length,
     cpuModel: model.trim(),
-    memTotalMiB: Math.round(Number((/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8')) ?? [0, 0])[1]) / 1024),
+    memTotalMiB: Math.round(
+      Number((/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8')) ?? [0, 0])[1]) / 1024,
+    ),
     kernel: safeExec('uname', ['-r']),
     node: process.version,
     nofile: safeExec('sh', ['-c', 'ulimit -n']),
@@ -106,15 +122,24 @@ export function machine() {
 
 function httpStatus(url) {
   return new Promise((resolve) => {
-    const req = http.get(url, (res) => { res.resume(); resolve(res.statusCode); });
+    const req = http.get(url, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
     req.on('error', () => resolve(0));
-    req.setTimeout(1000, () => { req.destroy(); resolve(0); });
+    req.setTimeout(1000, () => {
+      req.destroy();
+      resolve(0);
+    });
   });
 }
 
 function connectable(port, host = '127.0.0.1') {
   return new Promise((resolve) => {
-    const s = net.connect(port, host, () => { s.destroy(); resolve(true); });
+    const s = net.connect(port, host, () => {
+      s.destroy();
+      resolve(true);
+    });
     s.on('error', () => resolve(false));
   });
 }
@@ -127,16 +152,35 @@ class Child {
     this.stderr = '';
     this.exited = false;
     this.exitCode = null;
-    proc.stderr?.on('data', (d) => { if (this.stderr.length < 20000) this.stderr += d; });
-    proc.once('exit', (code, sig) => { this.exited = true; this.exitCode = code ?? sig; });
+    proc.stderr?.on('data', (d) => {
+      if (this.stderr.length < 20000) this.stderr += d;
+    });
+    proc.once('exit', (code, sig) => {
+      this.exited = true;
+      this.exitCode = code ?? sig;
+    });
   }
 
   stop(signal = 'SIGTERM', timeoutMs = 8000) {
     if (this.exited) return Promise.resolve();
     return new Promise((resolve) => {
-      const t = setTimeout(() => { try { this.proc.kill('SIGKILL'); } catch { /* gone */ } }, timeoutMs);
-      this.proc.once('exit', () => { clearTimeout(t); resolve(); });
-      try { this.proc.kill(signal); } catch { clearTimeout(t); resolve(); }
+      const t = setTimeout(() => {
+        try {
+          this.proc.kill('SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, timeoutMs);
+      this.proc.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      try {
+        this.proc.kill(signal);
+      } catch {
+        clearTimeout(t);
+        resolve();
+      }
     });
   }
 }
@@ -172,13 +216,20 @@ export async function startProxy(simOrigin, { env = {}, nodeArgs = [] } = {}) {
     cwd: ROOT,
     env: {
       ...process.env,
-      PORT: String(port), HOST: '127.0.0.1',
-      AZURE_VOICE_LIVE_ENDPOINT: simOrigin, AZURE_SPEECH_KEY: 'bench-key',
-      ALLOWED_ORIGINS: 'http://localhost:3000', ALLOW_NO_ORIGIN: 'true',
-      RATE_LIMIT_MAX_REQUESTS: '1000000000', MAX_CONNECTIONS: '1000000',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      AZURE_VOICE_LIVE_ENDPOINT: simOrigin,
+      AZURE_SPEECH_KEY: 'bench-key',
+      ALLOWED_ORIGINS: 'http://localhost:3000',
+      ALLOW_NO_ORIGIN: 'true',
+      RATE_LIMIT_MAX_REQUESTS: '1000000000',
+      MAX_CONNECTIONS: '1000000',
       // Every bench client comes from 127.0.0.1: lift the per-address defaults.
-      UPGRADE_RATE_LIMIT_MAX_REQUESTS: '1000000000', MAX_CONNECTIONS_PER_IP: '0',
-      LOG_LEVEL: 'warn', WORKERS: '1', SHUTDOWN_GRACE_MS: '0',
+      UPGRADE_RATE_LIMIT_MAX_REQUESTS: '1000000000',
+      MAX_CONNECTIONS_PER_IP: '0',
+      LOG_LEVEL: 'warn',
+      WORKERS: '1',
+      SHUTDOWN_GRACE_MS: '0',
       ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -225,12 +276,16 @@ http {
   server {
     listen 127.0.0.1:${port};
     location / {
-      proxy_pass ${tls === null ? 'http' : 'https'}://127.0.0.1:${simPort};${tls === null ? '' : `
+      proxy_pass ${tls === null ? 'http' : 'https'}://127.0.0.1:${simPort};${
+        tls === null
+          ? ''
+          : `
       proxy_ssl_trusted_certificate ${tls.cert};
       proxy_ssl_verify on;
       proxy_ssl_name localhost;
       proxy_ssl_server_name on;
-      proxy_ssl_session_reuse on;`}
+      proxy_ssl_session_reuse on;`
+      }
       proxy_http_version 1.1;
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
@@ -248,7 +303,10 @@ http {
   child.origin = `ws://127.0.0.1:${port}`;
   child.dir = dir;
   const stop = child.stop.bind(child);
-  child.stop = async (sig = 'SIGQUIT') => { await stop(sig); rmSync(dir, { recursive: true, force: true }); };
+  child.stop = async (sig = 'SIGQUIT') => {
+    await stop(sig);
+    rmSync(dir, { recursive: true, force: true });
+  };
   for (let i = 0; i < 50; i++) {
     if (child.exited) throw new Error(`nginx exited: ${child.stderr} ${safeExec('cat', [join(dir, 'error.log')])}`);
     if (await connectable(port)) return child;

@@ -86,16 +86,23 @@ export class RawSocket {
     const secure = u.protocol === 'wss:' || u.protocol === 'https:';
     const port = Number(u.port || (secure ? 443 : 80));
     const key = randomBytes(16).toString('base64');
-    this.expectAccept = createHash('sha1').update(key + GUID).digest('base64');
+    this.expectAccept = createHash('sha1')
+      .update(key + GUID)
+      .digest('base64');
     const hostHeader = u.port ? `${u.hostname}:${u.port}` : u.hostname;
-    let req = `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${hostHeader}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    let req =
+      `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${hostHeader}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n`;
     for (const [k, v] of Object.entries(opts.headers ?? {})) req += `${k}: ${v}\r\n`;
     req += '\r\n';
     const connOpts = { host: u.hostname.replace(/^\[|\]$/g, ''), port, noDelay: true };
     if (opts.localAddress) connOpts.localAddress = opts.localAddress;
     const sock = secure
-      ? tls.connect({ ...connOpts, servername: net.isIP(connOpts.host) ? undefined : connOpts.host, rejectUnauthorized: opts.rejectUnauthorized !== false })
+      ? tls.connect({
+          ...connOpts,
+          servername: net.isIP(connOpts.host) ? undefined : connOpts.host,
+          rejectUnauthorized: opts.rejectUnauthorized !== false,
+        })
       : net.connect(connOpts);
     sock.setNoDelay(true);
     this.sock = sock;
@@ -216,7 +223,10 @@ export class RawSocket {
     }
     if (!fin || op === 0) {
       // Fragmented message: rare from these servers; assemble and deliver once.
-      if (op !== 0) { this.frag = []; this.fragOp = op; }
+      if (op !== 0) {
+        this.frag = [];
+        this.fragOp = op;
+      }
       if (this.frag === null) return;
       this.frag.push(Buffer.from(buf.subarray(start, end)));
       if (fin) {

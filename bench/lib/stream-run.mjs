@@ -7,7 +7,17 @@ import { cpus } from 'node:os';
 import { Histogram } from './histogram.mjs';
 import { benchCertificate } from './tls-cert.mjs';
 import {
-  ROOT, sleep, startSimulator, startProxy, startNginx, cpuMicros, rssKiB, fdCount, hostCpuSample, hostBusy, hostIrq,
+  ROOT,
+  sleep,
+  startSimulator,
+  startProxy,
+  startNginx,
+  cpuMicros,
+  rssKiB,
+  fdCount,
+  hostCpuSample,
+  hostBusy,
+  hostIrq,
 } from './procs.mjs';
 
 const NPROC = cpus().length;
@@ -27,7 +37,10 @@ export function sourceIps(spec, targetUrl) {
 
 function once(child, ev, timeoutMs) {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => { child.off('message', on); reject(new Error(`generator: no '${ev}' within ${timeoutMs} ms`)); }, timeoutMs);
+    const t = setTimeout(() => {
+      child.off('message', on);
+      reject(new Error(`generator: no '${ev}' within ${timeoutMs} ms`));
+    }, timeoutMs);
     function on(msg) {
       if (msg.ev !== ev) return;
       clearTimeout(t);
@@ -63,7 +76,13 @@ function sumCounters(list) {
 /** Start what the target needs; returns { url, headers, relay, sim, stop }. */
 async function prepare(target, o, log) {
   if (target === 'external') {
-    return { url: o.target, headers: o.headers, relay: o.pid ? { pid: o.pid, name: 'target' } : null, sim: null, stop: async () => {} };
+    return {
+      url: o.target,
+      headers: o.headers,
+      relay: o.pid ? { pid: o.pid, name: 'target' } : null,
+      sim: null,
+      stop: async () => {},
+    };
   }
   // --upstream-tls: the simulator on wss:// with a bench-time certificate; the
   // proxy trusts it through NODE_EXTRA_CA_CERTS, nginx through
@@ -72,13 +91,25 @@ async function prepare(target, o, log) {
   const sim = await startSimulator({ tls });
   const apiKey = { 'api-key': 'bench-key' };
   if (target === 'direct') {
-    return { url: sim.origin + SIM_QUERY, headers: { ...apiKey, ...o.headers }, relay: null, sim, stop: () => sim.stop() };
+    return {
+      url: sim.origin + SIM_QUERY,
+      headers: { ...apiKey, ...o.headers },
+      relay: null,
+      sim,
+      stop: () => sim.stop(),
+    };
   }
   if (target === 'nginx') {
     const ngx = await startNginx(sim.port, { tls });
     return {
-      url: ngx.origin + SIM_QUERY, headers: { ...apiKey, ...o.headers }, relay: ngx, sim,
-      stop: async () => { await ngx.stop(); await sim.stop(); },
+      url: ngx.origin + SIM_QUERY,
+      headers: { ...apiKey, ...o.headers },
+      relay: ngx,
+      sim,
+      stop: async () => {
+        await ngx.stop();
+        await sim.stop();
+      },
     };
   }
   if (target === 'proxy') {
@@ -86,7 +117,10 @@ async function prepare(target, o, log) {
     const proxy = await startProxy(sim.origin, { env, nodeArgs: o.proxyNodeArgs });
     log(`  proxy pid ${proxy.pid} on ${proxy.origin}, simulator pid ${sim.pid} on ${sim.origin}`);
     return {
-      url: proxy.origin + '/ws?model=gpt-realtime', headers: { Origin: o.origin, ...o.headers }, relay: proxy, sim,
+      url: proxy.origin + '/ws?model=gpt-realtime',
+      headers: { Origin: o.origin, ...o.headers },
+      relay: proxy,
+      sim,
       stop: async () => {
         await proxy.stop();
         if (proxy.stderr.trim() !== '') log(`  proxy stderr: ${proxy.stderr.trim().split('\n').slice(-3).join(' | ')}`);
@@ -118,9 +152,18 @@ export async function runTarget(target, o, log = console.error) {
       w.send({
         cmd: 'init',
         cfg: {
-          url: t.url, headers: t.headers, sourceIps: ips, insecure: o.insecure, mode: o.mode,
-          chunkMs: o.chunkMs, tickMs: o.tickMs, rampMs: o.ramp * 1000, commitEvery: o.commitEvery,
-          maxInflight: Math.max(1, Math.ceil(o.maxInflight / procs)), first, count,
+          url: t.url,
+          headers: t.headers,
+          sourceIps: ips,
+          insecure: o.insecure,
+          mode: o.mode,
+          chunkMs: o.chunkMs,
+          tickMs: o.tickMs,
+          rampMs: o.ramp * 1000,
+          commitEvery: o.commitEvery,
+          maxInflight: Math.max(1, Math.ceil(o.maxInflight / procs)),
+          first,
+          count,
         },
       });
       first += count;
@@ -130,8 +173,10 @@ export async function runTarget(target, o, log = console.error) {
     const ramped = await all(workers, null, 'ramped', (o.ramp + 120) * 1000);
     const rampSeconds = (performance.now() - rampT0) / 1000;
     const opened = sumCounters(ramped.map((r) => r.counters));
-    log(`  ${target}: ${opened.created}/${o.sessions} sessions ready in ${rampSeconds.toFixed(1)} s` +
-      (opened.failed ? `, ${opened.failed} failed ${JSON.stringify(opened.failReasons)}` : ''));
+    log(
+      `  ${target}: ${opened.created}/${o.sessions} sessions ready in ${rampSeconds.toFixed(1)} s` +
+        (opened.failed ? `, ${opened.failed} failed ${JSON.stringify(opened.failReasons)}` : ''),
+    );
     if (o.mode !== 'idle') for (const w of workers) w.send({ cmd: 'send' });
     await sleep(o.warmup * 1000);
 
@@ -156,10 +201,20 @@ export async function runTarget(target, o, log = console.error) {
     const rtt = new Histogram();
     const ttfa = new Histogram();
     const done = new Histogram();
-    let wSent = 0, wRecv = 0, wSentBytes = 0, wRecvBytes = 0, genCpuSelf = 0, lagMaxMs = 0;
+    let wSent = 0,
+      wRecv = 0,
+      wSentBytes = 0,
+      wRecvBytes = 0,
+      genCpuSelf = 0,
+      lagMaxMs = 0;
     for (const w of windows) {
-      rtt.add(w.rtt); ttfa.add(w.ttfa); done.add(w.done);
-      wSent += w.sent; wRecv += w.recv; wSentBytes += w.sentBytes; wRecvBytes += w.recvBytes;
+      rtt.add(w.rtt);
+      ttfa.add(w.ttfa);
+      done.add(w.done);
+      wSent += w.sent;
+      wRecv += w.recv;
+      wSentBytes += w.sentBytes;
+      wRecvBytes += w.recvBytes;
       genCpuSelf += w.cpuUs;
       lagMaxMs = Math.max(lagMaxMs, w.lagMaxMs);
     }
@@ -167,38 +222,79 @@ export async function runTarget(target, o, log = console.error) {
     const relayCpu = pids.relay ? cpuB.relay - cpuA.relay : NaN;
     const simCpu = pids.sim ? cpuB.sim - cpuA.sim : NaN;
     const genCpu = cpuB.gen - cpuA.gen;
-    const ms = (h) => { const s = h.summary(); return { samples: s.samples, p50: s.p50 / 1000, p90: s.p90 / 1000, p99: s.p99 / 1000, max: s.max / 1000, mean: s.mean / 1000 }; };
+    const ms = (h) => {
+      const s = h.summary();
+      return {
+        samples: s.samples,
+        p50: s.p50 / 1000,
+        p90: s.p90 / 1000,
+        p99: s.p99 / 1000,
+        max: s.max / 1000,
+        mean: s.mean / 1000,
+      };
+    };
     const result = {
-      target, upstream: o.upstreamTls && target !== 'direct' ? 'wss' : 'ws', hostBusyBeforePct: quiet, url: t.url.replace(/([?&](token|api-key)=)[^&]*/gi, '$1***'), mode: o.mode,
-      sessions: o.sessions, chunkMs: o.chunkMs, frameBytes: initInfo.frameBytes, generatorProcs: procs,
-      ready: opened.created, failed: opened.failed, failReasons: opened.failReasons, rampSeconds,
-      closedEarly: c.closedEarly, closeCodes: c.closeCodes,
+      target,
+      upstream: o.upstreamTls && target !== 'direct' ? 'wss' : 'ws',
+      hostBusyBeforePct: quiet,
+      url: t.url.replace(/([?&](token|api-key)=)[^&]*/gi, '$1***'),
+      mode: o.mode,
+      sessions: o.sessions,
+      chunkMs: o.chunkMs,
+      frameBytes: initInfo.frameBytes,
+      generatorProcs: procs,
+      ready: opened.created,
+      failed: opened.failed,
+      failReasons: opened.failReasons,
+      rampSeconds,
+      closedEarly: c.closedEarly,
+      closeCodes: c.closeCodes,
       window: {
-        seconds: wallS, framesSent: wSent, framesReceived: wRecv, framesPerSecond: frames / wallS,
-        mbitPerSecond: (wSentBytes + wRecvBytes) * 8 / wallS / 1e6,
-        relayCpuPct: relayCpu / wallS / 1e4, relayUsPerFrame: frames > 0 ? relayCpu / frames : null,
-        simCpuPct: simCpu / wallS / 1e4, simUsPerFrame: frames > 0 ? simCpu / frames : null,
-        generatorCpuPct: genCpu / wallS / 1e4, generatorSelfCpuPct: genCpuSelf / wallS / 1e4, generatorUsPerFrame: frames > 0 ? genCpu / frames : null,
-        generatorLagMaxMs: lagMaxMs, hostBusyPct: hostBusy(hostA, hostB) * 100,
+        seconds: wallS,
+        framesSent: wSent,
+        framesReceived: wRecv,
+        framesPerSecond: frames / wallS,
+        mbitPerSecond: ((wSentBytes + wRecvBytes) * 8) / wallS / 1e6,
+        relayCpuPct: relayCpu / wallS / 1e4,
+        relayUsPerFrame: frames > 0 ? relayCpu / frames : null,
+        simCpuPct: simCpu / wallS / 1e4,
+        simUsPerFrame: frames > 0 ? simCpu / frames : null,
+        generatorCpuPct: genCpu / wallS / 1e4,
+        generatorSelfCpuPct: genCpuSelf / wallS / 1e4,
+        generatorUsPerFrame: frames > 0 ? genCpu / frames : null,
+        generatorLagMaxMs: lagMaxMs,
+        hostBusyPct: hostBusy(hostA, hostB) * 100,
         // In % of one core: kernel network softirq (loopback TCP delivery,
         // charged to no process), and what else ran (other tenants, kthreads).
         softirqCpuPct: hostIrq(hostA, hostB) * 100 * NPROC,
-        otherCpuPct: (hostBusy(hostA, hostB) - hostIrq(hostA, hostB)) * 100 * NPROC -
+        otherCpuPct:
+          (hostBusy(hostA, hostB) - hostIrq(hostA, hostB)) * 100 * NPROC -
           ((pids.relay ? relayCpu : 0) + (pids.sim ? simCpu : 0) + genCpu) / wallS / 1e4,
       },
       rttMs: o.mode === 'echo' ? ms(rtt) : null,
       responseFirstAudioMs: o.mode === 'respond' ? ms(ttfa) : null,
       responseDoneMs: o.mode === 'respond' ? ms(done) : null,
       totals: {
-        framesSent: c.sent, framesReceived: c.recv, echoes: c.echoes, commits: c.commits, responses: c.responses,
+        framesSent: c.sent,
+        framesReceived: c.recv,
+        echoes: c.echoes,
+        commits: c.commits,
+        responses: c.responses,
         loss: o.mode === 'echo' ? c.sent - c.echoes : o.mode === 'respond' ? c.commits - c.responses : 0,
-        outOfOrder: c.outOfOrder, errorEvents: c.errors, skippedFrames: c.skippedFrames,
+        outOfOrder: c.outOfOrder,
+        errorEvents: c.errors,
+        skippedFrames: c.skippedFrames,
       },
-      memory: t.relay ? {
-        relayRssIdleKiB: rss0, relayRssStartKiB: rssA, relayRssEndKiB: rssB,
-        relayRssPerSessionKiB: opened.created > 0 ? (Math.max(rssA, rssB) - rss0) / opened.created : NaN,
-        relayFds: fds, simulatorRssKiB: simRss,
-      } : { simulatorRssKiB: simRss },
+      memory: t.relay
+        ? {
+            relayRssIdleKiB: rss0,
+            relayRssStartKiB: rssA,
+            relayRssEndKiB: rssB,
+            relayRssPerSessionKiB: opened.created > 0 ? (Math.max(rssA, rssB) - rss0) / opened.created : NaN,
+            relayFds: fds,
+            simulatorRssKiB: simRss,
+          }
+        : { simulatorRssKiB: simRss },
     };
     await all(workers, { cmd: 'close', graceMs: 1500 }, 'closed', 30000).catch(() => {});
     return result;

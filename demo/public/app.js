@@ -30,8 +30,11 @@ function values() {
   const f = new FormData(form);
   const get = (k) => String(f.get(k) || '').trim();
   return {
-    mode: get('mode'), model: get('model'), token: get('token'),
-    agentId: get('agentId'), projectName: get('projectName'),
+    mode: get('mode'),
+    model: get('model'),
+    token: get('token'),
+    agentId: get('agentId'),
+    projectName: get('projectName'),
     proxyUrl: get('proxyUrl') || `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`,
   };
 }
@@ -189,11 +192,14 @@ function render() {
   const s = conn === null ? null : conn.stats;
   const pick = (k, d = 0) => (s === null ? d : s[k]);
   renderFigures({
-    framesSent: pick('framesSent'), bytesSent: pick('bytesSent'),
-    framesReceived: pick('framesReceived'), bytesReceived: pick('bytesReceived'),
+    framesSent: pick('framesSent'),
+    bytesSent: pick('bytesSent'),
+    framesReceived: pick('framesReceived'),
+    bytesReceived: pick('bytesReceived'),
     audioSecondsSent: pick('audioBytesSent') / INPUT_BYTES_PER_SECOND,
     audioSecondsReceived: pick('audioBytesReceived') / (OUTPUT_RATE * 2),
-    rttAudio: pick('rttAudio', -1), rttSession: pick('rttSession', -1),
+    rttAudio: pick('rttAudio', -1),
+    rttSession: pick('rttSession', -1),
     rttAudioAvg: s !== null && s.rttAudioCount > 0 ? s.rttAudioSum / s.rttAudioCount : -1,
     commits: pick('commits'),
     audioChunksScheduled: player === null ? 0 : player.chunksScheduled,

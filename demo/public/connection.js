@@ -47,9 +47,17 @@ export class ProxyConnection {
     this.closedByUser = false;
     this.lastError = null;
     this.stats = {
-      framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0,
-      audioBytesSent: 0, audioBytesReceived: 0, commits: 0,
-      rttAudio: -1, rttAudioSum: 0, rttAudioCount: 0, rttSession: -1,
+      framesSent: 0,
+      bytesSent: 0,
+      framesReceived: 0,
+      bytesReceived: 0,
+      audioBytesSent: 0,
+      audioBytesReceived: 0,
+      commits: 0,
+      rttAudio: -1,
+      rttAudioSum: 0,
+      rttAudioCount: 0,
+      rttSession: -1,
     };
     this.commitAt = 0;
     this.sessionUpdateAt = 0;
@@ -133,7 +141,9 @@ export class ProxyConnection {
     }
     if (this.closedByUser && (code === 1000 || code === 1005)) return '';
     const why = reason ? ` ${reason}` : '';
-    const err = this.lastError ? ` — error event: ${this.lastError.code || 'error'}: ${this.lastError.message || ''}` : '';
+    const err = this.lastError
+      ? ` — error event: ${this.lastError.code || 'error'}: ${this.lastError.message || ''}`
+      : '';
     if (code === 1006) return `Connection lost (close code 1006, no close frame)${err}`;
     return `Closed by the proxy: close code ${code}${why}${err}`;
   }

@@ -14,7 +14,9 @@ export async function startMicrophone(ctx, onChunk) {
   await ctx.audioWorklet.addModule('pcm-worklet.js');
   const source = ctx.createMediaStreamSource(stream);
   const node = new AudioWorkletNode(ctx, 'pcm16-capture', {
-    numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1],
+    numberOfInputs: 1,
+    numberOfOutputs: 1,
+    outputChannelCount: [1],
     processorOptions: { chunkMs: CHUNK_MS },
   });
   node.port.onmessage = (e) => onChunk(e.data);

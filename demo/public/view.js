@@ -33,10 +33,19 @@ const ms = (v) => (v < 0 ? '–' : `${Math.round(v)} ms`);
 const count = (n) => String(n);
 
 const FORMATS = {
-  framesSent: count, framesReceived: count, bytesSent: bytes, bytesReceived: bytes,
-  audioSecondsSent: seconds, audioSecondsReceived: seconds,
-  rttAudio: ms, rttAudioAvg: ms, rttSession: ms,
-  audioChunksScheduled: count, playbackQueuedMs: ms, playbackGaps: count, commits: count,
+  framesSent: count,
+  framesReceived: count,
+  bytesSent: bytes,
+  bytesReceived: bytes,
+  audioSecondsSent: seconds,
+  audioSecondsReceived: seconds,
+  rttAudio: ms,
+  rttAudioAvg: ms,
+  rttSession: ms,
+  audioChunksScheduled: count,
+  playbackQueuedMs: ms,
+  playbackGaps: count,
+  commits: count,
 };
 
 /** Writes each figure into its <output data-stat=...>, text and data-value. */
@@ -87,17 +96,19 @@ export class EventLog {
     if (!this.dirty) return;
     this.dirty = false;
     const list = $('events');
-    list.replaceChildren(...this.items.map((it) => {
-      const li = document.createElement('li');
-      const time = document.createElement('span');
-      time.className = 'muted';
-      time.textContent = it.at.toLocaleTimeString();
-      const type = document.createElement('code');
-      type.textContent = it.type;
-      li.append(time, ' ', type);
-      if (it.count > 1) li.append(` ×${it.count}`);
-      if (it.type === 'error') li.className = 'bad';
-      return li;
-    }));
+    list.replaceChildren(
+      ...this.items.map((it) => {
+        const li = document.createElement('li');
+        const time = document.createElement('span');
+        time.className = 'muted';
+        time.textContent = it.at.toLocaleTimeString();
+        const type = document.createElement('code');
+        type.textContent = it.type;
+        li.append(time, ' ', type);
+        if (it.count > 1) li.append(` ×${it.count}`);
+        if (it.type === 'error') li.className = 'bad';
+        return li;
+      }),
+    );
   }
 }

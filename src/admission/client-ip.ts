@@ -64,7 +64,9 @@ export class ClientIpResolver {
       if (k === NOT_IP) {
         if (!isBlank(xForwardedFor, start, end)) break;
       } else {
-        const t = cur; cur = next; next = t;
+        const t = cur;
+        cur = next;
+        next = t;
         kind = k;
         if (!this.trusts(cur, kind, hop++)) break;
       }
@@ -102,9 +104,12 @@ export class ClientIpResolver {
 
   private trusts(g: Uint16Array, kind: IpKind, hop: number): boolean {
     switch (this.mode) {
-      case 'hops': return hop < this.hops && (hop > 0 || inRanges(g, kind, this.peerV4, this.peerV6));
-      case 'all': return hop > 0 || inRanges(g, kind, this.peerV4, this.peerV6);
-      case 'none': return false;
+      case 'hops':
+        return hop < this.hops && (hop > 0 || inRanges(g, kind, this.peerV4, this.peerV6));
+      case 'all':
+        return hop > 0 || inRanges(g, kind, this.peerV4, this.peerV6);
+      case 'none':
+        return false;
     }
     return inRanges(g, kind, this.v4, this.v6);
   }
@@ -113,7 +118,7 @@ export class ClientIpResolver {
 function inRanges(g: Uint16Array, kind: IpKind, v4: Uint32Array, v6: Uint16Array): boolean {
   if (kind === IPV4) {
     const addr = ((g[6] << 16) | g[7]) >>> 0;
-    for (let i = 0; i < v4.length; i += 2) if (((addr & v4[i + 1]) >>> 0) === v4[i]) return true;
+    for (let i = 0; i < v4.length; i += 2) if ((addr & v4[i + 1]) >>> 0 === v4[i]) return true;
   }
   // IPv4 peers are held as ::ffff:a.b.c.d, so IPv6 ranges covering that (::/0, ::ffff:0:0/96) match them too.
   outer: for (let i = 0; i < v6.length; i += 16) {
@@ -135,8 +140,12 @@ function isBlank(text: string, start: number, end: number): boolean {
 function isHttps(text: string, start: number, end: number): boolean {
   while (start < end && text.charCodeAt(start) === 32) start++;
   while (end > start && text.charCodeAt(end - 1) === 32) end--;
-  return end - start === 5 &&
-    (text.charCodeAt(start) | 0x20) === 104 && (text.charCodeAt(start + 1) | 0x20) === 116 &&
-    (text.charCodeAt(start + 2) | 0x20) === 116 && (text.charCodeAt(start + 3) | 0x20) === 112 &&
-    (text.charCodeAt(start + 4) | 0x20) === 115;
+  return (
+    end - start === 5 &&
+    (text.charCodeAt(start) | 0x20) === 104 &&
+    (text.charCodeAt(start + 1) | 0x20) === 116 &&
+    (text.charCodeAt(start + 2) | 0x20) === 116 &&
+    (text.charCodeAt(start + 3) | 0x20) === 112 &&
+    (text.charCodeAt(start + 4) | 0x20) === 115
+  );
 }

@@ -75,8 +75,17 @@ export class AdmissionGate {
     this.origins = new OriginPolicy(cfg);
     this.ips = new ClientIpResolver(cfg.trustProxy);
     this.limiter = limiter(cfg.rateLimitWindowMs, cfg.rateLimitMaxRequests, cfg.rateLimitMaxKeys, shared?.rate);
-    this.upgradeLimiter = limiter(cfg.upgradeRateLimitWindowMs, cfg.upgradeRateLimitMaxRequests, cfg.rateLimitMaxKeys, shared?.upgradeRate);
-    this.counter = new ConnectionCounter({ max: cfg.maxConnections, maxPerIp: cfg.maxConnectionsPerIp, shared: shared?.counter });
+    this.upgradeLimiter = limiter(
+      cfg.upgradeRateLimitWindowMs,
+      cfg.upgradeRateLimitMaxRequests,
+      cfg.rateLimitMaxKeys,
+      shared?.upgradeRate,
+    );
+    this.counter = new ConnectionCounter({
+      max: cfg.maxConnections,
+      maxPerIp: cfg.maxConnectionsPerIp,
+      shared: shared?.counter,
+    });
     this.maxPerIp = cfg.maxConnectionsPerIp;
     this.prefixes = cfg.ipv6PrefixLimits;
     this.held = shared?.held ?? null;
@@ -150,7 +159,12 @@ export class AdmissionGate {
   }
 }
 
-function limiter(windowMs: number, maxRequests: number, maxKeys: number, shared: SharedArrayBuffer | undefined): Limiter {
+function limiter(
+  windowMs: number,
+  maxRequests: number,
+  maxKeys: number,
+  shared: SharedArrayBuffer | undefined,
+): Limiter {
   return shared === undefined
     ? new RateLimiter({ windowMs, maxRequests, maxKeys })
     : new SharedRateLimiter({ windowMs, maxRequests, shared });

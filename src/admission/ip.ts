@@ -65,7 +65,8 @@ export function parseV4(text: string, start: number, end: number): number {
       if (digits > 0 && octet === 0) return -1; // leading zero
       octet = octet * 10 + (c - 48);
       if (++digits > 3 || octet > 255) return -1;
-    } else if (c === 46 && digits > 0 && dots < 3) { // '.'
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      // '.'
       value = value * 256 + octet;
       octet = 0;
       digits = 0;
@@ -87,8 +88,9 @@ function setV4(out: Uint16Array, v4: number): IpKind {
 }
 
 function kindOf(out: Uint16Array): IpKind {
-  return out[0] === 0 && out[1] === 0 && out[2] === 0 && out[3] === 0 && out[4] === 0 &&
-    out[5] === 0xffff ? IPV4 : IPV6;
+  return out[0] === 0 && out[1] === 0 && out[2] === 0 && out[3] === 0 && out[4] === 0 && out[5] === 0xffff
+    ? IPV4
+    : IPV6;
 }
 
 /** IPv6 text (RFC 4291 2.2, incl. a trailing dotted quad) in text[start, end). */
@@ -112,7 +114,8 @@ function parseV6(text: string, start: number, end: number, out: Uint16Array): Ip
       value = value * 16 + h;
     }
     if (j === i) return NOT_IP;
-    if (j < end && text.charCodeAt(j) === 46) { // embedded IPv4 ends the address
+    if (j < end && text.charCodeAt(j) === 46) {
+      // embedded IPv4 ends the address
       if (groups > 6) return NOT_IP;
       const v4 = parseV4(text, i, end);
       if (v4 < 0) return NOT_IP;
@@ -189,7 +192,8 @@ export function parseEntry(text: string, start: number, end: number, out: Uint16
   while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
   while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
   if (start === end) return NOT_IP;
-  if (text.charCodeAt(start) === 91) { // '['
+  if (text.charCodeAt(start) === 91) {
+    // '['
     let close = start + 1;
     while (close < end && text.charCodeAt(close) !== 93) close++;
     if (close === end) return NOT_IP;

@@ -45,8 +45,11 @@ export class KeyedTable {
 
   constructor(shared: SharedArrayBuffer) {
     const sets = new Int32Array(shared, HASH_KEY_BYTES, 1)[0];
-    if (!(sets >= MIN_SETS) || (sets & (sets - 1)) !== 0 ||
-        shared.byteLength !== HEADER_BYTES + sets * 4 + sets * WAYS * SLOT_BYTES) {
+    if (
+      !(sets >= MIN_SETS) ||
+      (sets & (sets - 1)) !== 0 ||
+      shared.byteLength !== HEADER_BYTES + sets * 4 + sets * WAYS * SLOT_BYTES
+    ) {
       throw new RangeError('KeyedTable: shared must come from KeyedTable.createShared()');
     }
     const slots = sets * WAYS;

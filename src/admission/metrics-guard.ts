@@ -20,8 +20,13 @@ const MAX_TRACKED = 10_000;
 /** Hosts that only this machine can reach. */
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase();
-  return h === 'localhost' || h === '::1' || h === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) ||
-    /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+  return (
+    h === 'localhost' ||
+    h === '::1' ||
+    h === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) ||
+    /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+  );
 }
 
 export class MetricsGuard {
@@ -29,7 +34,11 @@ export class MetricsGuard {
   retryAfter = 0;
   private readonly expected: Buffer | null;
   private readonly open: boolean;
-  private readonly failures = new RateLimiter({ windowMs: 60_000, maxRequests: METRICS_FAILURES_PER_MINUTE, maxKeys: MAX_TRACKED });
+  private readonly failures = new RateLimiter({
+    windowMs: 60_000,
+    maxRequests: METRICS_FAILURES_PER_MINUTE,
+    maxKeys: MAX_TRACKED,
+  });
 
   constructor(cfg: Pick<Config, 'metricsToken' | 'host'>) {
     this.expected = cfg.metricsToken === '' ? null : Buffer.from(`Bearer ${cfg.metricsToken}`);

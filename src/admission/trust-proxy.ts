@@ -40,8 +40,17 @@ const PRESETS: Readonly<Record<string, readonly string[]>> = {
   // RFC 6598 shared address space: Azure's platform ingress (Container Apps,
   // App Service front ends) can connect from it; never an internet address.
   cgnat: ['100.64.0.0/10'],
-  private: ['127.0.0.1/8', '::1/128', '169.254.0.0/16', 'fe80::/10', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16',
-    'fc00::/7', '100.64.0.0/10'],
+  private: [
+    '127.0.0.1/8',
+    '::1/128',
+    '169.254.0.0/16',
+    'fe80::/10',
+    '10.0.0.0/8',
+    '172.16.0.0/12',
+    '192.168.0.0/16',
+    'fc00::/7',
+    '100.64.0.0/10',
+  ],
 };
 
 export const TRUST_PROXY_CIDRS_EXPECTED =
@@ -85,7 +94,12 @@ export function withPeerRanges(trust: TrustProxy, raw: string): TrustProxy | str
 
 function trust(mode: TrustMode, hops = 0, v4: number[] = [], v6: number[] = []): TrustProxy {
   return Object.freeze({
-    mode, hops, v4: Uint32Array.from(v4), v6: Uint16Array.from(v6), peerV4: new Uint32Array(0), peerV6: new Uint16Array(0),
+    mode,
+    hops,
+    v4: Uint32Array.from(v4),
+    v6: Uint16Array.from(v6),
+    peerV4: new Uint32Array(0),
+    peerV6: new Uint16Array(0),
   });
 }
 

@@ -27,8 +27,17 @@ export interface CallerCredentials {
   readonly origin: string;
 }
 
-type AuthConfig = Pick<Config, 'clientAuth' | 'ticketSecret' | 'ticketJwksUrl' | 'ticketAudience' | 'ticketMaxTtlS' |
-  'tokenJwksUrl' | 'tokenIssuers' | 'tokenAudiences'>;
+type AuthConfig = Pick<
+  Config,
+  | 'clientAuth'
+  | 'ticketSecret'
+  | 'ticketJwksUrl'
+  | 'ticketAudience'
+  | 'ticketMaxTtlS'
+  | 'tokenJwksUrl'
+  | 'tokenIssuers'
+  | 'tokenAudiences'
+>;
 
 export class CallerAuth {
   readonly mode: 'ticket' | 'token';
@@ -36,7 +45,11 @@ export class CallerAuth {
   private readonly tokens: TokenVerifier | null;
 
   /** @param replays the jti table, shared by every worker thread (ReplayCache.createShared()). */
-  constructor(cfg: AuthConfig, private readonly metrics: CallerAuthMetrics, replays?: SharedArrayBuffer) {
+  constructor(
+    cfg: AuthConfig,
+    private readonly metrics: CallerAuthMetrics,
+    replays?: SharedArrayBuffer,
+  ) {
     if (cfg.clientAuth === 'none') throw new RangeError('CallerAuth: CLIENT_AUTH is none');
     this.mode = cfg.clientAuth;
     this.tickets = this.mode === 'ticket' ? new TicketVerifier(cfg, new ReplayCache(replays)) : null;
@@ -46,7 +59,10 @@ export class CallerAuth {
   async verify(c: CallerCredentials): Promise<AuthOutcome> {
     let outcome: AuthOutcome;
     if (this.tickets !== null) {
-      outcome = c.ticket === null ? { ok: false, reason: 'invalid', cause: 'ticket parameter' } : await this.tickets.verify(c.ticket, c.origin);
+      outcome =
+        c.ticket === null
+          ? { ok: false, reason: 'invalid', cause: 'ticket parameter' }
+          : await this.tickets.verify(c.ticket, c.origin);
     } else {
       outcome = await this.tokens!.verify(c.bearer);
     }

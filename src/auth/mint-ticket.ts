@@ -30,7 +30,8 @@ export const DEFAULT_TICKET_TTL_S = 60;
 export async function mintTicket(opts: MintTicketOptions): Promise<string> {
   if (typeof opts.sub !== 'string' || opts.sub === '') throw new TypeError('mintTicket: sub is required');
   const ttl = opts.ttlSeconds ?? DEFAULT_TICKET_TTL_S;
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400) throw new RangeError('mintTicket: ttlSeconds must be an integer from 1 to 86400');
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400)
+    throw new RangeError('mintTicket: ttlSeconds must be an integer from 1 to 86400');
   let key: KeyObject | JWK;
   let alg: string;
   if (opts.privateKey !== undefined) {

@@ -7,7 +7,11 @@ export type AuthReason = 'missing' | 'expired' | 'invalid' | 'replayed' | 'unava
 
 export type AuthOutcome =
   | { readonly ok: true; readonly subject: string }
-  | { readonly ok: false; readonly reason: AuthReason; /** For the log line only: a jose error code, never the credential. */ readonly cause: string };
+  | {
+      readonly ok: false;
+      readonly reason: AuthReason;
+      /** For the log line only: a jose error code, never the credential. */ readonly cause: string;
+    };
 
 export function refused(reason: AuthReason, cause: string): AuthOutcome {
   return { ok: false, reason, cause };
@@ -15,11 +19,16 @@ export function refused(reason: AuthReason, cause: string): AuthOutcome {
 
 export function errorFor(reason: AuthReason): ProxyError {
   switch (reason) {
-    case 'missing': return Errors.AUTH_MISSING;
-    case 'expired': return Errors.AUTH_EXPIRED;
-    case 'replayed': return Errors.AUTH_REPLAYED;
-    case 'unavailable': return Errors.AUTH_UNAVAILABLE;
-    default: return Errors.AUTH_INVALID;
+    case 'missing':
+      return Errors.AUTH_MISSING;
+    case 'expired':
+      return Errors.AUTH_EXPIRED;
+    case 'replayed':
+      return Errors.AUTH_REPLAYED;
+    case 'unavailable':
+      return Errors.AUTH_UNAVAILABLE;
+    default:
+      return Errors.AUTH_INVALID;
   }
 }
 

@@ -31,7 +31,8 @@ export class ReplayCache {
 
   /** 8 bytes a slot; 2^18 slots (2 MiB) hold 870 tickets a second at a 300 s lifetime at half load. */
   static createShared(slots = 1 << 18): SharedArrayBuffer {
-    if (slots < WINDOW || (slots & (slots - 1)) !== 0) throw new RangeError('ReplayCache: slots must be a power of two >= 32');
+    if (slots < WINDOW || (slots & (slots - 1)) !== 0)
+      throw new RangeError('ReplayCache: slots must be a power of two >= 32');
     const sab = new SharedArrayBuffer((HEADER + slots) * BigUint64Array.BYTES_PER_ELEMENT);
     const cells = new BigUint64Array(sab);
     cells[0] = (BigInt(randomInt(0x7fffffff)) << 32n) | BigInt(randomInt(0x7fffffff));
@@ -42,7 +43,8 @@ export class ReplayCache {
   constructor(shared: SharedArrayBuffer = ReplayCache.createShared()) {
     this.cells = new BigUint64Array(shared);
     const slots = Number(this.cells[1]);
-    if (this.cells.length !== HEADER + slots) throw new RangeError('ReplayCache: shared must come from ReplayCache.createShared()');
+    if (this.cells.length !== HEADER + slots)
+      throw new RangeError('ReplayCache: shared must come from ReplayCache.createShared()');
     this.mask = slots - 1;
     // The seeds in cell 0 key an HMAC (as the admission tables do): a ticket
     // holder who could predict slots could crowd one jti's window.

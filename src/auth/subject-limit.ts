@@ -17,7 +17,8 @@ export class SubjectLimit {
   }
 
   constructor(maxPerSubject: number, shared?: SharedArrayBuffer) {
-    this.counter = maxPerSubject === 0 ? null : new ConnectionCounter({ max: NO_GLOBAL_CAP, maxPerIp: maxPerSubject, shared });
+    this.counter =
+      maxPerSubject === 0 ? null : new ConnectionCounter({ max: NO_GLOBAL_CAP, maxPerIp: maxPerSubject, shared });
   }
 
   /** True when the subject may open one more session; then release() it exactly once. */

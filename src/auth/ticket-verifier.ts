@@ -24,7 +24,10 @@ export class TicketVerifier {
   private readonly algorithms: string[];
   private readonly getKey: JWTVerifyGetKey;
 
-  constructor(private readonly cfg: TicketConfig, private readonly replays: ReplayCache) {
+  constructor(
+    private readonly cfg: TicketConfig,
+    private readonly replays: ReplayCache,
+  ) {
     this.secret = cfg.ticketSecret === '' ? null : hmacKey(cfg.ticketSecret);
     this.jwks = cfg.ticketJwksUrl === '' ? null : remoteKeys(cfg.ticketJwksUrl);
     this.algorithms = [...(this.secret !== null ? ['HS256'] : []), ...(this.jwks !== null ? JWKS_ALGORITHMS : [])];
@@ -61,7 +64,8 @@ export class TicketVerifier {
     if (typeof p.iat === 'number' && exp - p.iat > maxTtl) return refused('invalid', 'ttl');
     if (p.origin !== undefined && p.origin !== origin) return refused('invalid', 'origin');
     if (p.jti !== undefined) {
-      if (typeof p.jti !== 'string' || p.jti === '' || p.jti.length > MAX_CLAIM_LENGTH) return refused('invalid', 'jti');
+      if (typeof p.jti !== 'string' || p.jti === '' || p.jti.length > MAX_CLAIM_LENGTH)
+        return refused('invalid', 'jti');
       const claim = this.replays.claim(p.jti, exp + CLOCK_TOLERANCE_S, now);
       if (claim === 'replayed') return refused('replayed', 'jti');
       if (claim === 'full') return refused('unavailable', 'replay table full');

@@ -6,16 +6,26 @@ import { parseArgs } from 'node:util';
 import { readEnv } from '../config';
 import { mintTicket } from '../auth/mint-ticket';
 
-const USAGE = 'usage: mint-ticket --sub <user> [--ttl <seconds>] [--origin <origin>] [--aud <audience>]\n' +
+const USAGE =
+  'usage: mint-ticket --sub <user> [--ttl <seconds>] [--origin <origin>] [--aud <audience>]\n' +
   '  TICKET_SECRET (environment or .env) signs the ticket (HS256).\n';
 
-export async function runMintTicket(argv: readonly string[], env = readEnv(),
-  out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function runMintTicket(
+  argv: readonly string[],
+  env = readEnv(),
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
   let values: { sub?: string; ttl?: string; origin?: string; aud?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
-      options: { sub: { type: 'string' }, ttl: { type: 'string' }, origin: { type: 'string' }, aud: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        sub: { type: 'string' },
+        ttl: { type: 'string' },
+        origin: { type: 'string' },
+        aud: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
     }));
   } catch (err) {
@@ -28,14 +38,18 @@ export async function runMintTicket(argv: readonly string[], env = readEnv(),
   }
   const secret = env.TICKET_SECRET ?? '';
   if (values.sub === undefined || secret === '') {
-    process.stderr.write(`mint-ticket: ${values.sub === undefined ? '--sub is required' : 'TICKET_SECRET is not set'}\n${USAGE}`);
+    process.stderr.write(
+      `mint-ticket: ${values.sub === undefined ? '--sub is required' : 'TICKET_SECRET is not set'}\n${USAGE}`,
+    );
     return 2;
   }
   try {
     const ticket = await mintTicket({
-      sub: values.sub, secret,
+      sub: values.sub,
+      secret,
       ttlSeconds: values.ttl === undefined ? undefined : Number(values.ttl),
-      origin: values.origin, audience: values.aud ?? env.TICKET_AUDIENCE,
+      origin: values.origin,
+      audience: values.aud ?? env.TICKET_AUDIENCE,
     });
     out.write(`${ticket}\n`);
     return 0;
@@ -46,5 +60,12 @@ export async function runMintTicket(argv: readonly string[], env = readEnv(),
 }
 
 if (require.main === module) {
-  runMintTicket(process.argv.slice(2)).then((code) => { process.exitCode = code; }, () => { process.exitCode = 1; });
+  runMintTicket(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    () => {
+      process.exitCode = 1;
+    },
+  );
 }

@@ -21,7 +21,11 @@ const ABORT_DEADLINE_MS = 2000;
 export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
   const state = createClusterState(cfg);
   const held = new Int32Array(state.held);
-  const counter = new ConnectionCounter({ max: cfg.maxConnections, maxPerIp: cfg.maxConnectionsPerIp, shared: state.counter });
+  const counter = new ConnectionCounter({
+    max: cfg.maxConnections,
+    maxPerIp: cfg.maxConnectionsPerIp,
+    shared: state.counter,
+  });
   const board = new MetricsBoard(state.board);
   const workers: Array<Worker | null> = new Array<Worker | null>(cfg.workers).fill(null);
   const crashes: number[] = [];
@@ -54,8 +58,16 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
         }
         if (listening === cfg.workers) {
           started = true;
-          logger.info({ port, host: cfg.host, workers: cfg.workers, upstream: cfg.upstreamOrigin,
-            maxConnections: cfg.maxConnections }, 'voice-live-proxy listening');
+          logger.info(
+            {
+              port,
+              host: cfg.host,
+              workers: cfg.workers,
+              upstream: cfg.upstreamOrigin,
+              maxConnections: cfg.maxConnections,
+            },
+            'voice-live-proxy listening',
+          );
         }
       }
     });
@@ -107,7 +119,10 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
 
   /** Give stdout's reader a bounded moment for the backlog, then exit (never waits forever). */
   function exitAfterFlush(code: number): void {
-    sink.flush().then(() => process.exit(code), () => process.exit(code));
+    sink.flush().then(
+      () => process.exit(code),
+      () => process.exit(code),
+    );
   }
 
   spawn(0);

@@ -21,15 +21,23 @@ async function run(): Promise<void> {
   const cfg = { ...loadConfig(readEnv()), port: sharedPort };
   // Lines go to the main thread's one stdout writer: none is lost when this
   // thread exits right after stopping, and they come out in order.
-  const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty, destination: toMainThread() })
-    .child({ worker: index });
+  const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty, destination: toMainThread() }).child({
+    worker: index,
+  });
   const board = new MetricsBoard(state.board);
   // Worker 0 alone reports the process-wide connection gauge to telemetry.
   const { server, metrics, stop } = await startRuntime(cfg, logger, {
-    board, reportsActive: index === 0, budget: state.budget,
+    board,
+    reportsActive: index === 0,
+    budget: state.budget,
     shared: {
-      counter: state.counter, rate: state.rate, upgradeRate: state.upgradeRate, held: new Int32Array(state.held), index,
-      replays: state.replays, subjects: state.subjects,
+      counter: state.counter,
+      rate: state.rate,
+      upgradeRate: state.upgradeRate,
+      held: new Int32Array(state.held),
+      index,
+      replays: state.replays,
+      subjects: state.subjects,
     },
   });
   // A thread that dies with uWS sockets open takes the whole process down

@@ -11,7 +11,10 @@ export const DEMO_KEY = 'demo-key';
 /** Origins the page is served from on `port`, plus whatever the developer allowed. */
 export function demoOrigins(port: number, extra = ''): string {
   const own = [`http://localhost:${port}`, `http://127.0.0.1:${port}`];
-  const more = extra.split(',').map((s) => s.trim()).filter((s) => s !== '' && !own.includes(s));
+  const more = extra
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && !own.includes(s));
   return [...own, ...more].join(',');
 }
 
@@ -48,7 +51,8 @@ export function demoEnv(base: Env, port: number, simulatorOrigin: string, host =
     // `CLIENT_AUTH=ticket npm run demo` shows the ticket flow without any
     // setup: a secret for this run only, used by /demo/ticket.
     ...(base.CLIENT_AUTH?.trim().toLowerCase() === 'ticket' && !base.TICKET_SECRET && !base.TICKET_JWKS_URL
-      ? { TICKET_SECRET: randomBytes(32).toString('base64url') } : {}),
+      ? { TICKET_SECRET: randomBytes(32).toString('base64url') }
+      : {}),
   };
 }
 

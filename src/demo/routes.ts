@@ -67,7 +67,12 @@ export type AdmitHttp = (res: HttpResponse, req: HttpRequest) => ResponseContext
 /** Mints a ticket for the demo's one user (CLIENT_AUTH=ticket with TICKET_SECRET), or null. */
 export type DemoMinter = (() => Promise<string>) | null;
 
-export function registerDemoRoutes(app: TemplatedApp, admit: AdmitHttp, dir = DEMO_PUBLIC_DIR, mint: DemoMinter = null): void {
+export function registerDemoRoutes(
+  app: TemplatedApp,
+  admit: AdmitHttp,
+  dir = DEMO_PUBLIC_DIR,
+  mint: DemoMinter = null,
+): void {
   const assets = loadAssets(dir);
 
   // Demo only: hands a ticket to whoever asks, which is exactly what a real
@@ -81,12 +86,17 @@ export function registerDemoRoutes(app: TemplatedApp, admit: AdmitHttp, dir = DE
       return;
     }
     let aborted = false;
-    res.onAborted(() => { aborted = true; });
-    mint().then((ticket) => {
-      if (!aborted) sendJson(res, 200, JSON.stringify({ ticket, sub: DEMO_SUBJECT }), ctx);
-    }, () => {
-      if (!aborted) sendError(res, Errors.NOT_FOUND, ctx);
+    res.onAborted(() => {
+      aborted = true;
     });
+    mint().then(
+      (ticket) => {
+        if (!aborted) sendJson(res, 200, JSON.stringify({ ticket, sub: DEMO_SUBJECT }), ctx);
+      },
+      () => {
+        if (!aborted) sendError(res, Errors.NOT_FOUND, ctx);
+      },
+    );
   });
 
   app.get('/demo', (res, req) => {

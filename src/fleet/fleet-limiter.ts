@@ -99,12 +99,26 @@ export class FleetLimiter {
   ) {
     metrics.fleetEnabled = 1;
     this.fleetKey = opts.maxSessions > 0 ? `${opts.prefix}fleet` : '';
-    this.baseArgs = [opts.prefix, '', opts.leaseMs, opts.rateBurst, opts.rateWindowMs, '',
-      opts.maxSessions, opts.maxPerIp, '', opts.maxPerSubject];
+    this.baseArgs = [
+      opts.prefix,
+      '',
+      opts.leaseMs,
+      opts.rateBurst,
+      opts.rateWindowMs,
+      '',
+      opts.maxSessions,
+      opts.maxPerIp,
+      '',
+      opts.maxPerSubject,
+    ];
     // ioredis reports errors as events too; without a listener it prints them.
     // The state change is logged by the call that fails, once.
-    redis.on('error', () => { /* counted where a call fails */ });
-    redis.on('ready', () => { void this.renew(); });
+    redis.on('error', () => {
+      /* counted where a call fails */
+    });
+    redis.on('ready', () => {
+      void this.renew();
+    });
     // One tick a second at most: renew every leaseMs / 3 while up, and probe
     // on every tick while down, so a recovered Redis is seen within a second.
     const renewEvery = Math.max(1, Math.round(opts.leaseMs / 3 / PROBE_MS));
@@ -164,7 +178,8 @@ export class FleetLimiter {
     // Sent even while down (it fails at once when disconnected): a Redis that
     // is only slow still frees the place. If it is lost, the lease is no
     // longer renewed and expires.
-    this.redis.vlpRelease(lease.id, lease.fleetKey, lease.ipKey, lease.subKey)
+    this.redis
+      .vlpRelease(lease.id, lease.fleetKey, lease.ipKey, lease.subKey)
       .catch((err: unknown) => this.markDown(err));
   }
 
@@ -203,8 +218,9 @@ export class FleetLimiter {
     this.leases.clear();
     this.metrics.fleetLeases = 0;
     if (this.state === 'up' && left.length > 0) {
-      await Promise.all(left.map((l) => this.redis.vlpRelease(l.id, l.fleetKey, l.ipKey, l.subKey)))
-        .catch(() => { /* they expire */ });
+      await Promise.all(left.map((l) => this.redis.vlpRelease(l.id, l.fleetKey, l.ipKey, l.subKey))).catch(() => {
+        /* they expire */
+      });
     }
     this.closed = true;
     await this.redis.quit().catch(() => this.redis.disconnect());
@@ -247,9 +263,11 @@ export class FleetLimiter {
     this.metrics.fleetRedisUp = 0;
     this.metrics.fleetRedisDowns++;
     // The message only: ioredis errors name host and port, never the password.
-    this.log.warn({ error: err instanceof Error ? err.message : String(err), onRedisDown: this.opts.onRedisDown },
+    this.log.warn(
+      { error: err instanceof Error ? err.message : String(err), onRedisDown: this.opts.onRedisDown },
       this.opts.onRedisDown === 'open'
-        ? 'fleet: redis unavailable, deciding on this replica\'s own limits'
-        : 'fleet: redis unavailable, refusing new sessions');
+        ? "fleet: redis unavailable, deciding on this replica's own limits"
+        : 'fleet: redis unavailable, refusing new sessions',
+    );
   }
 }

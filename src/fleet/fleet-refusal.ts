@@ -16,13 +16,28 @@ export interface FleetRefusalMetrics {
 const CAPACITY_RETRY_AFTER = 5;
 
 /** A refusal's error and Retry-After, counted; null for 'ok'. */
-export function fleetRefusal(verdict: FleetVerdict, retryAfter: number, m: FleetRefusalMetrics): [ProxyError, number] | null {
+export function fleetRefusal(
+  verdict: FleetVerdict,
+  retryAfter: number,
+  m: FleetRefusalMetrics,
+): [ProxyError, number] | null {
   switch (verdict) {
-    case 'ok': return null;
-    case 'rate': m.upgradesRate++; return [Errors.RATE_LIMITED, retryAfter];
-    case 'ip': m.upgradesIpCapacity++; return [Errors.IP_AT_CAPACITY, CAPACITY_RETRY_AFTER];
-    case 'subject': m.upgradesSubjectCapacity++; return [Errors.SUBJECT_AT_CAPACITY, CAPACITY_RETRY_AFTER];
-    case 'fleet': m.upgradesFleetCapacity++; return [Errors.FLEET_AT_CAPACITY, CAPACITY_RETRY_AFTER];
-    default: m.upgradesFleetUnavailable++; return [Errors.FLEET_UNAVAILABLE, CAPACITY_RETRY_AFTER];
+    case 'ok':
+      return null;
+    case 'rate':
+      m.upgradesRate++;
+      return [Errors.RATE_LIMITED, retryAfter];
+    case 'ip':
+      m.upgradesIpCapacity++;
+      return [Errors.IP_AT_CAPACITY, CAPACITY_RETRY_AFTER];
+    case 'subject':
+      m.upgradesSubjectCapacity++;
+      return [Errors.SUBJECT_AT_CAPACITY, CAPACITY_RETRY_AFTER];
+    case 'fleet':
+      m.upgradesFleetCapacity++;
+      return [Errors.FLEET_AT_CAPACITY, CAPACITY_RETRY_AFTER];
+    default:
+      m.upgradesFleetUnavailable++;
+      return [Errors.FLEET_UNAVAILABLE, CAPACITY_RETRY_AFTER];
   }
 }

@@ -5,9 +5,17 @@ import { errorBody, type ProxyError } from '../errors';
 import { writeCorsHeaders, writeSecurityHeaders } from './security-headers';
 
 const STATUS_LINES: Record<number, string> = {
-  200: '200 OK', 204: '204 No Content', 400: '400 Bad Request', 401: '401 Unauthorized',
-  403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed', 426: '426 Upgrade Required',
-  429: '429 Too Many Requests', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
+  200: '200 OK',
+  204: '204 No Content',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  426: '426 Upgrade Required',
+  429: '429 Too Many Requests',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
 };
 
 export function statusLine(status: number): string {
@@ -21,7 +29,13 @@ export interface ResponseContext {
   corsOrigin: string;
 }
 
-export function writeHead(res: HttpResponse, status: number, contentType: string, ctx: ResponseContext, preflight = false): void {
+export function writeHead(
+  res: HttpResponse,
+  status: number,
+  contentType: string,
+  ctx: ResponseContext,
+  preflight = false,
+): void {
   res.writeStatus(statusLine(status));
   writeSecurityHeaders(res, ctx.tls, 'api');
   writeCorsHeaders(res, ctx.corsOrigin, ctx.corsOrigin !== '', preflight);

@@ -14,11 +14,16 @@ export type CspVariant = 'api' | 'demo';
 
 function build(csp: string, tls: boolean): readonly string[] {
   const h = [
-    'X-Content-Type-Options', 'nosniff',
-    'X-Frame-Options', 'DENY',
-    'Referrer-Policy', 'no-referrer',
-    'Content-Security-Policy', csp,
-    'Cross-Origin-Resource-Policy', 'same-origin',
+    'X-Content-Type-Options',
+    'nosniff',
+    'X-Frame-Options',
+    'DENY',
+    'Referrer-Policy',
+    'no-referrer',
+    'Content-Security-Policy',
+    csp,
+    'Cross-Origin-Resource-Policy',
+    'same-origin',
   ];
   // HSTS over plain HTTP is ignored by browsers (RFC 6797 8.1) and would only
   // be noise; it is sent when the client reached us, or our proxy, over TLS.
@@ -54,9 +59,12 @@ const NO_HEADERS: readonly string[] = Object.freeze([]);
  * CORS); they serve fetch() calls to /health and / from a web page.
  */
 export const CORS_PREFLIGHT_HEADERS: readonly string[] = Object.freeze([
-  'Access-Control-Allow-Methods', 'GET, OPTIONS',
-  'Access-Control-Allow-Headers', 'Authorization, Content-Type, x-ms-client-request-id',
-  'Access-Control-Max-Age', '600',
+  'Access-Control-Allow-Methods',
+  'GET, OPTIONS',
+  'Access-Control-Allow-Headers',
+  'Authorization, Content-Type, x-ms-client-request-id',
+  'Access-Control-Max-Age',
+  '600',
 ]);
 
 /**

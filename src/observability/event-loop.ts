@@ -95,8 +95,12 @@ export class EventLoopMonitor {
 
 function stats(h: IntervalHistogram): EventLoopLag {
   return {
-    min: seconds(h.min), mean: seconds(h.mean), stddev: seconds(h.stddev),
-    p50: seconds(h.percentile(50)), p90: seconds(h.percentile(90)), p99: seconds(h.percentile(99)),
+    min: seconds(h.min),
+    mean: seconds(h.mean),
+    stddev: seconds(h.stddev),
+    p50: seconds(h.percentile(50)),
+    p90: seconds(h.percentile(90)),
+    p99: seconds(h.percentile(99)),
     max: seconds(h.max),
   };
 }

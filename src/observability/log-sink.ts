@@ -28,11 +28,15 @@ export class LogSink implements DestinationStream {
   private broken = false;
   private readonly maxBacklog: number;
 
-  constructor(private readonly out: NodeJS.WritableStream & { writableLength: number } = process.stdout,
-    opts: LogSinkOptions = {}) {
+  constructor(
+    private readonly out: NodeJS.WritableStream & { writableLength: number } = process.stdout,
+    opts: LogSinkOptions = {},
+  ) {
     this.maxBacklog = opts.maxBacklogBytes ?? LOG_BACKLOG_MAX_BYTES;
     // EPIPE once the reader has gone: stop writing; without a listener it would be thrown.
-    out.on('error', () => { this.broken = true; });
+    out.on('error', () => {
+      this.broken = true;
+    });
   }
 
   write(line: string): void {

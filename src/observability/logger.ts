@@ -10,11 +10,31 @@ import { stdoutSink } from './log-sink';
 export const SERVICE_NAME = 'voice-live-proxy';
 export const REDACT_CENSOR = '[redacted]';
 
-const HEADER_SECRETS = ['authorization', '["api-key"]', '["agent-access-token"]', 'cookie',
-  '["ocp-apim-subscription-key"]'];
-const FIELD_SECRETS = ['token', 'accessToken', 'apiKey', 'key', 'authorization', '["api-key"]',
-  '["agent-access-token"]', 'password', 'secret', 'connectionString', 'azureSpeechKey',
-  'metricsToken', 'appInsightsConnectionString', 'url', 'ticket', 'ticketSecret'];
+const HEADER_SECRETS = [
+  'authorization',
+  '["api-key"]',
+  '["agent-access-token"]',
+  'cookie',
+  '["ocp-apim-subscription-key"]',
+];
+const FIELD_SECRETS = [
+  'token',
+  'accessToken',
+  'apiKey',
+  'key',
+  'authorization',
+  '["api-key"]',
+  '["agent-access-token"]',
+  'password',
+  'secret',
+  'connectionString',
+  'azureSpeechKey',
+  'metricsToken',
+  'appInsightsConnectionString',
+  'url',
+  'ticket',
+  'ticketSecret',
+];
 
 function join(base: string, key: string): string {
   return key.startsWith('[') ? base + key : `${base}.${key}`;
@@ -26,7 +46,10 @@ export const REDACT_PATHS: readonly string[] = Object.freeze([
   ...FIELD_SECRETS.map((k) => join('*', k)),
   ...HEADER_SECRETS.map((k) => join('headers', k)),
   ...HEADER_SECRETS.map((k) => join('*.headers', k)),
-  'query.token', '*.query.token', 'query.ticket', '*.query.ticket',
+  'query.token',
+  '*.query.token',
+  'query.ticket',
+  '*.query.ticket',
 ]);
 
 export interface LoggerOptions {

@@ -9,7 +9,9 @@ import { RUNTIME_KEYS, isLiveKey } from './runtime-stats';
 /** Every snapshot has the same keys in the same order (fields and buckets are fixed). */
 const KEYS: readonly string[] = Object.freeze(Object.keys(new Metrics().snapshot()));
 /** Keys that describe a live thread, not a running total: a retired row drops them. */
-const LIVE_KEYS = new Set(KEYS.filter((k) => k.startsWith('eventLoopLag') || (RUNTIME_KEYS.includes(k) && isLiveKey(k))));
+const LIVE_KEYS = new Set(
+  KEYS.filter((k) => k.startsWith('eventLoopLag') || (RUNTIME_KEYS.includes(k) && isLiveKey(k))),
+);
 
 export class MetricsBoard {
   private readonly cells: Float64Array;

@@ -9,7 +9,8 @@ import { readdir } from 'node:fs/promises';
 
 const START_TIME_SECONDS = Math.round(Date.now() / 1000 - process.uptime());
 const [MAJOR, MINOR, PATCH] = process.versions.node.split('.');
-const VERSION_INFO = '# HELP nodejs_version_info Node.js version info.\n# TYPE nodejs_version_info gauge\n' +
+const VERSION_INFO =
+  '# HELP nodejs_version_info Node.js version info.\n# TYPE nodejs_version_info gauge\n' +
   `nodejs_version_info{version="${process.version}",major="${MAJOR}",minor="${MINOR}",patch="${PATCH}"} 1\n`;
 
 /** Linux only (as prom-client): null where /proc is not there. */
@@ -42,10 +43,18 @@ export class OpenFdCounter {
 
   /** Resolves when a background count started now (or already running) is done. */
   refresh(): Promise<void> {
-    this.pending ??= readdir('/proc/self/fd').then(
-      (names) => { this.last = names.length - 1; },
-      () => { this.last = null; },
-    ).finally(() => { this.pending = null; });
+    this.pending ??= readdir('/proc/self/fd')
+      .then(
+        (names) => {
+          this.last = names.length - 1;
+        },
+        () => {
+          this.last = null;
+        },
+      )
+      .finally(() => {
+        this.pending = null;
+      });
     return this.pending;
   }
 }
@@ -83,11 +92,30 @@ function series(name: string, type: 'gauge' | 'counter', help: string, value: nu
 
 export function renderProcessStats(): string {
   const cpu = process.cpuUsage();
-  let out = series('process_cpu_user_seconds_total', 'counter', 'Total user CPU time spent in seconds.', cpu.user / 1e6);
-  out += series('process_cpu_system_seconds_total', 'counter', 'Total system CPU time spent in seconds.', cpu.system / 1e6);
-  out += series('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.',
-    (cpu.user + cpu.system) / 1e6);
-  out += series('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.', START_TIME_SECONDS);
+  let out = series(
+    'process_cpu_user_seconds_total',
+    'counter',
+    'Total user CPU time spent in seconds.',
+    cpu.user / 1e6,
+  );
+  out += series(
+    'process_cpu_system_seconds_total',
+    'counter',
+    'Total system CPU time spent in seconds.',
+    cpu.system / 1e6,
+  );
+  out += series(
+    'process_cpu_seconds_total',
+    'counter',
+    'Total user and system CPU time spent in seconds.',
+    (cpu.user + cpu.system) / 1e6,
+  );
+  out += series(
+    'process_start_time_seconds',
+    'gauge',
+    'Start time of the process since unix epoch in seconds.',
+    START_TIME_SECONDS,
+  );
   out += series('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', process.memoryUsage.rss());
   const mem = vm();
   if (mem !== null) {

@@ -101,11 +101,13 @@ function gcKind(e: PerformanceEntry): number {
 }
 
 /** Every key snapshotInto writes, in a fixed order (the board's layout depends on it). */
-export const RUNTIME_KEYS: readonly string[] = Object.freeze((() => {
-  const out: Snapshot = {};
-  new RuntimeStats().snapshotInto(out);
-  return Object.keys(out);
-})());
+export const RUNTIME_KEYS: readonly string[] = Object.freeze(
+  (() => {
+    const out: Snapshot = {};
+    new RuntimeStats().snapshotInto(out);
+    return Object.keys(out);
+  })(),
+);
 
 function num(v: number | undefined): string {
   return v === undefined ? '0' : String(v);
@@ -117,13 +119,33 @@ function gauge(name: string, help: string, value: number | undefined): string {
 
 /** The per-thread series of a merged snapshot (sums over threads). */
 export function renderRuntime(s: Snapshot): string {
-  let out = gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes (all threads).', s.heapTotalBytes);
-  out += gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes (all threads).', s.heapUsedBytes);
-  out += gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes (all threads).', s.externalMemoryBytes);
+  let out = gauge(
+    'nodejs_heap_size_total_bytes',
+    'Process heap size from Node.js in bytes (all threads).',
+    s.heapTotalBytes,
+  );
+  out += gauge(
+    'nodejs_heap_size_used_bytes',
+    'Process heap size used from Node.js in bytes (all threads).',
+    s.heapUsedBytes,
+  );
+  out += gauge(
+    'nodejs_external_memory_bytes',
+    'Node.js external memory size in bytes (all threads).',
+    s.externalMemoryBytes,
+  );
   out += gauge('nodejs_active_handles_total', 'Total number of active handles (all threads).', s.activeHandles);
   out += gauge('nodejs_active_requests_total', 'Total number of active requests (all threads).', s.activeRequests);
-  out += gauge('nodejs_active_resources_total', 'Total number of active resources keeping the event loops alive.', s.activeResources);
-  for (const [what, help] of [['total', 'size'], ['used', 'used size'], ['available', 'available size']] as const) {
+  out += gauge(
+    'nodejs_active_resources_total',
+    'Total number of active resources keeping the event loops alive.',
+    s.activeResources,
+  );
+  for (const [what, help] of [
+    ['total', 'size'],
+    ['used', 'used size'],
+    ['available', 'available size'],
+  ] as const) {
     const name = `nodejs_heap_space_size_${what}_bytes`;
     out += `# HELP ${name} Process heap space ${help} from Node.js in bytes (all threads).\n# TYPE ${name} gauge\n`;
     for (const space of HEAP_SPACES) {
@@ -131,7 +153,8 @@ export function renderRuntime(s: Snapshot): string {
     }
   }
   const gc = 'nodejs_gc_duration_seconds';
-  out += `# HELP ${gc} Garbage collection duration by kind, one of major, minor, incremental or weakcb.\n` +
+  out +=
+    `# HELP ${gc} Garbage collection duration by kind, one of major, minor, incremental or weakcb.\n` +
     `# TYPE ${gc} histogram\n`;
   for (const [, kind] of GC_KINDS) {
     let cumulative = 0;

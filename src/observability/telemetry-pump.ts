@@ -6,10 +6,23 @@ import type { Telemetry } from './telemetry';
 
 /** Counters worth a chart in App Insights; the full set is on /metrics. */
 const PUMPED = [
-  'upgradesAccepted', 'upgradesOrigin', 'upgradesRate', 'upgradesCapacity', 'upgradesInvalid',
-  'upstreamConnectsOk', 'upstreamConnectsUnauthorized', 'upstreamConnectsForbidden', 'upstreamConnectsTimeout',
-  'upstreamConnectsError', 'framesClientToUpstream', 'framesUpstreamToClient', 'bytesClientToUpstream',
-  'bytesUpstreamToClient', 'backpressurePauses', 'slowClientCloses', 'slowUpstreamCloses',
+  'upgradesAccepted',
+  'upgradesOrigin',
+  'upgradesRate',
+  'upgradesCapacity',
+  'upgradesInvalid',
+  'upstreamConnectsOk',
+  'upstreamConnectsUnauthorized',
+  'upstreamConnectsForbidden',
+  'upstreamConnectsTimeout',
+  'upstreamConnectsError',
+  'framesClientToUpstream',
+  'framesUpstreamToClient',
+  'bytesClientToUpstream',
+  'bytesUpstreamToClient',
+  'backpressurePauses',
+  'slowClientCloses',
+  'slowUpstreamCloses',
 ] as const;
 
 export const PUMP_INTERVAL_MS = 60_000;

@@ -28,8 +28,18 @@ export const NOOP_TELEMETRY: Telemetry = Object.freeze({
 export const MIN_NODE_MAJOR = 22;
 
 const SECRET_KEYS: ReadonlySet<string> = new Set([
-  'token', 'key', 'authorization', 'api-key', 'agent-access-token', 'apikey', 'access_token',
-  'accesstoken', 'password', 'secret', 'connectionstring', 'cookie',
+  'token',
+  'key',
+  'authorization',
+  'api-key',
+  'agent-access-token',
+  'apikey',
+  'access_token',
+  'accesstoken',
+  'password',
+  'secret',
+  'connectionstring',
+  'cookie',
 ]);
 /** Three base64url segments: a JWT. A short `a.b.c` (a version, a host) is let through. */
 const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
@@ -105,20 +115,27 @@ class AppInsightsTelemetry implements Telemetry {
   }
 }
 
-export async function startTelemetry(connectionString: string, logger: Pick<Logger, 'warn' | 'info'>,
-  deps: TelemetryDeps = {}): Promise<Telemetry> {
+export async function startTelemetry(
+  connectionString: string,
+  logger: Pick<Logger, 'warn' | 'info'>,
+  deps: TelemetryDeps = {},
+): Promise<Telemetry> {
   if (connectionString === '') return NOOP_TELEMETRY;
   const major = deps.nodeMajor ?? Number(process.versions.node.split('.')[0]);
   if (major < MIN_NODE_MAJOR) {
-    logger.warn({ node: process.versions.node },
-      `APPLICATIONINSIGHTS_CONNECTION_STRING is set but applicationinsights needs Node ${MIN_NODE_MAJOR}+; telemetry disabled`);
+    logger.warn(
+      { node: process.versions.node },
+      `APPLICATIONINSIGHTS_CONNECTION_STRING is set but applicationinsights needs Node ${MIN_NODE_MAJOR}+; telemetry disabled`,
+    );
     return NOOP_TELEMETRY;
   }
   let sdk: AppInsightsModule;
   try {
     sdk = (deps.load ?? loadSdk)();
   } catch {
-    logger.warn('APPLICATIONINSIGHTS_CONNECTION_STRING is set but applicationinsights is not installed; telemetry disabled');
+    logger.warn(
+      'APPLICATIONINSIGHTS_CONNECTION_STRING is set but applicationinsights is not installed; telemetry disabled',
+    );
     return NOOP_TELEMETRY;
   }
   try {
@@ -129,7 +146,9 @@ export async function startTelemetry(connectionString: string, logger: Pick<Logg
     setup.start();
   } catch {
     // The SDK's message may quote the connection string (it holds the ingestion key).
-    logger.warn('applicationinsights failed to start (check APPLICATIONINSIGHTS_CONNECTION_STRING); telemetry disabled');
+    logger.warn(
+      'applicationinsights failed to start (check APPLICATIONINSIGHTS_CONNECTION_STRING); telemetry disabled',
+    );
     return NOOP_TELEMETRY;
   }
   logger.info('Application Insights telemetry enabled');

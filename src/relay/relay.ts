@@ -167,7 +167,13 @@ export class Relay {
    * connectNow false the caller calls connect() later (the proxy's own token
    * is being fetched); the browser's frames queue as for any connect.
    */
-  open(client: ClientSocket<ClientUserData>, target: UpstreamTarget, ip: string, log: Logger, connectNow = true): Session {
+  open(
+    client: ClientSocket<ClientUserData>,
+    target: UpstreamTarget,
+    ip: string,
+    log: Logger,
+    connectNow = true,
+  ): Session {
     const s = new Session(this, this.nextId++, ip, target, log, client, Date.now());
     this.sessions.add(s);
     if (connectNow) this.connect(s);
@@ -268,8 +274,10 @@ export class Relay {
       this.metrics.bufferBudgetSheds++;
       this.fail(list[i], Errors.BUFFER_BUDGET);
     }
-    list[0].log.warn({ heldBytes: heldBefore * 1024, budgetBytes: budget.limitBytes, sessionsShed: shed },
-      'buffer budget spent: shedding the sessions holding the most');
+    list[0].log.warn(
+      { heldBytes: heldBefore * 1024, budgetBytes: budget.limitBytes, sessionsShed: shed },
+      'buffer budget spent: shedding the sessions holding the most',
+    );
   }
 
   private noteUpstreamBuffer(s: Session, up: UpstreamSocket): number {

@@ -90,10 +90,25 @@ export class Session {
 
   /** A log line's fields: who this session is, plus `extra`. */
   line(extra: Record<string, unknown>): Record<string, unknown> {
-    return { conn: this.id, ip: this.ip, mode: this.target.mode, model: this.target.label, requestId: this.target.requestId, ...extra };
+    return {
+      conn: this.id,
+      ip: this.ip,
+      mode: this.target.mode,
+      model: this.target.label,
+      requestId: this.target.requestId,
+      ...extra,
+    };
   }
 
-  constructor(relay: Relay, id: number, ip: string, target: UpstreamTarget, log: Logger, client: ClientSocket<ClientUserData>, now: number) {
+  constructor(
+    relay: Relay,
+    id: number,
+    ip: string,
+    target: UpstreamTarget,
+    log: Logger,
+    client: ClientSocket<ClientUserData>,
+    now: number,
+  ) {
     this.relay = relay;
     this.id = id;
     this.ip = ip;

@@ -30,7 +30,10 @@ export class Sweeper {
   private timer: NodeJS.Timeout | null = null;
   private lastPingAt = Date.now();
 
-  constructor(private readonly relay: Relay, private readonly o: SweepOptions) {}
+  constructor(
+    private readonly relay: Relay,
+    private readonly o: SweepOptions,
+  ) {}
 
   start(): void {
     if (this.timer !== null) return;

@@ -19,7 +19,9 @@ async function main(): Promise<void> {
     return fail(err instanceof Error ? err.message : String(err));
   }
   const sim = await startSimulator(cfg);
-  process.stdout.write(JSON.stringify({ simulator: 'listening', url: sim.origin + SIMULATOR_PATH, origin: sim.origin }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ simulator: 'listening', url: sim.origin + SIMULATOR_PATH, origin: sim.origin }) + '\n',
+  );
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -52,35 +52,55 @@ function isControl(data: ArrayBuffer): boolean {
 
 function dispatch(s: SimSession, type: string, msg: Json): void {
   switch (type) {
-    case 'session.update': return sessionUpdate(s, msg);
-    case 'input_audio_buffer.append': return append(s, msg);
-    case 'input_audio_buffer.commit': return commit(s, msg);
+    case 'session.update':
+      return sessionUpdate(s, msg);
+    case 'input_audio_buffer.append':
+      return append(s, msg);
+    case 'input_audio_buffer.commit':
+      return commit(s, msg);
     case 'input_audio_buffer.clear':
       s.input.clear();
       return sendText(s, event('input_audio_buffer.cleared', {}));
-    case 'response.create': return respond(s, s.input.take(), msg);
-    case 'response.cancel': return cancel(s, msg);
-    case 'conversation.item.create': return itemCreate(s, msg);
+    case 'response.create':
+      return respond(s, s.input.take(), msg);
+    case 'response.cancel':
+      return cancel(s, msg);
+    case 'conversation.item.create':
+      return itemCreate(s, msg);
     case 'conversation.item.truncate':
-      return sendText(s, event('conversation.item.truncated', {
-        item_id: msg.item_id, content_index: msg.content_index, audio_end_ms: msg.audio_end_ms,
-      }));
+      return sendText(
+        s,
+        event('conversation.item.truncated', {
+          item_id: msg.item_id,
+          content_index: msg.content_index,
+          audio_end_ms: msg.audio_end_ms,
+        }),
+      );
     case 'conversation.item.delete':
       return sendText(s, event('conversation.item.deleted', { item_id: msg.item_id }));
-    case 'rtc.call.sdp.create': return rtcCall(s, msg);
+    case 'rtc.call.sdp.create':
+      return rtcCall(s, msg);
     case 'simulator.echo_raw':
       s.echoRaw = !s.echoRaw;
       return;
-    case 'simulator.close': return simClose(s, msg);
-    case 'simulator.burst': return burst(s, msg);
+    case 'simulator.close':
+      return simClose(s, msg);
+    case 'simulator.burst':
+      return burst(s, msg);
     default:
-      return sendText(s, errorEvent('unknown_event', `Unknown event type '${type.slice(0, 100)}'.`, 'type', msg.event_id));
+      return sendText(
+        s,
+        errorEvent('unknown_event', `Unknown event type '${type.slice(0, 100)}'.`, 'type', msg.event_id),
+      );
   }
 }
 
 function sessionUpdate(s: SimSession, msg: Json): void {
   if (!isObject(msg.session)) {
-    sendText(s, errorEvent('missing_required_parameter', "Missing required parameter: 'session'.", 'session', msg.event_id));
+    sendText(
+      s,
+      errorEvent('missing_required_parameter', "Missing required parameter: 'session'.", 'session', msg.event_id),
+    );
     return;
   }
   mergeSession(s.session, msg.session);
@@ -89,7 +109,10 @@ function sessionUpdate(s: SimSession, msg: Json): void {
 
 function append(s: SimSession, msg: Json): void {
   if (typeof msg.audio !== 'string') {
-    sendText(s, errorEvent('missing_required_parameter', "Missing required parameter: 'audio'.", 'audio', msg.event_id));
+    sendText(
+      s,
+      errorEvent('missing_required_parameter', "Missing required parameter: 'audio'.", 'audio', msg.event_id),
+    );
     return;
   }
   s.input.append(Buffer.from(msg.audio, 'base64'));
@@ -101,19 +124,29 @@ function commit(s: SimSession, msg: Json): void {
   const previous = s.lastItemId;
   s.lastItemId = itemId;
   sendText(s, event('input_audio_buffer.committed', { previous_item_id: previous, item_id: itemId }));
-  sendText(s, event('conversation.item.created', {
-    previous_item_id: previous,
-    item: {
-      id: itemId, object: 'realtime.item', type: 'message', status: 'completed', role: 'user',
-      content: [{ type: 'input_audio', transcript: null }],
-    },
-  }));
+  sendText(
+    s,
+    event('conversation.item.created', {
+      previous_item_id: previous,
+      item: {
+        id: itemId,
+        object: 'realtime.item',
+        type: 'message',
+        status: 'completed',
+        role: 'user',
+        content: [{ type: 'input_audio', transcript: null }],
+      },
+    }),
+  );
   const silent = isSilent(audio);
-  sendText(s, event('conversation.item.input_audio_transcription.completed', {
-    item_id: itemId,
-    content_index: 0,
-    transcript: silent ? '(silence)' : `(${seconds(audio)} seconds of speech)`,
-  }));
+  sendText(
+    s,
+    event('conversation.item.input_audio_transcription.completed', {
+      item_id: itemId,
+      content_index: 0,
+      transcript: silent ? '(silence)' : `(${seconds(audio)} seconds of speech)`,
+    }),
+  );
   respond(s, audio, msg);
 }
 
@@ -123,8 +156,15 @@ function respond(s: SimSession, audio: Buffer, msg: Json): void {
     ? new ResponseJob(TONE, 'I heard silence, so here is a tone.', seconds(audio))
     : new ResponseJob(audio, `You said something ${seconds(audio)} seconds long; here it is back.`, seconds(audio));
   if (!enqueue(s, job)) {
-    sendText(s, errorEvent('conversation_already_has_active_response',
-      'Conversation already has an active response.', null, msg.event_id));
+    sendText(
+      s,
+      errorEvent(
+        'conversation_already_has_active_response',
+        'Conversation already has an active response.',
+        null,
+        msg.event_id,
+      ),
+    );
   }
 }
 
@@ -152,7 +192,12 @@ function itemCreate(s: SimSession, msg: Json): void {
     sendText(s, errorEvent('missing_required_parameter', "Missing required parameter: 'item'.", 'item', msg.event_id));
     return;
   }
-  const item = { ...msg.item, id: typeof msg.item.id === 'string' ? msg.item.id : newId('item'), object: 'realtime.item', status: 'completed' };
+  const item = {
+    ...msg.item,
+    id: typeof msg.item.id === 'string' ? msg.item.id : newId('item'),
+    object: 'realtime.item',
+    status: 'completed',
+  };
   const previous = s.lastItemId;
   s.lastItemId = item.id;
   sendText(s, event('conversation.item.created', { previous_item_id: previous, item }));
@@ -164,12 +209,24 @@ function rtcCall(s: SimSession, msg: Json): void {
     sendText(s, errorEvent('unknown_event', "Unknown event type 'rtc.call.sdp.create'.", 'type', msg.event_id));
     return;
   }
-  const rtcError = (code: string, message: string): void => sendText(s, event('rtc.call.error', {
-    operation: 'sdp.create', rtc_call_id: s.rtcCallId,
-    error: { type: 'invalid_request_error', code, message, param: 'sdp_offer', event_id: typeof msg.event_id === 'string' ? msg.event_id : null },
-  }));
+  const rtcError = (code: string, message: string): void =>
+    sendText(
+      s,
+      event('rtc.call.error', {
+        operation: 'sdp.create',
+        rtc_call_id: s.rtcCallId,
+        error: {
+          type: 'invalid_request_error',
+          code,
+          message,
+          param: 'sdp_offer',
+          event_id: typeof msg.event_id === 'string' ? msg.event_id : null,
+        },
+      }),
+    );
   if (s.rtcCallId !== null) return rtcError('call_already_created', 'This control channel already has a call.');
-  if (typeof msg.sdp_offer !== 'string') return rtcError('missing_required_parameter', "Missing required parameter: 'sdp_offer'.");
+  if (typeof msg.sdp_offer !== 'string')
+    return rtcError('missing_required_parameter', "Missing required parameter: 'sdp_offer'.");
   const answer = sdpAnswer(msg.sdp_offer);
   if (!answer.ok) return rtcError('invalid_sdp', answer.message);
   s.rtcCallId = newId('rtc');
@@ -208,7 +265,15 @@ function burst(s: SimSession, msg: Json): void {
   const bytes = msg.bytes;
   const frameBytes = msg.frameBytes === undefined ? 64 * 1024 : msg.frameBytes;
   if (!isCount(bytes, 0, MAX_BURST_BYTES) || !isCount(frameBytes, 1, MAX_BURST_BYTES)) {
-    sendText(s, errorEvent('invalid_value', 'simulator.burst needs integer bytes >= 0 and frameBytes >= 1.', 'bytes', msg.event_id));
+    sendText(
+      s,
+      errorEvent(
+        'invalid_value',
+        'simulator.burst needs integer bytes >= 0 and frameBytes >= 1.',
+        'bytes',
+        msg.event_id,
+      ),
+    );
     return;
   }
   if (!enqueue(s, new BurstJob(bytes, frameBytes))) {

@@ -27,7 +27,11 @@ export class ResponseJob implements Job {
   /** `{"type":"response.audio.delta","event_id":"` ... built per response. */
   readonly deltaIds: string;
 
-  constructor(readonly audio: Buffer, readonly transcript: string, readonly inputSeconds: number) {
+  constructor(
+    readonly audio: Buffer,
+    readonly transcript: string,
+    readonly inputSeconds: number,
+  ) {
     this.id = newId('resp');
     this.itemId = newId('item');
     this.phase = PHASE_START;
@@ -36,7 +40,8 @@ export class ResponseJob implements Job {
     this.cancelled = false;
     // Word-sized deltas with their leading space, as the service streams them.
     this.words = transcript.split(/(?=\s)/);
-    this.deltaIds = '","response_id":"' + this.id + '","item_id":"' + this.itemId + '","output_index":0,"content_index":0,"delta":"';
+    this.deltaIds =
+      '","response_id":"' + this.id + '","item_id":"' + this.itemId + '","output_index":0,"content_index":0,"delta":"';
   }
 
   step(s: SimSession): boolean {
@@ -93,7 +98,10 @@ export class ResponseJob implements Job {
       input_tokens: input,
       output_tokens: audioOut + textOut,
       input_token_details: {
-        cached_tokens: 0, text_tokens: 0, audio_tokens: input, image_tokens: 0,
+        cached_tokens: 0,
+        text_tokens: 0,
+        audio_tokens: input,
+        image_tokens: 0,
         cached_tokens_details: { text_tokens: 0, audio_tokens: 0, image_tokens: 0 },
       },
       output_token_details: { text_tokens: textOut, audio_tokens: audioOut, reasoning_tokens: 0 },
@@ -102,11 +110,20 @@ export class ResponseJob implements Job {
 
   private start(s: SimSession): void {
     sendText(s, event('response.created', { response: this.response('in_progress', []) }));
-    sendText(s, event('response.output_item.added', { response_id: this.id, output_index: 0, item: this.item('in_progress') }));
-    sendText(s, event('response.content_part.added', {
-      response_id: this.id, item_id: this.itemId, output_index: 0, content_index: 0,
-      part: { type: 'audio', transcript: '' },
-    }));
+    sendText(
+      s,
+      event('response.output_item.added', { response_id: this.id, output_index: 0, item: this.item('in_progress') }),
+    );
+    sendText(
+      s,
+      event('response.content_part.added', {
+        response_id: this.id,
+        item_id: this.itemId,
+        output_index: 0,
+        content_index: 0,
+        part: { type: 'audio', transcript: '' },
+      }),
+    );
     this.phase = PHASE_AUDIO; // never empty: silence gets the tone
   }
 
@@ -133,9 +150,13 @@ export class ResponseJob implements Job {
     const ids = this.ids();
     sendText(s, event('response.audio.done', ids));
     sendText(s, event('response.audio_transcript.done', { ...ids, transcript: this.transcript }));
-    sendText(s, event('response.content_part.done', {
-      ...ids, part: { type: 'audio', transcript: this.transcript },
-    }));
+    sendText(
+      s,
+      event('response.content_part.done', {
+        ...ids,
+        part: { type: 'audio', transcript: this.transcript },
+      }),
+    );
     sendText(s, event('response.output_item.done', { response_id: this.id, output_index: 0, item: this.item(status) }));
     sendText(s, event('response.done', { response: this.response(status, [this.item(status)]) }));
   }
@@ -158,7 +179,10 @@ export class BurstJob implements Job {
   sent: number;
   frames: number;
 
-  constructor(readonly total: number, readonly frameBytes: number) {
+  constructor(
+    readonly total: number,
+    readonly frameBytes: number,
+  ) {
     this.sent = 0;
     this.frames = 0;
   }

@@ -31,8 +31,12 @@ function parseOffer(offer: string): Section[] | string {
     const m = M_LINE.exec(line);
     if (m !== null) {
       sections.push({
-        media: m[1], proto: m[3], formats: (m[4] ?? '').split(' ').filter((f) => f !== ''),
-        mid: String(sections.length), opus: '', sctpPort: '5000',
+        media: m[1],
+        proto: m[3],
+        formats: (m[4] ?? '').split(' ').filter((f) => f !== ''),
+        mid: String(sections.length),
+        opus: '',
+        sctpPort: '5000',
       });
       continue;
     }
@@ -60,14 +64,25 @@ export function sdpAnswer(offer: string): SdpResult {
   const pwd = randomBytes(18).toString('base64url').slice(0, 24);
   const fp = fingerprint();
   const out = [
-    'v=0', `o=- ${session} 2 IN IP4 127.0.0.1`, 's=-', 't=0 0',
-    `a=group:BUNDLE ${sections.map((s) => s.mid).join(' ')}`, 'a=msid-semantic: WMS',
+    'v=0',
+    `o=- ${session} 2 IN IP4 127.0.0.1`,
+    's=-',
+    't=0 0',
+    `a=group:BUNDLE ${sections.map((s) => s.mid).join(' ')}`,
+    'a=msid-semantic: WMS',
   ];
   for (const s of sections) {
     const isData = s.media === 'application';
-    const fmt = isData ? (s.formats[0] ?? 'webrtc-datachannel') : (s.opus || s.formats[0] || '0');
-    out.push(`m=${s.media} 9 ${s.proto} ${fmt}`, 'c=IN IP4 0.0.0.0',
-      `a=ice-ufrag:${ufrag}`, `a=ice-pwd:${pwd}`, `a=fingerprint:sha-256 ${fp}`, 'a=setup:active', `a=mid:${s.mid}`);
+    const fmt = isData ? (s.formats[0] ?? 'webrtc-datachannel') : s.opus || s.formats[0] || '0';
+    out.push(
+      `m=${s.media} 9 ${s.proto} ${fmt}`,
+      'c=IN IP4 0.0.0.0',
+      `a=ice-ufrag:${ufrag}`,
+      `a=ice-pwd:${pwd}`,
+      `a=fingerprint:sha-256 ${fp}`,
+      'a=setup:active',
+      `a=mid:${s.mid}`,
+    );
     if (isData) {
       out.push(`a=sctp-port:${s.sctpPort}`);
     } else {

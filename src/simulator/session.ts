@@ -61,7 +61,10 @@ export class SimSession {
   /** Set once the SDP answer was sent (one call per control channel). */
   rtcCallId: string | null;
 
-  constructor(readonly env: SessionEnv, params: SessionParams) {
+  constructor(
+    readonly env: SessionEnv,
+    params: SessionParams,
+  ) {
     this.ws = null;
     this.closed = false;
     this.echoRaw = false;

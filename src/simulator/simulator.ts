@@ -4,7 +4,14 @@
 // through it and the simulator must not be the bottleneck being measured.
 import { UPSTREAM_CALLS_PATH, UPSTREAM_PATH } from '../constants';
 import * as uWS from 'uWebSockets.js';
-import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
+import type {
+  HttpRequest,
+  HttpResponse,
+  TemplatedApp,
+  us_socket_context_t,
+  WebSocket,
+  WebSocketBehavior,
+} from 'uWebSockets.js';
 import { event } from './events';
 import type { SessionParams } from './events';
 import { onMessage } from './handlers';
@@ -62,9 +69,15 @@ export interface Simulator {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
-  429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway',
-  503: 'Service Unavailable', 504: 'Gateway Timeout',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 /** An answer to an upgrade decided while `req` was still readable. */
@@ -106,8 +119,11 @@ class SimulatorServer implements Simulator {
       close: onClose,
     };
     this.scheme = opts.tls === undefined ? 'ws' : 'wss';
-    this.app = (opts.tls === undefined ? uWS.App()
-      : uWS.SSLApp({ cert_file_name: opts.tls.certFile, key_file_name: opts.tls.keyFile }))
+    this.app = (
+      opts.tls === undefined
+        ? uWS.App()
+        : uWS.SSLApp({ cert_file_name: opts.tls.certFile, key_file_name: opts.tls.keyFile })
+    )
       .ws<UserData>(SIMULATOR_PATH, behavior)
       .ws<UserData>(SIMULATOR_CALLS_PATH, behavior)
       .any('/*', (res, req) => this.onHttp(res, req));
@@ -167,7 +183,9 @@ class SimulatorServer implements Simulator {
     }
     // The UpgradeAsync pattern: the client may hang up while we wait.
     let aborted = false;
-    res.onAborted(() => { aborted = true; });
+    res.onAborted(() => {
+      aborted = true;
+    });
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (aborted) return;
@@ -177,14 +195,26 @@ class SimulatorServer implements Simulator {
   }
 
   private decide(rec: UpgradeRecord): Decision {
-    if (this.rejectStatus > 0) return { status: this.rejectStatus, code: String(this.rejectStatus), message: 'Rejected by simulator' };
+    if (this.rejectStatus > 0)
+      return { status: this.rejectStatus, code: String(this.rejectStatus), message: 'Rejected by simulator' };
     if (this.requireCredential && !hasCredential(rec)) {
-      return { status: 401, code: '401', message: 'Access denied: missing api-key header or Authorization: Bearer token' };
+      return {
+        status: 401,
+        code: '401',
+        message: 'Access denied: missing api-key header or Authorization: Bearer token',
+      };
     }
     return sessionParams(rec.query, rec.path === SIMULATOR_CALLS_PATH);
   }
 
-  private answer(res: HttpResponse, context: us_socket_context_t, d: Decision, key: string, protocol: string, extensions: string): void {
+  private answer(
+    res: HttpResponse,
+    context: us_socket_context_t,
+    d: Decision,
+    key: string,
+    protocol: string,
+    extensions: string,
+  ): void {
     if ('status' in d) {
       reply(res, d.status, d.code, d.message);
       return;
@@ -200,7 +230,8 @@ function positive(n: number, name: string): number {
 }
 
 function reply(res: HttpResponse, status: number, code: string, message: string): void {
-  res.writeStatus(`${status} ${STATUS_TEXT[status] ?? 'Error'}`)
+  res
+    .writeStatus(`${status} ${STATUS_TEXT[status] ?? 'Error'}`)
     .writeHeader('content-type', 'application/json')
     .end(JSON.stringify({ error: { code, message } }));
 }
@@ -223,11 +254,21 @@ function sessionParams(query: string, call: boolean): Decision {
   if (id === null && name === null) return { ...base, agent: null };
   const project = q.get('agent-project-name');
   if (project === null || project === '') {
-    return { status: 400, code: 'missing_agent_project_name', message: 'agent-project-name is required with agent-id or agent-name' };
+    return {
+      status: 400,
+      code: 'missing_agent_project_name',
+      message: 'agent-project-name is required with agent-id or agent-name',
+    };
   }
   return {
     ...base,
-    agent: { id, name, version: q.get('agent-version'), project_name: project, conversation_id: q.get('conversation-id') },
+    agent: {
+      id,
+      name,
+      version: q.get('agent-version'),
+      project_name: project,
+      conversation_id: q.get('conversation-id'),
+    },
   };
 }
 

@@ -44,9 +44,19 @@ export interface ClientParams {
 
 /** Fields a query parameter fills (the others are derived). */
 type ParamField =
-  | 'model' | 'token' | 'agentId' | 'agentName' | 'agentVersion' | 'conversationId' | 'projectName'
-  | 'apiVersion' | 'agentAuthIdentityClientId' | 'foundryResourceOverride' | 'clientRequestId'
-  | 'transport' | 'ticket';
+  | 'model'
+  | 'token'
+  | 'agentId'
+  | 'agentName'
+  | 'agentVersion'
+  | 'conversationId'
+  | 'projectName'
+  | 'apiVersion'
+  | 'agentAuthIdentityClientId'
+  | 'foundryResourceOverride'
+  | 'clientRequestId'
+  | 'transport'
+  | 'ticket';
 
 const JWT_RE = /^[A-Za-z0-9._~+/=-]{1,8192}$/;
 
@@ -82,17 +92,27 @@ const RULES: Readonly<Record<ParamField, RegExp>> = {
  */
 const NAMES: ReadonlyMap<string, ParamField> = new Map<string, ParamField>([
   ['model', 'model'],
-  ['token', 'token'], ['authorization', 'token'], ['Authorization', 'token'],
-  ['agentId', 'agentId'], ['agent-id', 'agentId'],
-  ['agentName', 'agentName'], ['agent-name', 'agentName'],
-  ['agentVersion', 'agentVersion'], ['agent-version', 'agentVersion'],
-  ['conversationId', 'conversationId'], ['conversation-id', 'conversationId'],
-  ['projectName', 'projectName'], ['agent-project-name', 'projectName'],
-  ['apiVersion', 'apiVersion'], ['api-version', 'apiVersion'],
+  ['token', 'token'],
+  ['authorization', 'token'],
+  ['Authorization', 'token'],
+  ['agentId', 'agentId'],
+  ['agent-id', 'agentId'],
+  ['agentName', 'agentName'],
+  ['agent-name', 'agentName'],
+  ['agentVersion', 'agentVersion'],
+  ['agent-version', 'agentVersion'],
+  ['conversationId', 'conversationId'],
+  ['conversation-id', 'conversationId'],
+  ['projectName', 'projectName'],
+  ['agent-project-name', 'projectName'],
+  ['apiVersion', 'apiVersion'],
+  ['api-version', 'apiVersion'],
   ['agentAuthenticationIdentityClientId', 'agentAuthIdentityClientId'],
   ['agent-authentication-identity-client-id', 'agentAuthIdentityClientId'],
-  ['foundryResourceOverride', 'foundryResourceOverride'], ['foundry-resource-override', 'foundryResourceOverride'],
-  ['clientRequestId', 'clientRequestId'], ['client-request-id', 'clientRequestId'],
+  ['foundryResourceOverride', 'foundryResourceOverride'],
+  ['foundry-resource-override', 'foundryResourceOverride'],
+  ['clientRequestId', 'clientRequestId'],
+  ['client-request-id', 'clientRequestId'],
   ['transport', 'transport'],
   ['ticket', 'ticket'],
 ]);
@@ -148,10 +168,23 @@ function loggable(name: string): string {
 
 export function emptyParams(): ClientParams {
   return {
-    model: '', token: '', agentId: '', agentName: '', agentVersion: '',
-    conversationId: '', projectName: '', apiVersion: '',
-    agentAuthIdentityClientId: '', foundryResourceOverride: '', clientRequestId: '',
-    transport: '', ticket: '', tokenSource: '', apiKeyIgnored: false, unknown: [], unknownCount: 0,
+    model: '',
+    token: '',
+    agentId: '',
+    agentName: '',
+    agentVersion: '',
+    conversationId: '',
+    projectName: '',
+    apiVersion: '',
+    agentAuthIdentityClientId: '',
+    foundryResourceOverride: '',
+    clientRequestId: '',
+    transport: '',
+    ticket: '',
+    tokenSource: '',
+    apiKeyIgnored: false,
+    unknown: [],
+    unknownCount: 0,
   };
 }
 
@@ -181,8 +214,11 @@ function assign(params: ClientParams, field: ParamField, key: string, value: str
  * build sends `h-*` copies of its headers) and are never forwarded; they are
  * listed in `unknown` for the debug log and the metric.
  */
-export function parseClientParams(query: string, allowedApiVersions: readonly string[],
-  headers: CredentialHeaders = NO_HEADERS): ParseResult {
+export function parseClientParams(
+  query: string,
+  allowedApiVersions: readonly string[],
+  headers: CredentialHeaders = NO_HEADERS,
+): ParseResult {
   const params = emptyParams();
   if (query.length > MAX_QUERY_LENGTH) return fail(Errors.INVALID_PARAMETER, 'query');
   const seen = new Set<ParamField>();

@@ -69,7 +69,9 @@ export class ServerCredential {
   }
 
   private fetch(): Promise<string> {
-    this.inflight ??= this.request().finally(() => { this.inflight = null; });
+    this.inflight ??= this.request().finally(() => {
+      this.inflight = null;
+    });
     return this.inflight;
   }
 
@@ -83,16 +85,24 @@ export class ServerCredential {
       const life = token.expiresOnTimestamp - Date.now();
       this.usableUntil = token.expiresOnTimestamp - Math.min(USABLE_MARGIN_MS, life / 4);
       this.metrics.serverTokenOk++;
-      this.log.info({ scope: this.scope, expiresAt: new Date(token.expiresOnTimestamp).toISOString(),
-        fetchMs: Date.now() - started }, 'server identity token acquired');
+      this.log.info(
+        {
+          scope: this.scope,
+          expiresAt: new Date(token.expiresOnTimestamp).toISOString(),
+          fetchMs: Date.now() - started,
+        },
+        'server identity token acquired',
+      );
       this.schedule(refreshAt(token.expiresOnTimestamp, token.refreshAfterTimestamp));
       return this.header;
     } catch (err) {
       this.metrics.serverTokenErrors++;
       // The library's message names the credentials it tried and why each
       // failed; it carries no secret (the identity header is never echoed).
-      this.log.warn({ scope: this.scope, err: errorText(err), fetchMs: Date.now() - started },
-        'server identity token failed');
+      this.log.warn(
+        { scope: this.scope, err: errorText(err), fetchMs: Date.now() - started },
+        'server identity token failed',
+      );
       // A cached token that still works keeps serving; retry its renewal.
       if (this.current() !== '') this.schedule(Date.now() + RETRY_MS);
       throw err;

@@ -31,8 +31,17 @@ export interface UpstreamTarget {
 
 export type TargetResult = { ok: true; target: UpstreamTarget } | { ok: false; error: ProxyError };
 
-export type TargetConfig = Pick<Config, 'upstreamOrigin' | 'apiVersion' | 'defaultModel' | 'azureSpeechKey'
-  | 'webrtcApiVersion' | 'agentName' | 'agentProjectName' | 'agentVersion'>;
+export type TargetConfig = Pick<
+  Config,
+  | 'upstreamOrigin'
+  | 'apiVersion'
+  | 'defaultModel'
+  | 'azureSpeechKey'
+  | 'webrtcApiVersion'
+  | 'agentName'
+  | 'agentProjectName'
+  | 'agentVersion'
+>;
 
 /** The agent a session talks to, after the server defaults were applied. */
 export interface AgentChoice {
@@ -71,8 +80,11 @@ export function resolveAgent(cfg: TargetConfig, p: ClientParams): AgentChoice | 
   }
   if (cfg.agentName !== '' && p.model === '') {
     return {
-      id: '', name: cfg.agentName, version: p.agentVersion || cfg.agentVersion,
-      project: p.projectName || cfg.agentProjectName, source: 'server',
+      id: '',
+      name: cfg.agentName,
+      version: p.agentVersion || cfg.agentVersion,
+      project: p.projectName || cfg.agentProjectName,
+      source: 'server',
     };
   }
   return null;
@@ -114,7 +126,8 @@ function agentQuery(a: AgentChoice, p: ClientParams): string {
   let q = a.id !== '' ? `&agent-id=${enc(a.id)}` : `&agent-name=${enc(a.name)}`;
   if (a.version !== '') q += `&agent-version=${enc(a.version)}`;
   if (p.conversationId !== '') q += `&conversation-id=${enc(p.conversationId)}`;
-  if (p.agentAuthIdentityClientId !== '') q += `&agent-authentication-identity-client-id=${enc(p.agentAuthIdentityClientId)}`;
+  if (p.agentAuthIdentityClientId !== '')
+    q += `&agent-authentication-identity-client-id=${enc(p.agentAuthIdentityClientId)}`;
   if (p.foundryResourceOverride !== '') q += `&foundry-resource-override=${enc(p.foundryResourceOverride)}`;
   q += `&agent-project-name=${enc(a.project)}`;
   // The first agent API (agent-id, 2025-05-01-preview) documents agent-access-token
@@ -124,7 +137,12 @@ function agentQuery(a: AgentChoice, p: ClientParams): string {
   return q;
 }
 
-export function buildTarget(cfg: TargetConfig, p: ClientParams, clientRequestId: string, callsPath = false): TargetResult {
+export function buildTarget(
+  cfg: TargetConfig,
+  p: ClientParams,
+  clientRequestId: string,
+  callsPath = false,
+): TargetResult {
   const transport = resolveTransport(p, callsPath);
   if (isError(transport)) return failed(transport);
   const agent = resolveAgent(cfg, p);
@@ -147,6 +165,20 @@ export function buildTarget(cfg: TargetConfig, p: ClientParams, clientRequestId:
     query += `&model=${enc(label)}`;
   }
   const headers: Record<string, string> = { 'x-ms-client-request-id': requestId, ...credential };
-  const source: CredentialSource = credential.authorization !== undefined ? 'client' : credential['api-key'] !== undefined ? 'key' : 'identity';
-  return { ok: true, target: { mode, credential: source, label, url: `${base}?${query}`, path: base, headers, requestId, transport, apiVersion } };
+  const source: CredentialSource =
+    credential.authorization !== undefined ? 'client' : credential['api-key'] !== undefined ? 'key' : 'identity';
+  return {
+    ok: true,
+    target: {
+      mode,
+      credential: source,
+      label,
+      url: `${base}?${query}`,
+      path: base,
+      headers,
+      requestId,
+      transport,
+      apiVersion,
+    },
+  };
 }

@@ -5,7 +5,9 @@ import { prefixKey } from '../../src/admission/ip';
 
 /** A resolver for a TRUST_PROXY value, parsed the way the process parses it (config.ts). */
 const resolver = (trustProxy: string, cidrs?: string): ClientIpResolver =>
-  new ClientIpResolver(loadConfig({ AZURE_AI_FOUNDRY_RESOURCE: 'res', TRUST_PROXY: trustProxy, TRUST_PROXY_CIDRS: cidrs }).trustProxy);
+  new ClientIpResolver(
+    loadConfig({ AZURE_AI_FOUNDRY_RESOURCE: 'res', TRUST_PROXY: trustProxy, TRUST_PROXY_CIDRS: cidrs }).trustProxy,
+  );
 
 // What uWS reports when listening on '::' (IPv4 peers arrive IPv4-mapped, fully expanded).
 const UWS_V4_LOOPBACK = '0000:0000:0000:0000:0000:ffff:7f00:0001';
@@ -37,15 +39,55 @@ t.test('normalizeIp: uWS text, IPv4, IPv6 canonical form', async (t) => {
   t.equal(normalizeIp('[2001:db8::1]'), '2001:db8::1');
   t.equal(normalizeIp('1.2.3.4:5678'), '1.2.3.4', 'Application Gateway writes ip:port');
   for (const bad of [
-    '', ' ', 'unknown', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '00.2.3.4', '1..2.3', '1.2.3.',
-    '.1.2.3', '1.2.3.4:', '1.2.3.4:123456', '1.2.3.4:http', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7',
-    '1::2::3', ':1::', '1:', ':', ':::', '1:::2', '12345::', 'g::1', 'fe80::1%eth0', '[::1', '[::1]x', '[::1]:',
-    '[1.2.3.4]', '::1.2.3', '::1.2.3.4.5', '1:2:3:4:5:6:7:1.2.3.4', '::a.2.3.4', '1:2:3:4:5:6:7:8::',
-    '1.2.3.4 5', '::1 ::2', '1:2:3:4::5:6:7:8', '::1:2:3:4:5:6:7:8', '1:2:', '[1:]', 'host:80',
-  ]) t.equal(normalizeIp(bad), '', `not an address: ${JSON.stringify(bad)}`);
+    '',
+    ' ',
+    'unknown',
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.1.1.1',
+    '01.2.3.4',
+    '00.2.3.4',
+    '1..2.3',
+    '1.2.3.',
+    '.1.2.3',
+    '1.2.3.4:',
+    '1.2.3.4:123456',
+    '1.2.3.4:http',
+    '1:2:3:4:5:6:7:8:9',
+    '1:2:3:4:5:6:7',
+    '1::2::3',
+    ':1::',
+    '1:',
+    ':',
+    ':::',
+    '1:::2',
+    '12345::',
+    'g::1',
+    'fe80::1%eth0',
+    '[::1',
+    '[::1]x',
+    '[::1]:',
+    '[1.2.3.4]',
+    '::1.2.3',
+    '::1.2.3.4.5',
+    '1:2:3:4:5:6:7:1.2.3.4',
+    '::a.2.3.4',
+    '1:2:3:4:5:6:7:8::',
+    '1.2.3.4 5',
+    '::1 ::2',
+    '1:2:3:4::5:6:7:8',
+    '::1:2:3:4:5:6:7:8',
+    '1:2:',
+    '[1:]',
+    'host:80',
+  ])
+    t.equal(normalizeIp(bad), '', `not an address: ${JSON.stringify(bad)}`);
   t.equal(normalizeIp('1:2:3:4:5:6:1.2.3.4'), '1:2:3:4:5:6:102:304');
-  t.equal(normalizeIp('1111:2222:3333:4444:5555:6666:11.22.3.4'), '1111:2222:3333:4444:5555:6666:b16:304',
-    '39 chars but not the expanded form');
+  t.equal(
+    normalizeIp('1111:2222:3333:4444:5555:6666:11.22.3.4'),
+    '1111:2222:3333:4444:5555:6666:b16:304',
+    '39 chars but not the expanded form',
+  );
   t.equal(normalizeIp('0000-0000:0000:0000:0000:ffff:7f00:0001'), '');
   t.equal(normalizeIp('0000:0000:0000:0000:0000:ffff:7f00:000g'), '');
   t.equal(normalizeIp('::é'), '', 'non-ASCII');
@@ -96,11 +138,25 @@ t.test('TRUST_PROXY parsing', async (t) => {
   t.equal(resolver('1').readsForwardedHeaders, true);
   t.ok(new ConfigError('TRUST_PROXY', 'x', 'y') instanceof Error);
   for (const bad of [
-    'yes', '10.0.0.0/33', '10.0.0.0/', '10.0.0.0/x', 'fd00::/129', '10.0.0/8', 'localhost', ',', ' , ',
-    '1.2.3.4/-1', '10.0.0.0/8/8', String(MAX_FORWARDED_HOPS + 1), '1.5',
+    'yes',
+    '10.0.0.0/33',
+    '10.0.0.0/',
+    '10.0.0.0/x',
+    'fd00::/129',
+    '10.0.0/8',
+    'localhost',
+    ',',
+    ' , ',
+    '1.2.3.4/-1',
+    '10.0.0.0/8/8',
+    String(MAX_FORWARDED_HOPS + 1),
+    '1.5',
   ]) {
-    t.throws(() => resolver(bad), { variable: 'TRUST_PROXY', message: /^TRUST_PROXY: / },
-      `refuses ${JSON.stringify(bad)}`);
+    t.throws(
+      () => resolver(bad),
+      { variable: 'TRUST_PROXY', message: /^TRUST_PROXY: / },
+      `refuses ${JSON.stringify(bad)}`,
+    );
   }
 });
 
@@ -151,13 +207,25 @@ t.test('hops and true believe a peer only inside TRUST_PROXY_CIDRS', async (t) =
   const direct = uwsV4(203, 0, 113, 50); // a client that reached the proxy directly
   for (const mode of ['1', '2', 'true']) {
     const r = resolver(mode);
-    t.equal(r.resolve(direct, '198.51.100.1'), '203.0.113.50', `${mode}: a direct client's own X-Forwarded-For is ignored`);
+    t.equal(
+      r.resolve(direct, '198.51.100.1'),
+      '203.0.113.50',
+      `${mode}: a direct client's own X-Forwarded-For is ignored`,
+    );
     t.equal(r.resolve(direct, '198.51.100.2, 198.51.100.1'), '203.0.113.50');
     t.equal(r.isTrustedProxy(direct), false);
     t.equal(r.cameOverTls(direct, 'https'), false, 'nor its X-Forwarded-Proto');
   }
   const one = resolver('1');
-  for (const peer of [uwsV4(10, 0, 0, 5), uwsV4(172, 16, 0, 9), uwsV4(192, 168, 1, 1), uwsV4(100, 100, 0, 4), UWS_V4_LOOPBACK, 'fd00::5', '::1']) {
+  for (const peer of [
+    uwsV4(10, 0, 0, 5),
+    uwsV4(172, 16, 0, 9),
+    uwsV4(192, 168, 1, 1),
+    uwsV4(100, 100, 0, 4),
+    UWS_V4_LOOPBACK,
+    'fd00::5',
+    '::1',
+  ]) {
     t.equal(one.resolve(peer, '198.51.100.1'), '198.51.100.1', `default private ranges: ${peer} is a proxy`);
   }
   t.equal(one.resolve(uwsV4(100, 128, 0, 1), '198.51.100.1'), '100.128.0.1', '100.64.0.0/10 ends at 100.127');
@@ -165,11 +233,22 @@ t.test('hops and true believe a peer only inside TRUST_PROXY_CIDRS', async (t) =
   t.equal(pinned.resolve(direct, '198.51.100.1'), '198.51.100.1', 'a public front end named explicitly');
   t.equal(pinned.resolve(uwsV4(10, 0, 0, 5), '198.51.100.1'), '10.0.0.5', 'then a private peer is not believed');
   const two = resolver('2', 'uniquelocal');
-  t.equal(two.resolve(uwsV4(10, 0, 0, 5), '198.51.100.1, 203.0.113.9'), '198.51.100.1', 'hops past the peer are counted, not matched');
-  t.equal(resolver('10.0.0.0/8', '192.168.0.0/16').resolve(uwsV4(10, 0, 0, 5), '198.51.100.1'), '198.51.100.1',
-    'a CIDR list in TRUST_PROXY is itself the list');
+  t.equal(
+    two.resolve(uwsV4(10, 0, 0, 5), '198.51.100.1, 203.0.113.9'),
+    '198.51.100.1',
+    'hops past the peer are counted, not matched',
+  );
+  t.equal(
+    resolver('10.0.0.0/8', '192.168.0.0/16').resolve(uwsV4(10, 0, 0, 5), '198.51.100.1'),
+    '198.51.100.1',
+    'a CIDR list in TRUST_PROXY is itself the list',
+  );
   for (const bad of ['banana', '10.0.0.0/33', ' , x']) {
-    t.throws(() => resolver('1', bad), { variable: 'TRUST_PROXY_CIDRS', message: /^TRUST_PROXY_CIDRS: / }, `TRUST_PROXY_CIDRS=${bad}`);
+    t.throws(
+      () => resolver('1', bad),
+      { variable: 'TRUST_PROXY_CIDRS', message: /^TRUST_PROXY_CIDRS: / },
+      `TRUST_PROXY_CIDRS=${bad}`,
+    );
   }
   t.doesNotThrow(() => resolver('', 'banana'), 'not read without a hop count or true');
 });

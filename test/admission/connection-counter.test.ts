@@ -90,10 +90,15 @@ t.test('the global race: load says free, compare-exchange says full', async (t) 
   // Simulate another worker taking the last slot between the first read and the exchange.
   const load = Atomics.load;
   let calls = 0;
-  t.teardown(() => { Atomics.load = load; });
+  t.teardown(() => {
+    Atomics.load = load;
+  });
   Atomics.load = ((arr: Int32Array, i: number) => {
     const v = load(arr, i);
-    if (i === 0 && ++calls === 1) { Atomics.store(cells, 0, 1); return 0; }
+    if (i === 0 && ++calls === 1) {
+      Atomics.store(cells, 0, 1);
+      return 0;
+    }
     return v;
   }) as typeof Atomics.load;
   t.equal(a.tryAcquire('x'), 'global');
@@ -104,7 +109,10 @@ t.test('the global race: load says free, compare-exchange says full', async (t) 
   const b = new ConnectionCounter({ max: 1, maxPerIp: 3 });
   Atomics.load = ((arr: Int32Array, i: number) => {
     const v = load(arr, i);
-    if (i === 0 && arr.length === 4 && ++calls === 1) { Atomics.store(arr, 0, 1); return 0; }
+    if (i === 0 && arr.length === 4 && ++calls === 1) {
+      Atomics.store(arr, 0, 1);
+      return 0;
+    }
     return v;
   }) as typeof Atomics.load;
   t.equal(b.tryAcquire('x'), 'global', 'same with the local map');
@@ -114,7 +122,10 @@ t.test('the global race: load says free, compare-exchange says full', async (t) 
   const n = new ConnectionCounter({ max: 1, maxPerIp: 0 });
   Atomics.load = ((arr: Int32Array, i: number) => {
     const v = load(arr, i);
-    if (i === 0 && arr.length === 4 && ++calls === 1) { Atomics.store(arr, 0, 1); return 0; }
+    if (i === 0 && arr.length === 4 && ++calls === 1) {
+      Atomics.store(arr, 0, 1);
+      return 0;
+    }
     return v;
   }) as typeof Atomics.load;
   t.equal(n.tryAcquire('x'), 'global', 'same without a per-IP cap');
@@ -134,7 +145,8 @@ t.test('keys in one set never share a count, even chosen with the hash key (issu
   const c = new ConnectionCounter({ max: 1000, maxPerIp: 2, shared: sab });
   const target = table.setOf('198.51.100.7');
   const crowd: string[] = [];
-  for (let i = 0; crowd.length < WAYS - 1; i++) if (table.setOf(`attacker-${i}`) === target) crowd.push(`attacker-${i}`);
+  for (let i = 0; crowd.length < WAYS - 1; i++)
+    if (table.setOf(`attacker-${i}`) === target) crowd.push(`attacker-${i}`);
   for (const k of crowd) {
     t.equal(c.tryAcquire(k), 'ok');
     t.equal(c.tryAcquire(k), 'ok');
@@ -180,7 +192,11 @@ t.test('invalid options', async (t) => {
   t.throws(() => new ConnectionCounter({ max: 1, maxPerIp: 0, shared: new SharedArrayBuffer(64) }), RangeError);
   const bad = ConnectionCounter.createShared(1);
   new Int32Array(bad, 32, 1)[0] = 65;
-  t.throws(() => new ConnectionCounter({ max: 1, maxPerIp: 0, shared: bad }), RangeError, 'set count not a power of two');
+  t.throws(
+    () => new ConnectionCounter({ max: 1, maxPerIp: 0, shared: bad }),
+    RangeError,
+    'set count not a power of two',
+  );
 });
 
 // Four threads hammer one buffer. Each records the highest global count it saw
@@ -219,33 +235,51 @@ parentPort.postMessage({ peak, ok, global, ip });
 }
 `;
 
-interface WorkerResult { peak: number; ok: number; global: number; ip: number }
+interface WorkerResult {
+  peak: number;
+  ok: number;
+  global: number;
+  ip: number;
+}
 
 t.test('4 worker threads on one SharedArrayBuffer', async (t) => {
   const max = 10;
   const maxPerIp = 3;
   const sab = ConnectionCounter.createShared(max);
   // Workers do not inherit tap's TypeScript loader: hand them the module transpiled.
-  const transpile = (name: string): string => ts.transpileModule(readFileSync(resolve(__dirname, `../../src/admission/${name}.ts`), 'utf8'), {
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
-  }).outputText;
+  const transpile = (name: string): string =>
+    ts.transpileModule(readFileSync(resolve(__dirname, `../../src/admission/${name}.ts`), 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+    }).outputText;
   const source = transpile('connection-counter');
   const deps = { './keyed-table': transpile('keyed-table'), './seeded-hash': transpile('seeded-hash') };
   const gate = new SharedArrayBuffer(4); // start line, so the four really run at once
   const workers = 4;
-  const results = await Promise.all([0, 1, 2, 3].map((id) => new Promise<WorkerResult>((done, fail) => {
-    const w = new Worker(WORKER, {
-      eval: true, workerData: { sab, gate, workers, source, deps, id, max, maxPerIp, iterations: 200_000 },
-    });
-    w.once('message', done);
-    w.once('error', fail);
-  })));
+  const results = await Promise.all(
+    [0, 1, 2, 3].map(
+      (id) =>
+        new Promise<WorkerResult>((done, fail) => {
+          const w = new Worker(WORKER, {
+            eval: true,
+            workerData: { sab, gate, workers, source, deps, id, max, maxPerIp, iterations: 200_000 },
+          });
+          w.once('message', done);
+          w.once('error', fail);
+        }),
+    ),
+  );
   const main = new ConnectionCounter({ max, maxPerIp, shared: sab });
   for (const [i, r] of results.entries()) {
     t.ok(r.peak <= max, `worker ${i}: peak ${r.peak} <= ${max} (${r.ok} ok, ${r.global} global, ${r.ip} ip)`);
   }
-  t.ok(results.some((r) => r.global > 0), 'the global cap was contended');
-  t.ok(results.some((r) => r.ip > 0), 'the per-IP cap was contended');
+  t.ok(
+    results.some((r) => r.global > 0),
+    'the global cap was contended',
+  );
+  t.ok(
+    results.some((r) => r.ip > 0),
+    'the per-IP cap was contended',
+  );
   t.equal(main.active, 0, 'global count back to zero');
   for (let k = 0; k < 5; k++) t.equal(main.activeFor(`ip${k}`), 0, `per-IP count ip${k} back to zero`);
 });

@@ -2,8 +2,10 @@ import t from 'tap';
 import { isLoopbackHost, MetricsGuard } from '../../src/admission/metrics-guard';
 
 t.test('loopback hosts', async (t) => {
-  for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1']) t.ok(isLoopbackHost(h), h);
-  for (const h of ['0.0.0.0', '::', '10.0.0.1', 'example.com', '127.0.0.1.example.com', '']) t.notOk(isLoopbackHost(h), h);
+  for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1'])
+    t.ok(isLoopbackHost(h), h);
+  for (const h of ['0.0.0.0', '::', '10.0.0.1', 'example.com', '127.0.0.1.example.com', ''])
+    t.notOk(isLoopbackHost(h), h);
 });
 
 t.test('no token: open on loopback, disabled beyond', async (t) => {

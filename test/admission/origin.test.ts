@@ -6,7 +6,9 @@ import { loadConfig } from '../../src/config';
 const policy = (origins: string[], allowAnyOrigin = false, allowNoOrigin = false): OriginPolicy => {
   if (origins.length === 0) return new OriginPolicy({ allowedOrigins: [], allowAnyOrigin, allowNoOrigin });
   const cfg = loadConfig({
-    AZURE_AI_FOUNDRY_RESOURCE: 'res', ALLOWED_ORIGINS: origins.join(','), ALLOW_NO_ORIGIN: String(allowNoOrigin),
+    AZURE_AI_FOUNDRY_RESOURCE: 'res',
+    ALLOWED_ORIGINS: origins.join(','),
+    ALLOW_NO_ORIGIN: String(allowNoOrigin),
     ALLOW_ANONYMOUS_WILDCARD: 'true',
   });
   return new OriginPolicy({ ...cfg, allowAnyOrigin: cfg.allowAnyOrigin || allowAnyOrigin });
@@ -51,7 +53,8 @@ t.test('configured origins are canonicalised like browsers do', async (t) => {
 
 t.test('from loadConfig', async (t) => {
   const cfg = loadConfig({
-    AZURE_AI_FOUNDRY_RESOURCE: 'res', ALLOWED_ORIGINS: 'http://localhost:3000, https://App.Example.com:443',
+    AZURE_AI_FOUNDRY_RESOURCE: 'res',
+    ALLOWED_ORIGINS: 'http://localhost:3000, https://App.Example.com:443',
   });
   const p = new OriginPolicy(cfg);
   t.equal(p.check('http://localhost:3000'), 'ok');

@@ -2,10 +2,19 @@ import t from 'tap';
 import { SharedRateLimiter } from '../../src/admission/shared-rate-limiter';
 import { KeyedTable, WAYS } from '../../src/admission/keyed-table';
 
-function pair(maxRequests: number, windowMs: number, clock: { now: number }, maxKeys = 100): [SharedRateLimiter, SharedRateLimiter, SharedArrayBuffer] {
+function pair(
+  maxRequests: number,
+  windowMs: number,
+  clock: { now: number },
+  maxKeys = 100,
+): [SharedRateLimiter, SharedRateLimiter, SharedArrayBuffer] {
   const shared = SharedRateLimiter.createShared(maxKeys);
   const now = (): number => clock.now;
-  return [new SharedRateLimiter({ windowMs, maxRequests, shared, now }), new SharedRateLimiter({ windowMs, maxRequests, shared, now }), shared];
+  return [
+    new SharedRateLimiter({ windowMs, maxRequests, shared, now }),
+    new SharedRateLimiter({ windowMs, maxRequests, shared, now }),
+    shared,
+  ];
 }
 
 /** `n` keys that land in the same set as `victim`: what an attacker holding the hash key could compute. */
@@ -75,14 +84,24 @@ t.test('a recovered hash key is useless: an attacker cannot lock out a chosen cl
   // The attacker knows the key (read straight from the buffer here) and fills
   // the victim's set with drained buckets before the victim's first request.
   for (const k of sameSet(shared, '198.51.100.7', 3 * WAYS)) drain(a, k);
-  t.equal(b.take('198.51.100.7'), 0, 'the victim\'s first request passes');
+  t.equal(b.take('198.51.100.7'), 0, "the victim's first request passes");
   for (let i = 0; i < 3; i++) t.equal(b.take('198.51.100.7'), 0, 'and so does the rest of its own burst');
 });
 
 t.test('invalid options', async (t) => {
-  t.throws(() => new SharedRateLimiter({ windowMs: 0, maxRequests: 1, shared: SharedRateLimiter.createShared(1) }), RangeError);
-  t.throws(() => new SharedRateLimiter({ windowMs: 1, maxRequests: 0, shared: SharedRateLimiter.createShared(1) }), RangeError);
-  t.throws(() => new SharedRateLimiter({ windowMs: 1, maxRequests: 1, shared: new SharedArrayBuffer(64) }), RangeError, 'not a table');
+  t.throws(
+    () => new SharedRateLimiter({ windowMs: 0, maxRequests: 1, shared: SharedRateLimiter.createShared(1) }),
+    RangeError,
+  );
+  t.throws(
+    () => new SharedRateLimiter({ windowMs: 1, maxRequests: 0, shared: SharedRateLimiter.createShared(1) }),
+    RangeError,
+  );
+  t.throws(
+    () => new SharedRateLimiter({ windowMs: 1, maxRequests: 1, shared: new SharedArrayBuffer(64) }),
+    RangeError,
+    'not a table',
+  );
   const real = new SharedRateLimiter({ windowMs: 1000, maxRequests: 1, shared: SharedRateLimiter.createShared(1) });
   t.equal(real.take('x'), 0, 'the default clock works');
 });

@@ -5,7 +5,15 @@ import { RateLimiter } from '../../src/admission/token-bucket';
 
 function clock(start = 1000): { now: () => number; advance: (ms: number) => void; set: (ms: number) => void } {
   let time = start;
-  return { now: () => time, advance: (ms) => { time += ms; }, set: (ms) => { time = ms; } };
+  return {
+    now: () => time,
+    advance: (ms) => {
+      time += ms;
+    },
+    set: (ms) => {
+      time = ms;
+    },
+  };
 }
 
 t.test('burst, then refused with Retry-After', async (t) => {
@@ -93,13 +101,20 @@ t.test('eviction keeps size <= maxKeys and keeps returning clients', async (t) =
 t.test('eviction prefers buckets that refilled anyway', async (t) => {
   const c = clock();
   const rl = new RateLimiter({ windowMs: 1_000, maxRequests: 2, maxKeys: 4, now: c.now });
-  for (const k of ['a', 'b', 'c', 'd']) { rl.take(k); rl.take(k); rl.take(k); } // all referenced, all empty
+  for (const k of ['a', 'b', 'c', 'd']) {
+    rl.take(k);
+    rl.take(k);
+    rl.take(k);
+  } // all referenced, all empty
   c.advance(2_000); // every bucket is full again
   t.equal(rl.take('e'), 0);
   t.equal(rl.size, 4);
   // All referenced and none full: the hand clears bits and takes one after its probe budget.
   const rl2 = new RateLimiter({ windowMs: 60_000, maxRequests: 2, maxKeys: 16, now: c.now });
-  for (let i = 0; i < 16; i++) { rl2.take(`k${i}`); rl2.take(`k${i}`); }
+  for (let i = 0; i < 16; i++) {
+    rl2.take(`k${i}`);
+    rl2.take(`k${i}`);
+  }
   t.equal(rl2.take('new'), 0);
   t.equal(rl2.size, 16);
 });

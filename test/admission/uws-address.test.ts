@@ -7,10 +7,17 @@ import uWS from 'uWebSockets.js';
 import { ClientIpResolver, normalizeIp, rateKey } from '../../src/admission/client-ip';
 import { loadConfig } from '../../src/config';
 
-interface Seen { raw: string; client: string; fromBytes: string; bytes: number }
+interface Seen {
+  raw: string;
+  client: string;
+  fromBytes: string;
+  bytes: number;
+}
 
 function serve(host: string): Promise<{ port: number; seen: Seen[]; close: () => void }> {
-  const resolver = new ClientIpResolver(loadConfig({ AZURE_AI_FOUNDRY_RESOURCE: 'res', TRUST_PROXY: 'loopback' }).trustProxy);
+  const resolver = new ClientIpResolver(
+    loadConfig({ AZURE_AI_FOUNDRY_RESOURCE: 'res', TRUST_PROXY: 'loopback' }).trustProxy,
+  );
   const seen: Seen[] = [];
   const app = uWS.App().get('/*', (res, req) => {
     const xff = req.getHeader('x-forwarded-for');
@@ -34,9 +41,13 @@ function get(host: string, port: number, xff?: string): Promise<string> {
     request({ host, port, path: '/', headers, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve(body));
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 

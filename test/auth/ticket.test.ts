@@ -11,11 +11,19 @@ import { mintTicket } from '../../src/auth/mint-ticket';
 const SECRET = 'ticket-secret-for-tests-0123456789-abcdef';
 
 let jwks: JwksServer;
-t.before(async () => { jwks = await startJwksServer(); });
+t.before(async () => {
+  jwks = await startJwksServer();
+});
 t.teardown(() => jwks.close());
 
 function setup(t: Test, env: Record<string, string> = {}): Promise<Harness> {
-  return startHarness(t, { CLIENT_AUTH: 'ticket', TICKET_SECRET: SECRET, TICKET_JWKS_URL: jwks.url, LOG_LEVEL: 'trace', ...env });
+  return startHarness(t, {
+    CLIENT_AUTH: 'ticket',
+    TICKET_SECRET: SECRET,
+    TICKET_JWKS_URL: jwks.url,
+    LOG_LEVEL: 'trace',
+    ...env,
+  });
 }
 
 const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -29,7 +37,11 @@ function handmade(header: Record<string, unknown>, payload: Record<string, unkno
   return `${input}.${createHmac(hash, key).update(input).digest('base64url')}`;
 }
 
-async function refusal(h: Harness, query: string, origin?: string): Promise<{ status: number; code: string; body: string }> {
+async function refusal(
+  h: Harness,
+  query: string,
+  origin?: string,
+): Promise<{ status: number; code: string; body: string }> {
   const c = h.client(query, origin === undefined ? {} : { origin });
   const r = await c.refused;
   return { status: r.status, code: (JSON.parse(r.body) as { error: { code: string } }).error.code, body: r.body };
@@ -56,22 +68,63 @@ t.test('a minted HS256 ticket connects; the subject is logged, the ticket never 
 t.test('each refusal class: 401 with its code, counted, ticket not echoed', async (t) => {
   const h = await setup(t);
   const expired = await mintTicket({ sub: 'u', secret: SECRET, jti: 'x1' }).then(() =>
-    handmade({ alg: 'HS256', typ: 'JWT' }, { sub: 'u', aud: 'voice-live-proxy', exp: now() - 120, iat: now() - 180 }, SECRET));
+    handmade(
+      { alg: 'HS256', typ: 'JWT' },
+      { sub: 'u', aud: 'voice-live-proxy', exp: now() - 120, iat: now() - 180 },
+      SECRET,
+    ),
+  );
   const cases: Array<[string, string, string]> = [
     ['missing', '', 'auth_missing'],
     ['malformed', 'ticket=not-a-jwt', 'auth_invalid'],
     ['expired', `ticket=${expired}`, 'auth_expired'],
-    ['alg none', `ticket=${handmade({ alg: 'none' }, { sub: 'u', aud: 'voice-live-proxy', exp: now() + 60 }, null)}`, 'auth_invalid'],
-    ['HS384 (not configured)', `ticket=${handmade({ alg: 'HS384' }, { sub: 'u', aud: 'voice-live-proxy', exp: now() + 60 }, SECRET)}`, 'auth_invalid'],
-    ['wrong secret', `ticket=${await mintTicket({ sub: 'u', secret: 'another-secret-of-at-least-32-bytes!!' })}`, 'auth_invalid'],
-    ['wrong audience', `ticket=${await mintTicket({ sub: 'u', secret: SECRET, audience: 'someone-else' })}`, 'auth_invalid'],
-    ['no sub', `ticket=${handmade({ alg: 'HS256' }, { aud: 'voice-live-proxy', exp: now() + 60 }, SECRET)}`, 'auth_invalid'],
+    [
+      'alg none',
+      `ticket=${handmade({ alg: 'none' }, { sub: 'u', aud: 'voice-live-proxy', exp: now() + 60 }, null)}`,
+      'auth_invalid',
+    ],
+    [
+      'HS384 (not configured)',
+      `ticket=${handmade({ alg: 'HS384' }, { sub: 'u', aud: 'voice-live-proxy', exp: now() + 60 }, SECRET)}`,
+      'auth_invalid',
+    ],
+    [
+      'wrong secret',
+      `ticket=${await mintTicket({ sub: 'u', secret: 'another-secret-of-at-least-32-bytes!!' })}`,
+      'auth_invalid',
+    ],
+    [
+      'wrong audience',
+      `ticket=${await mintTicket({ sub: 'u', secret: SECRET, audience: 'someone-else' })}`,
+      'auth_invalid',
+    ],
+    [
+      'no sub',
+      `ticket=${handmade({ alg: 'HS256' }, { aud: 'voice-live-proxy', exp: now() + 60 }, SECRET)}`,
+      'auth_invalid',
+    ],
     ['no exp', `ticket=${handmade({ alg: 'HS256' }, { sub: 'u', aud: 'voice-live-proxy' }, SECRET)}`, 'auth_invalid'],
-    ['lifetime over TICKET_MAX_TTL_S', `ticket=${await mintTicket({ sub: 'u', secret: SECRET, ttlSeconds: 3600 })}`, 'auth_invalid'],
-    ['iat..exp over the cap', `ticket=${handmade({ alg: 'HS256' }, { sub: 'u', aud: 'voice-live-proxy', iat: now() - 250, exp: now() + 100 }, SECRET)}`, 'auth_invalid'],
-    ['origin claim mismatch', `ticket=${await mintTicket({ sub: 'u', secret: SECRET, origin: 'https://evil.example' })}`, 'auth_invalid'],
+    [
+      'lifetime over TICKET_MAX_TTL_S',
+      `ticket=${await mintTicket({ sub: 'u', secret: SECRET, ttlSeconds: 3600 })}`,
+      'auth_invalid',
+    ],
+    [
+      'iat..exp over the cap',
+      `ticket=${handmade({ alg: 'HS256' }, { sub: 'u', aud: 'voice-live-proxy', iat: now() - 250, exp: now() + 100 }, SECRET)}`,
+      'auth_invalid',
+    ],
+    [
+      'origin claim mismatch',
+      `ticket=${await mintTicket({ sub: 'u', secret: SECRET, origin: 'https://evil.example' })}`,
+      'auth_invalid',
+    ],
     ['ticket twice', `ticket=${await mintTicket({ sub: 'u', secret: SECRET })}&ticket=x.y.z`, 'auth_invalid'],
-    ['HS256 signed with the RSA public key (key confusion)', `ticket=${handmade({ alg: 'HS256', kid: 'rs-1' }, { sub: 'u', aud: 'voice-live-proxy', exp: now() + 60 }, 'rs-public-key-as-secret')}`, 'auth_invalid'],
+    [
+      'HS256 signed with the RSA public key (key confusion)',
+      `ticket=${handmade({ alg: 'HS256', kid: 'rs-1' }, { sub: 'u', aud: 'voice-live-proxy', exp: now() + 60 }, 'rs-public-key-as-secret')}`,
+      'auth_invalid',
+    ],
   ];
   for (const [why, query, code] of cases) {
     const r = await refusal(h, query);
@@ -117,7 +170,7 @@ t.test('RS256 and ES256 tickets from the JWKS: fetched once, keys cached; unknow
   t.equal((await refusal(h, `ticket=${unknown}`)).code, 'auth_invalid');
 });
 
-t.test('an unreachable JWKS is the proxy\'s trouble: 503 auth_unavailable with Retry-After', async (t) => {
+t.test("an unreachable JWKS is the proxy's trouble: 503 auth_unavailable with Retry-After", async (t) => {
   const h = await setup(t, { TICKET_JWKS_URL: 'http://127.0.0.1:9/keys' });
   const ticket = await jwks.sign('RS256', { sub: 'u', aud: 'voice-live-proxy', exp: now() + 60 });
   const c = h.client(`ticket=${ticket}`);

@@ -12,7 +12,9 @@ const AUDIENCE = 'https://ai.azure.com';
 const SECRET = 'ticket-secret-for-tests-0123456789-abcdef';
 
 let jwks: JwksServer;
-t.before(async () => { jwks = await startJwksServer(); });
+t.before(async () => {
+  jwks = await startJwksServer();
+});
 t.teardown(() => jwks.close());
 
 const now = (): number => Math.floor(Date.now() / 1000);
@@ -21,8 +23,12 @@ async function tokenSetup(t: Test): Promise<{ h: Harness; up: WsUpstream }> {
   const up = await startWsUpstream();
   t.teardown(() => up.close());
   const h = await startHarness(t, {
-    AZURE_VOICE_LIVE_ENDPOINT: up.origin, LOG_LEVEL: 'trace',
-    CLIENT_AUTH: 'token', TOKEN_JWKS_URL: jwks.url, TOKEN_ISSUER: `https://sts.windows.net/tenant-1/,${ISSUER}`, TOKEN_AUDIENCE: AUDIENCE,
+    AZURE_VOICE_LIVE_ENDPOINT: up.origin,
+    LOG_LEVEL: 'trace',
+    CLIENT_AUTH: 'token',
+    TOKEN_JWKS_URL: jwks.url,
+    TOKEN_ISSUER: `https://sts.windows.net/tenant-1/,${ISSUER}`,
+    TOKEN_AUDIENCE: AUDIENCE,
   });
   return { h, up };
 }
@@ -38,9 +44,21 @@ t.test('token mode: a verified user token is forwarded; a missing or foreign one
 
   const refusals: Array<[string, string, string]> = [
     ['no token (the server key would be spent)', '', 'auth_missing'],
-    ['other issuer', `token=${await jwks.sign('RS256', { sub: 'x', iss: 'https://evil.example/', aud: AUDIENCE, exp: now() + 3600 })}`, 'auth_invalid'],
-    ['other audience', `token=${await jwks.sign('RS256', { sub: 'x', iss: ISSUER, aud: 'api://other', exp: now() + 3600 })}`, 'auth_invalid'],
-    ['expired', `token=${await jwks.sign('ES256', { sub: 'x', iss: ISSUER, aud: AUDIENCE, exp: now() - 600 })}`, 'auth_expired'],
+    [
+      'other issuer',
+      `token=${await jwks.sign('RS256', { sub: 'x', iss: 'https://evil.example/', aud: AUDIENCE, exp: now() + 3600 })}`,
+      'auth_invalid',
+    ],
+    [
+      'other audience',
+      `token=${await jwks.sign('RS256', { sub: 'x', iss: ISSUER, aud: 'api://other', exp: now() + 3600 })}`,
+      'auth_invalid',
+    ],
+    [
+      'expired',
+      `token=${await jwks.sign('ES256', { sub: 'x', iss: ISSUER, aud: AUDIENCE, exp: now() - 600 })}`,
+      'auth_expired',
+    ],
     ['unsigned-looking junk', 'token=abc.def.ghi', 'auth_invalid'],
   ];
   for (const [why, q, code] of refusals) {
@@ -61,22 +79,25 @@ t.test('token mode: a request error is still reported after the upgrade and neve
   t.equal(up.conns.length, 0);
 });
 
-t.test('MAX_SESSIONS_PER_SUBJECT: a second concurrent session of one user is 429; others and later ones pass', async (t) => {
-  const h = await startHarness(t, { CLIENT_AUTH: 'ticket', TICKET_SECRET: SECRET, MAX_SESSIONS_PER_SUBJECT: '1' });
-  const ticket = (sub: string): Promise<string> => mintTicket({ sub, secret: SECRET });
-  const a1 = h.client(`ticket=${await ticket('alice')}`);
-  await a1.opened;
-  const a2 = await h.client(`ticket=${await ticket('alice')}`).refused;
-  t.equal(a2.status, 429);
-  t.equal(a2.headers['retry-after'], '5');
-  t.match(a2.body, /subject_at_capacity/);
-  const b1 = h.client(`ticket=${await ticket('bob')}`);
-  await b1.opened;
-  t.pass('another subject is not affected');
-  await a1.close(1000);
-  const a3 = h.client(`ticket=${await ticket('alice')}`);
-  await a3.opened;
-  t.pass('the slot came back when the first session closed');
-  t.equal(h.proxy.metrics.upgradesSubjectCapacity, 1);
-  t.match(await (await h.http('/metrics')).text(), /upgrades_total\{outcome="subject_capacity"\} 1/);
-});
+t.test(
+  'MAX_SESSIONS_PER_SUBJECT: a second concurrent session of one user is 429; others and later ones pass',
+  async (t) => {
+    const h = await startHarness(t, { CLIENT_AUTH: 'ticket', TICKET_SECRET: SECRET, MAX_SESSIONS_PER_SUBJECT: '1' });
+    const ticket = (sub: string): Promise<string> => mintTicket({ sub, secret: SECRET });
+    const a1 = h.client(`ticket=${await ticket('alice')}`);
+    await a1.opened;
+    const a2 = await h.client(`ticket=${await ticket('alice')}`).refused;
+    t.equal(a2.status, 429);
+    t.equal(a2.headers['retry-after'], '5');
+    t.match(a2.body, /subject_at_capacity/);
+    const b1 = h.client(`ticket=${await ticket('bob')}`);
+    await b1.opened;
+    t.pass('another subject is not affected');
+    await a1.close(1000);
+    const a3 = h.client(`ticket=${await ticket('alice')}`);
+    await a3.opened;
+    t.pass('the slot came back when the first session closed');
+    t.equal(h.proxy.metrics.upgradesSubjectCapacity, 1);
+    t.match(await (await h.http('/metrics')).text(), /upgrades_total\{outcome="subject_capacity"\} 1/);
+  },
+);

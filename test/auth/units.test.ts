@@ -73,22 +73,52 @@ t.test('config: CLIENT_AUTH settings are validated and name their variable', asy
     [{ TOKEN_JWKS_URL: 'https://user:pw@issuer.example/keys' }, /^TOKEN_JWKS_URL/],
     [{ CLIENT_AUTH: 'token' }, /^TOKEN_JWKS_URL/],
     [{ CLIENT_AUTH: 'token', TOKEN_JWKS_URL: 'https://i.example/keys' }, /^TOKEN_ISSUER/],
-    [{ CLIENT_AUTH: 'token', TOKEN_JWKS_URL: 'https://i.example/keys', TOKEN_ISSUER: 'https://i.example/' }, /^TOKEN_AUDIENCE/],
+    [
+      { CLIENT_AUTH: 'token', TOKEN_JWKS_URL: 'https://i.example/keys', TOKEN_ISSUER: 'https://i.example/' },
+      /^TOKEN_AUDIENCE/,
+    ],
     [{ MAX_SESSIONS_PER_SUBJECT: '2' }, /^MAX_SESSIONS_PER_SUBJECT/],
     [{ TICKET_MAX_TTL_S: '0' }, /^TICKET_MAX_TTL_S/],
     [{ AZURE_TOKEN_SCOPE: 'has space' }, /^AZURE_TOKEN_SCOPE/],
   ];
   for (const [env, re] of bad) t.throws(() => loadConfig({ ...base, ...env }), re, JSON.stringify(env));
-  const ok = loadConfig({ ...base, CLIENT_AUTH: 'TOKEN', TOKEN_JWKS_URL: 'https://i.example/keys', TOKEN_ISSUER: 'a,b', TOKEN_AUDIENCE: 'c', MAX_SESSIONS_PER_SUBJECT: '3' });
-  t.same([ok.clientAuth, ok.tokenIssuers, ok.tokenAudiences, ok.maxSessionsPerSubject, ok.ticketAudience, ok.ticketMaxTtlS], ['token', ['a', 'b'], ['c'], 3, 'voice-live-proxy', 300]);
-  t.equal(loadConfig({ ...base, TICKET_JWKS_URL: 'http://localhost:8080/keys' }).ticketJwksUrl, 'http://localhost:8080/keys');
+  const ok = loadConfig({
+    ...base,
+    CLIENT_AUTH: 'TOKEN',
+    TOKEN_JWKS_URL: 'https://i.example/keys',
+    TOKEN_ISSUER: 'a,b',
+    TOKEN_AUDIENCE: 'c',
+    MAX_SESSIONS_PER_SUBJECT: '3',
+  });
+  t.same(
+    [ok.clientAuth, ok.tokenIssuers, ok.tokenAudiences, ok.maxSessionsPerSubject, ok.ticketAudience, ok.ticketMaxTtlS],
+    ['token', ['a', 'b'], ['c'], 3, 'voice-live-proxy', 300],
+  );
+  t.equal(
+    loadConfig({ ...base, TICKET_JWKS_URL: 'http://localhost:8080/keys' }).ticketJwksUrl,
+    'http://localhost:8080/keys',
+  );
 });
 
 t.test('mintTicket: claims, and what it refuses', async (t) => {
-  const ticket = await mintTicket({ sub: 'u1', secret: SECRET, ttlSeconds: 30, origin: 'https://app.example', audience: 'aud-1', jti: 'j-1' });
+  const ticket = await mintTicket({
+    sub: 'u1',
+    secret: SECRET,
+    ttlSeconds: 30,
+    origin: 'https://app.example',
+    audience: 'aud-1',
+    jti: 'j-1',
+  });
   const claims = decodeJwt(ticket);
-  t.same([claims.sub, claims.aud, claims.origin, claims.jti, (claims.exp ?? 0) - (claims.iat ?? 0)], ['u1', 'aud-1', 'https://app.example', 'j-1', 30]);
-  t.notSame(decodeJwt(await mintTicket({ sub: 'u1', secret: SECRET })).jti, decodeJwt(await mintTicket({ sub: 'u1', secret: SECRET })).jti, 'a fresh jti each time');
+  t.same(
+    [claims.sub, claims.aud, claims.origin, claims.jti, (claims.exp ?? 0) - (claims.iat ?? 0)],
+    ['u1', 'aud-1', 'https://app.example', 'j-1', 30],
+  );
+  t.notSame(
+    decodeJwt(await mintTicket({ sub: 'u1', secret: SECRET })).jti,
+    decodeJwt(await mintTicket({ sub: 'u1', secret: SECRET })).jti,
+    'a fresh jti each time',
+  );
   await t.rejects(mintTicket({ sub: '', secret: SECRET }), /sub is required/);
   await t.rejects(mintTicket({ sub: 'u' }), /secret or privateKey/);
   await t.rejects(mintTicket({ sub: 'u', secret: 'short' }), /at least 32 bytes/);
@@ -98,7 +128,12 @@ t.test('mintTicket: claims, and what it refuses', async (t) => {
 
 t.test('mint-ticket command: prints a ticket; refuses without --sub or TICKET_SECRET', async (t) => {
   let out = '';
-  const sink = new Writable({ write(chunk: Buffer, _e, cb) { out += chunk.toString(); cb(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      out += chunk.toString();
+      cb();
+    },
+  });
   t.equal(await runMintTicket(['--sub', 'cli-user', '--ttl', '45'], { TICKET_SECRET: SECRET }, sink), 0);
   const claims = decodeJwt(out.trim());
   t.same([claims.sub, (claims.exp ?? 0) - (claims.iat ?? 0), claims.aud], ['cli-user', 45, 'voice-live-proxy']);

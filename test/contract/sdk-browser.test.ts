@@ -33,49 +33,69 @@ interface TurnResult {
 async function bundle(): Promise<string> {
   const out = await build({
     stdin: { contents: "export * from '@azure/ai-voicelive';", resolveDir: process.cwd(), loader: 'js' },
-    bundle: true, write: false, platform: 'browser', format: 'iife', globalName: 'VoiceLive',
-    target: 'es2022', logLevel: 'silent',
+    bundle: true,
+    write: false,
+    platform: 'browser',
+    format: 'iife',
+    globalName: 'VoiceLive',
+    target: 'es2022',
+    logLevel: 'silent',
   });
   return out.outputFiles[0].text;
 }
 
 /** Runs in the page: one whole turn with the SDK, as an app would write it. */
 function runTurn(page: Page, endpoint: string, credential: 'key' | 'token', secret: string): Promise<TurnResult> {
-  return page.evaluate(async ([endpoint, credential, secret]) => {
-    const VL = (window as unknown as { VoiceLive: typeof import('@azure/ai-voicelive') }).VoiceLive;
-    const cred = credential === 'key'
-      ? { key: secret }
-      : { getToken: async () => ({ token: secret, expiresOnTimestamp: Date.now() + 3_600_000 }) };
-    const session = await new VL.VoiceLiveClient(endpoint, cred).startSession('gpt-realtime');
-    const out = { updated: false, audioBytes: 0, sentBytes: 0, transcript: '', status: '', inputAudioTokens: 0 };
-    let onDone!: () => void;
-    let onUpdated!: () => void;
-    const done = new Promise<void>((r) => { onDone = r; });
-    const updated = new Promise<void>((r) => { onUpdated = r; });
-    session.subscribe({
-      onSessionUpdated: async () => { out.updated = true; onUpdated(); },
-      onResponseAudioDelta: async (e) => { out.audioBytes += e.delta.byteLength; },
-      onResponseAudioTranscriptDone: async (e) => { out.transcript = e.transcript; },
-      onResponseDone: async (e) => {
-        out.status = String(e.response.status);
-        out.inputAudioTokens = e.response.usage?.inputTokenDetails.audioTokens ?? -1;
-        onDone();
-      },
-    });
-    await session.updateSession({ modalities: ['audio', 'text'], instructions: 'Be brief.' });
-    await updated;
-    const chunk = new Uint8Array(4800);
-    const view = new DataView(chunk.buffer);
-    for (let i = 0; i < chunk.length; i += 2) view.setInt16(i, ((i >> 6) & 1) === 0 ? 6000 : -6000, true);
-    for (let i = 0; i < 10; i++) {
-      await session.sendAudio(chunk);
-      out.sentBytes += chunk.length;
-    }
-    await session.sendEvent({ type: 'input_audio_buffer.commit' });
-    await done;
-    await session.dispose();
-    return out;
-  }, [endpoint, credential, secret] as const);
+  return page.evaluate(
+    async ([endpoint, credential, secret]) => {
+      const VL = (window as unknown as { VoiceLive: typeof import('@azure/ai-voicelive') }).VoiceLive;
+      const cred =
+        credential === 'key'
+          ? { key: secret }
+          : { getToken: async () => ({ token: secret, expiresOnTimestamp: Date.now() + 3_600_000 }) };
+      const session = await new VL.VoiceLiveClient(endpoint, cred).startSession('gpt-realtime');
+      const out = { updated: false, audioBytes: 0, sentBytes: 0, transcript: '', status: '', inputAudioTokens: 0 };
+      let onDone!: () => void;
+      let onUpdated!: () => void;
+      const done = new Promise<void>((r) => {
+        onDone = r;
+      });
+      const updated = new Promise<void>((r) => {
+        onUpdated = r;
+      });
+      session.subscribe({
+        onSessionUpdated: async () => {
+          out.updated = true;
+          onUpdated();
+        },
+        onResponseAudioDelta: async (e) => {
+          out.audioBytes += e.delta.byteLength;
+        },
+        onResponseAudioTranscriptDone: async (e) => {
+          out.transcript = e.transcript;
+        },
+        onResponseDone: async (e) => {
+          out.status = String(e.response.status);
+          out.inputAudioTokens = e.response.usage?.inputTokenDetails.audioTokens ?? -1;
+          onDone();
+        },
+      });
+      await session.updateSession({ modalities: ['audio', 'text'], instructions: 'Be brief.' });
+      await updated;
+      const chunk = new Uint8Array(4800);
+      const view = new DataView(chunk.buffer);
+      for (let i = 0; i < chunk.length; i += 2) view.setInt16(i, ((i >> 6) & 1) === 0 ? 6000 : -6000, true);
+      for (let i = 0; i < 10; i++) {
+        await session.sendAudio(chunk);
+        out.sentBytes += chunk.length;
+      }
+      await session.sendEvent({ type: 'input_audio_buffer.commit' });
+      await done;
+      await session.dispose();
+      return out;
+    },
+    [endpoint, credential, secret] as const,
+  );
 }
 
 function lastUpgrade(h: Harness): { url: URL; headers: Record<string, string>; raw: string } {
@@ -89,7 +109,8 @@ async function pageServer(script: string): Promise<{ server: Server; origin: str
     if (req.url === '/sdk.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
     } else {
-      res.writeHead(200, { 'content-type': 'text/html' })
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
         .end('<!doctype html><meta charset="utf-8"><title>sdk</title><script src="/sdk.js"></script>');
     }
   });
@@ -102,14 +123,21 @@ t.test('SDK browser build in headless Chromium', { skip }, async (t) => {
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const h = await startHarness(t, { ALLOWED_ORIGINS: origin });
   let browser: Browser | null = null;
-  t.teardown(async () => { await browser?.close(); });
+  t.teardown(async () => {
+    await browser?.close();
+  });
   browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true,
+    executablePath: CHROMIUM,
+    headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
   });
   const page = await browser.newPage();
   await page.goto(`${origin}/`);
-  t.equal(await page.evaluate(() => typeof (window as unknown as { VoiceLive?: unknown }).VoiceLive), 'object', 'the SDK loaded');
+  t.equal(
+    await page.evaluate(() => typeof (window as unknown as { VoiceLive?: unknown }).VoiceLive),
+    'object',
+    'the SDK loaded',
+  );
   const endpoint = `http://127.0.0.1:${h.proxy.port}`;
 
   t.test('key credential: api-key in the query is dropped; the server key goes upstream', async (t) => {

@@ -32,12 +32,23 @@ async function turn(session: VoiceLiveSession): Promise<Turn> {
   const out: Turn = { created: {}, updated: false, audioBytes: 0, transcript: '', status: '', usage: {} };
   let onDone!: () => void;
   let onUpdated!: () => void;
-  const done = new Promise<void>((resolve) => { onDone = resolve; });
-  const updated = new Promise<void>((resolve) => { onUpdated = resolve; });
+  const done = new Promise<void>((resolve) => {
+    onDone = resolve;
+  });
+  const updated = new Promise<void>((resolve) => {
+    onUpdated = resolve;
+  });
   session.subscribe({
-    onSessionUpdated: async () => { out.updated = true; onUpdated(); },
-    onResponseAudioDelta: async (e) => { out.audioBytes += e.delta.byteLength; },
-    onResponseAudioTranscriptDone: async (e) => { out.transcript = e.transcript; },
+    onSessionUpdated: async () => {
+      out.updated = true;
+      onUpdated();
+    },
+    onResponseAudioDelta: async (e) => {
+      out.audioBytes += e.delta.byteLength;
+    },
+    onResponseAudioTranscriptDone: async (e) => {
+      out.transcript = e.transcript;
+    },
     onResponseDone: async (e) => {
       out.status = String(e.response.status);
       out.usage = e.response.usage as unknown as Record<string, unknown>;
@@ -54,7 +65,11 @@ async function turn(session: VoiceLiveSession): Promise<Turn> {
 
 async function harness(t: Test, env: Record<string, string> = {}): Promise<{ h: Harness; endpoint: string }> {
   // The Node SDK sends no Origin header, as any server-side client.
-  const h = await startHarness(t, { ALLOW_NO_ORIGIN: 'true', ALLOWED_MODELS: 'gpt-realtime,gpt-realtime-mini', ...env });
+  const h = await startHarness(t, {
+    ALLOW_NO_ORIGIN: 'true',
+    ALLOWED_MODELS: 'gpt-realtime,gpt-realtime-mini',
+    ...env,
+  });
   return { h, endpoint: `http://127.0.0.1:${h.proxy.port}` };
 }
 
@@ -75,7 +90,13 @@ t.test('key credential: a placeholder key, the server key upstream', async (t) =
   check(t, await turn(session));
   const up = h.sim.upgrades[0];
   t.equal(new URL(up.url, 'ws://x').pathname, '/voice-live/realtime');
-  t.same([...new URL(up.url, 'ws://x').searchParams.entries()], [['api-version', '2026-07-15'], ['model', 'gpt-realtime']]);
+  t.same(
+    [...new URL(up.url, 'ws://x').searchParams.entries()],
+    [
+      ['api-version', '2026-07-15'],
+      ['model', 'gpt-realtime'],
+    ],
+  );
   t.equal(up.headers['api-key'], TEST_KEY);
   t.notMatch(JSON.stringify(up), PLACEHOLDER);
   t.match(up.headers['x-ms-client-request-id'], /^\d+-[a-z0-9]+$/, 'the SDK request id is forwarded');
@@ -102,10 +123,16 @@ t.test('agent target: the service names arrive upstream, the session is the agen
   t.teardown(() => session.dispose());
   check(t, await turn(session));
   const up = h.sim.upgrades[0];
-  t.same([...new URL(up.url, 'ws://x').searchParams.entries()], [
-    ['api-version', '2026-07-15'], ['agent-name', 'support-bot'], ['agent-version', '3'],
-    ['conversation-id', 'conv_42'], ['agent-project-name', 'my-project'],
-  ]);
+  t.same(
+    [...new URL(up.url, 'ws://x').searchParams.entries()],
+    [
+      ['api-version', '2026-07-15'],
+      ['agent-name', 'support-bot'],
+      ['agent-version', '3'],
+      ['conversation-id', 'conv_42'],
+      ['agent-project-name', 'my-project'],
+    ],
+  );
   t.equal(up.headers.authorization, `Bearer ${JWT}`);
   const open = await h.logLine('session open');
   t.equal(open.mode, 'agent');
@@ -117,7 +144,11 @@ t.test('agent target with a key credential: refused before Azure; the SDK only s
   const session = await client.startSession({ agent: { agentName: 'support-bot', projectName: 'my-project' } });
   t.teardown(() => session.dispose());
   const disconnected = new Promise<void>((resolve) => {
-    session.subscribe({ onDisconnected: async () => { resolve(); } });
+    session.subscribe({
+      onDisconnected: async () => {
+        resolve();
+      },
+    });
   });
   await disconnected;
   // SDK 1.1.0 drops server events that come before session.created and reports

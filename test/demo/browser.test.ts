@@ -20,17 +20,22 @@ function stat(page: Page, key: string): Promise<number> {
 }
 
 function waitStat(page: Page, key: string, min: number): Promise<unknown> {
-  return page.waitForFunction(([k, m]) => {
-    const el = document.querySelector(`output[data-stat="${k}"]`) as HTMLElement | null;
-    return el !== null && Number(el.dataset.value) >= Number(m);
-  }, [key, String(min)] as const);
+  return page.waitForFunction(
+    ([k, m]) => {
+      const el = document.querySelector(`output[data-stat="${k}"]`) as HTMLElement | null;
+      return el !== null && Number(el.dataset.value) >= Number(m);
+    },
+    [key, String(min)] as const,
+  );
 }
 
 function errorText(page: Page): Promise<string> {
-  return page.waitForFunction(() => {
-    const el = document.getElementById('error');
-    return el !== null && !el.hidden && el.textContent !== '' ? el.textContent : null;
-  }).then((h) => h.jsonValue() as Promise<string>);
+  return page
+    .waitForFunction(() => {
+      const el = document.getElementById('error');
+      return el !== null && !el.hidden && el.textContent !== '' ? el.textContent : null;
+    })
+    .then((h) => h.jsonValue() as Promise<string>);
 }
 
 t.test('demo page in headless Chromium', { skip }, async (t) => {
@@ -46,10 +51,18 @@ t.test('demo page in headless Chromium', { skip }, async (t) => {
     executablePath: CHROMIUM,
     headless: true,
     args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${mic.file}`, '--autoplay-policy=no-user-gesture-required',
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${mic.file}`,
+      '--autoplay-policy=no-user-gesture-required',
     ],
   });
   const b = browser;
@@ -63,10 +76,16 @@ t.test('demo page in headless Chromium', { skip }, async (t) => {
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
 
     await page.goto(stack.pageUrl);
-    t.equal(await page.inputValue('#proxy-url'), `ws://${new URL(stack.pageUrl).host}/ws`, 'proxy URL defaults to this host');
+    t.equal(
+      await page.inputValue('#proxy-url'),
+      `ws://${new URL(stack.pageUrl).host}/ws`,
+      'proxy URL defaults to this host',
+    );
     await page.click('#connect');
     // session.created -> session.update -> session.updated: the session round trip.
     await waitStat(page, 'rttSession', 0);
@@ -88,20 +107,24 @@ t.test('demo page in headless Chromium', { skip }, async (t) => {
     const framesSent = await stat(page, 'framesSent');
     await until(() => stack.sim.stats.framesIn === framesSent, 'every page frame to reach the simulator');
     t.equal(stack.sim.stats.framesIn, framesSent, 'frames reached the simulator unchanged in number');
-    await page.waitForFunction((n) => Number((document.querySelector('output[data-stat="framesReceived"]') as HTMLElement).dataset.value) === n,
-      stack.sim.stats.framesOut);
+    await page.waitForFunction(
+      (n) => Number((document.querySelector('output[data-stat="framesReceived"]') as HTMLElement).dataset.value) === n,
+      stack.sim.stats.framesOut,
+    );
     t.equal(await stat(page, 'framesReceived'), stack.sim.stats.framesOut, 'every simulator frame reached the page');
 
     const sent = await stat(page, 'audioSecondsSent');
     const received = await stat(page, 'audioSecondsReceived');
     t.ok(sent >= 2, `two seconds of audio sent (${sent} s)`);
     t.ok(Math.abs(received - sent) < 0.01, `the echo is as long as the input (${received} s vs ${sent} s)`);
-    t.ok(await stat(page, 'audioChunksScheduled') >= 10, 'the echo is scheduled chunk by chunk');
+    t.ok((await stat(page, 'audioChunksScheduled')) >= 10, 'the echo is scheduled chunk by chunk');
     t.equal(await stat(page, 'playbackGaps'), 0, 'playback is gapless');
-    t.ok(await stat(page, 'rttAudio') > 0, 'commit -> first audio is measured');
+    t.ok((await stat(page, 'rttAudio')) > 0, 'commit -> first audio is measured');
     t.match(await page.textContent('#reply-said'), /You said something/, 'the simulator heard the tone, not silence');
     // The AudioContext clock runs: everything scheduled plays out.
-    await page.waitForFunction(() => (document.querySelector('output[data-stat="playbackQueuedMs"]') as HTMLElement).dataset.value === '0');
+    await page.waitForFunction(
+      () => (document.querySelector('output[data-stat="playbackQueuedMs"]') as HTMLElement).dataset.value === '0',
+    );
 
     // The page's own headers and asset types, as the browser received them.
     const res = await page.request.get(new URL('pcm-worklet.js', stack.pageUrl).href);
@@ -137,7 +160,9 @@ t.test('demo page in headless Chromium', { skip }, async (t) => {
     // The fake mic loops 1 s of tone and 1 s of silence: no button is touched.
     await waitStat(page, 'commits', 1);
     await waitStat(page, 'audioChunksScheduled', 1);
-    await page.waitForFunction(() => /You said something/.test(document.getElementById('reply-said')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /You said something/.test(document.getElementById('reply-said')?.textContent ?? ''),
+    );
     const sent = await stat(page, 'audioSecondsSent');
     t.ok(sent > 0.9 && sent < 2.5, `the tone plus pre-roll and the silence before the commit (${sent} s)`);
     t.ok(stack.sim.stats.framesIn > 0, 'frames reached the simulator');

@@ -14,11 +14,15 @@ t.test('npm run demo: prints the URLs, serves the page, stops on SIGINT', async 
     env: { ...process.env, PORT: '0', SIMULATOR_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ALLOWED_ORIGINS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
   let out = '';
   child.stdout.setEncoding('utf8');
   child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (c: string) => { out += c; });
+  child.stderr.on('data', (c: string) => {
+    out += c;
+  });
   const banner = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (c: string) => {
       out += c;
@@ -38,14 +42,16 @@ t.test('npm run demo: prints the URLs, serves the page, stops on SIGINT', async 
   t.match(res.headers.get('content-type'), /^text\/html/);
 
   // A browser on the printed page sends Origin http://localhost:PORT.
-  const client = new WebSocket(ws[1].replace('localhost', '127.0.0.1'), { headers: { origin: `http://localhost:${port}` } });
-  const [first] = await once(client, 'message') as [Buffer];
+  const client = new WebSocket(ws[1].replace('localhost', '127.0.0.1'), {
+    headers: { origin: `http://localhost:${port}` },
+  });
+  const [first] = (await once(client, 'message')) as [Buffer];
   t.equal(JSON.parse(first.toString()).type, 'session.created', 'the simulator answers through the proxy');
   client.close();
   await once(client, 'close');
 
   child.kill('SIGINT');
-  const [code] = await once(child, 'exit') as [number | null];
+  const [code] = (await once(child, 'exit')) as [number | null];
   t.equal(code, 0, 'exit 0 on SIGINT');
 });
 
@@ -56,8 +62,10 @@ t.test('npm run demo: a bad PORT is one clear line and exit 1', async (t) => {
   });
   let err = '';
   child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (c: string) => { err += c; });
-  const [code] = await once(child, 'exit') as [number | null];
+  child.stderr.on('data', (c: string) => {
+    err += c;
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
   t.equal(code, 1);
   t.match(err, /voice-live-proxy demo: invalid configuration: PORT: expected an integer from 0 to 65535, got "eighty"/);
 });

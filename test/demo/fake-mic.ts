@@ -13,13 +13,13 @@ export function toneWav(seconds: number, hz: number, silence = 0, rate = 48_000,
   wav.write('RIFF', 0, 'ascii');
   wav.writeUInt32LE(36 + samples * 2, 4);
   wav.write('WAVEfmt ', 8, 'ascii');
-  wav.writeUInt32LE(16, 16);          // fmt chunk size
-  wav.writeUInt16LE(1, 20);           // PCM
-  wav.writeUInt16LE(1, 22);           // mono
+  wav.writeUInt32LE(16, 16); // fmt chunk size
+  wav.writeUInt16LE(1, 20); // PCM
+  wav.writeUInt16LE(1, 22); // mono
   wav.writeUInt32LE(rate, 24);
-  wav.writeUInt32LE(rate * 2, 28);    // byte rate
-  wav.writeUInt16LE(2, 32);           // block align
-  wav.writeUInt16LE(16, 34);          // bits per sample
+  wav.writeUInt32LE(rate * 2, 28); // byte rate
+  wav.writeUInt16LE(2, 32); // block align
+  wav.writeUInt16LE(16, 34); // bits per sample
   wav.write('data', 36, 'ascii');
   wav.writeUInt32LE(samples * 2, 40);
   for (let i = 0; i < tone; i++) {

@@ -15,12 +15,17 @@ import { startHarness } from '../helpers/harness';
 import { startDemoStack } from './stack';
 
 /** A GET with the path sent exactly as written (fetch would normalize `..`). */
-function rawGet(port: number, path: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function rawGet(
+  port: number,
+  path: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on('error', reject);
@@ -50,8 +55,11 @@ t.test('DEMO=true serves the page and its assets', async (t) => {
   t.equal(await (await fetch(`${base}/demo/index.html`)).text(), html);
 
   const types: Record<string, RegExp> = {
-    'app.js': /^text\/javascript/, 'pcm-worklet.js': /^text\/javascript/, 'player.js': /^text\/javascript/,
-    'styles.css': /^text\/css/, 'favicon.svg': /^image\/svg\+xml/,
+    'app.js': /^text\/javascript/,
+    'pcm-worklet.js': /^text\/javascript/,
+    'player.js': /^text\/javascript/,
+    'styles.css': /^text\/css/,
+    'favicon.svg': /^image\/svg\+xml/,
   };
   for (const [name, type] of Object.entries(types)) {
     const res = await fetch(`${base}/demo/${name}`);
@@ -106,8 +114,11 @@ t.test('loadAssets: a fixed table of servable files', async (t) => {
 
 t.test('the demo environment', async (t) => {
   t.equal(demoOrigins(8080), 'http://localhost:8080,http://127.0.0.1:8080');
-  t.equal(demoOrigins(8080, ' http://localhost:3000, http://localhost:8080 ,'),
-    'http://localhost:8080,http://127.0.0.1:8080,http://localhost:3000', 'keeps the developer\'s origins, once');
+  t.equal(
+    demoOrigins(8080, ' http://localhost:3000, http://localhost:8080 ,'),
+    'http://localhost:8080,http://127.0.0.1:8080,http://localhost:3000',
+    "keeps the developer's origins, once",
+  );
   const env = demoEnv({ LOG_LEVEL: 'warn', AZURE_SPEECH_KEY: 'real-key', DEMO: 'false' }, 9999, 'ws://127.0.0.1:1234');
   const cfg = loadConfig(env);
   t.equal(cfg.demo, true);
@@ -117,8 +128,16 @@ t.test('the demo environment', async (t) => {
   t.equal(cfg.azureSpeechKey, DEMO_KEY, 'a real key is never sent to the simulator');
   t.equal(cfg.logLevel, 'warn');
   // A .env copied from .env.example says HOST=0.0.0.0 (for the proxy): the demo stays on loopback.
-  t.equal(loadConfig(demoEnv({ HOST: '0.0.0.0' }, 1, 'ws://127.0.0.1:1')).host, '127.0.0.1', 'HOST from .env is not the demo\'s');
-  t.equal(loadConfig(demoEnv({ HOST: '127.0.0.1' }, 1, 'ws://127.0.0.1:1', '0.0.0.0')).host, '0.0.0.0', 'asked explicitly');
+  t.equal(
+    loadConfig(demoEnv({ HOST: '0.0.0.0' }, 1, 'ws://127.0.0.1:1')).host,
+    '127.0.0.1',
+    "HOST from .env is not the demo's",
+  );
+  t.equal(
+    loadConfig(demoEnv({ HOST: '127.0.0.1' }, 1, 'ws://127.0.0.1:1', '0.0.0.0')).host,
+    '0.0.0.0',
+    'asked explicitly',
+  );
   t.equal(demoHost([]), '127.0.0.1');
   t.equal(demoHost(['--host', '0.0.0.0']), '0.0.0.0');
   t.equal(demoHost(['--host=::']), '::');

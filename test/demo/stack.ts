@@ -28,7 +28,7 @@ export interface StackOptions {
 /** `env` is applied over the demo's own environment (e.g. ALLOWED_ORIGINS to refuse the page). */
 export async function startDemoStack(env: Env = {}, opts: StackOptions = {}): Promise<DemoStack> {
   const sim = await startSimulator();
-  const port = opts.port ?? await freePort();
+  const port = opts.port ?? (await freePort());
   const cfg = loadConfig({ ...demoEnv({ HOST: '127.0.0.1', LOG_LEVEL: 'debug' }, port, sim.origin), ...env });
   const logs: string[] = [];
   const destination = new Writable({
@@ -39,7 +39,9 @@ export async function startDemoStack(env: Env = {}, opts: StackOptions = {}): Pr
   });
   const proxy = await startProxy(cfg, { logger: createLogger({ level: cfg.logLevel, pretty: false, destination }) });
   return {
-    sim, proxy, logs,
+    sim,
+    proxy,
+    logs,
     pageUrl: `http://${opts.pageHost ?? '127.0.0.1'}:${proxy.port}/demo/`,
     async close() {
       await proxy.shutdown(0);

@@ -13,9 +13,18 @@ const SECRET = 'demo-ticket-secret-for-tests-0123456789';
 function firstFrame(ws: WebSocket): Promise<string> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve('no frame within 15 s'), 15_000);
-    ws.once('message', (data: Buffer) => { clearTimeout(timer); resolve(data.toString()); });
-    ws.once('close', (code: number, reason: Buffer) => { clearTimeout(timer); resolve(`closed ${code} ${reason.toString()}`); });
-    ws.once('error', (err: Error) => { clearTimeout(timer); resolve(`error ${err.message}`); });
+    ws.once('message', (data: Buffer) => {
+      clearTimeout(timer);
+      resolve(data.toString());
+    });
+    ws.once('close', (code: number, reason: Buffer) => {
+      clearTimeout(timer);
+      resolve(`closed ${code} ${reason.toString()}`);
+    });
+    ws.once('error', (err: Error) => {
+      clearTimeout(timer);
+      resolve(`error ${err.message}`);
+    });
   });
 }
 
@@ -38,7 +47,9 @@ t.test('ticket mode: /demo/ticket hands out a ticket that opens a session; none,
     t.equal(res.headers.get('cache-control'), 'no-store');
     const { ticket, sub } = (await res.json()) as { ticket: string; sub: string };
     t.equal(sub, 'demo-user');
-    const ws = new WebSocket(`ws://${base.host}/ws?model=gpt-realtime&ticket=${ticket}`, { headers: { origin: `http://${base.host}` } });
+    const ws = new WebSocket(`ws://${base.host}/ws?model=gpt-realtime&ticket=${ticket}`, {
+      headers: { origin: `http://${base.host}` },
+    });
     first = await firstFrame(ws);
     ws.terminate();
     if (first.startsWith('{')) break;
@@ -47,7 +58,7 @@ t.test('ticket mode: /demo/ticket hands out a ticket that opens a session; none,
   const base = new URL(stack.pageUrl);
   const origin = `http://${base.host}`;
   const bare = new WebSocket(`ws://${base.host}/ws?model=gpt-realtime`, { headers: { origin } });
-  const [, refused] = await once(bare, 'unexpected-response') as [unknown, { statusCode: number }];
+  const [, refused] = (await once(bare, 'unexpected-response')) as [unknown, { statusCode: number }];
   t.equal(refused.statusCode, 401);
   bare.on('error', () => undefined);
   bare.terminate();
@@ -60,6 +71,10 @@ t.test('without ticket mode there is no /demo/ticket; CLIENT_AUTH=ticket alone g
   t.same([res.status, await res.json()], [200, { ticket: null }], 'no ticket to hand out');
   const env = demoEnv({ CLIENT_AUTH: 'ticket' }, 8080, 'ws://127.0.0.1:1');
   t.ok((env.TICKET_SECRET ?? '').length >= 32, 'a secret for this run');
-  t.not(demoEnv({ CLIENT_AUTH: 'ticket' }, 8080, 'ws://127.0.0.1:1').TICKET_SECRET, env.TICKET_SECRET, 'never the same twice');
+  t.not(
+    demoEnv({ CLIENT_AUTH: 'ticket' }, 8080, 'ws://127.0.0.1:1').TICKET_SECRET,
+    env.TICKET_SECRET,
+    'never the same twice',
+  );
   t.equal(demoEnv({}, 8080, 'ws://127.0.0.1:1').TICKET_SECRET, undefined);
 });

@@ -28,7 +28,10 @@ t.test('every family /metrics exports is in the README metrics table', async (t)
   const h = await startHarness(t);
   const body = await (await h.http('/metrics')).text();
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const families = body.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]);
+  const families = body
+    .split('\n')
+    .filter((l) => l.startsWith('# TYPE '))
+    .map((l) => l.split(' ')[2]);
   t.ok(families.length > 40);
   for (const f of families) t.ok(readme.includes(`| \`${f}\``) || readme.includes(`, \`${f}\``), `${f} documented`);
 });
@@ -36,11 +39,17 @@ t.test('every family /metrics exports is in the README metrics table', async (t)
 t.test('dashboard and alert rules query only series /metrics exports', async (t) => {
   const h = await startHarness(t);
   const body = await (await h.http('/metrics')).text();
-  const exported = new Set(body.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]));
+  const exported = new Set(
+    body
+      .split('\n')
+      .filter((l) => l.startsWith('# TYPE '))
+      .map((l) => l.split(' ')[2]),
+  );
   t.ok(exported.has('process_open_fds') && exported.has('nodejs_gc_duration_seconds'), 'the standard series are there');
 
   const dash = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana-dashboard.json'), 'utf8')) as {
-    title: string; uid: string;
+    title: string;
+    uid: string;
     panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
     templating: { list: Array<{ query: unknown; definition?: string }> };
   };
@@ -53,7 +62,10 @@ t.test('dashboard and alert rules query only series /metrics exports', async (t)
   for (const v of dash.templating.list) if (v.definition !== undefined) exprs.push(['variable', v.definition]);
 
   const rules = parse(readFileSync(join(ROOT, 'deploy', 'prometheus-alerts.yaml'), 'utf8')) as {
-    groups: Array<{ name: string; rules: Array<{ alert: string; expr: string; for?: string; labels: { severity: string } }> }>;
+    groups: Array<{
+      name: string;
+      rules: Array<{ alert: string; expr: string; for?: string; labels: { severity: string } }>;
+    }>;
   };
   t.ok(rules.groups.length > 0);
   for (const g of rules.groups) {
@@ -75,8 +87,13 @@ t.test('dashboard and alert rules query only series /metrics exports', async (t)
       t.ok(exported.has(n), `${where}: ${n} is exported`);
     }
   }
-  for (const must of ['process_open_fds', 'process_max_fds', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_gc_duration_seconds',
-    'voice_live_proxy_active_connections']) {
+  for (const must of [
+    'process_open_fds',
+    'process_max_fds',
+    'nodejs_eventloop_lag_p99_seconds',
+    'nodejs_gc_duration_seconds',
+    'voice_live_proxy_active_connections',
+  ]) {
     t.ok(used.has(must), `${must} is charted or alerted on`);
   }
 });

@@ -15,8 +15,15 @@ const ROOT = resolve(__dirname, '..', '..');
 t.setTimeout(900_000);
 const IMAGE = 'node:22-bookworm-slim';
 
-interface Instruction { readonly cmd: string; readonly args: string }
-interface Stage { readonly from: string; readonly name: string; readonly body: Instruction[] }
+interface Instruction {
+  readonly cmd: string;
+  readonly args: string;
+}
+interface Stage {
+  readonly from: string;
+  readonly name: string;
+  readonly body: Instruction[];
+}
 
 /** Enough of the Dockerfile grammar for our file: comments, `\` continuations, stages. */
 function parseDockerfile(text: string): { stages: Stage[]; comments: string } {
@@ -58,7 +65,8 @@ function all(stage: Stage, cmd: string): string[] {
 
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const { stages, comments } = parseDockerfile(dockerfile);
-const HEALTH_SCRIPT = "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health')" +
+const HEALTH_SCRIPT =
+  "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health')" +
   '.then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))';
 
 t.test('Dockerfile invariants', async (t) => {
@@ -73,21 +81,35 @@ t.test('Dockerfile invariants', async (t) => {
   t.match(buildRuns, /npm ci\b/);
   t.match(buildRuns, /npm run build/);
   t.match(buildRuns, /npm prune --omit=dev/, 'dev dependencies pruned in the build stage');
-  t.match(buildRuns, /apt-get install[^\n]*python3[^\n]*make[^\n]*g\+\+/,
-    'build tools for bufferutil on arm64 (no prebuild in 4.1.0)');
+  t.match(
+    buildRuns,
+    /apt-get install[^\n]*python3[^\n]*make[^\n]*g\+\+/,
+    'build tools for bufferutil on arm64 (no prebuild in 4.1.0)',
+  );
   t.match(buildRuns, /uws_\*\.node/, 'the other uWS binaries are pruned');
-  t.match(buildRuns, /node -e "require\('bufferutil'\); require\('uWebSockets\.js'\)"/,
-    'the build fails when a native module has no binary for the platform');
+  t.match(
+    buildRuns,
+    /node -e "require\('bufferutil'\); require\('uWebSockets\.js'\)"/,
+    'the build fails when a native module has no binary for the platform',
+  );
   t.same(all(build, 'ARG'), ['APPLICATIONINSIGHTS=false'], 'telemetry is a build argument, off by default');
   t.match(buildRuns, /"\$APPLICATIONINSIGHTS" = "true"[\s\S]*applicationinsights@/);
 
   const runs = all(runtime, 'RUN');
-  t.notOk(runs.some((r) => /npm (ci|install)\b/.test(r)), 'nothing is installed in the runtime stage');
+  t.notOk(
+    runs.some((r) => /npm (ci|install)\b/.test(r)),
+    'nothing is installed in the runtime stage',
+  );
   t.notMatch(runs.join('\n'), /apt-get/, 'no compiler or package in the runtime image');
   const copies = all(runtime, 'COPY');
-  t.ok(copies.some((c) => new RegExp(`--from=${build.name}\\s+\\S*dist\\s`).test(c)), 'copies dist/ from the build stage');
-  t.ok(copies.some((c) => new RegExp(`--from=${build.name}\\s+\\S*node_modules\\s`).test(c)),
-    'copies the pruned node_modules from the build stage');
+  t.ok(
+    copies.some((c) => new RegExp(`--from=${build.name}\\s+\\S*dist\\s`).test(c)),
+    'copies dist/ from the build stage',
+  );
+  t.ok(
+    copies.some((c) => new RegExp(`--from=${build.name}\\s+\\S*node_modules\\s`).test(c)),
+    'copies the pruned node_modules from the build stage',
+  );
 
   const users = all(runtime, 'USER');
   t.equal(users.length > 0, true, 'USER set');
@@ -128,9 +150,22 @@ t.test('the parser rejects what it does not understand', async (t) => {
 });
 
 t.test('.dockerignore keeps secrets and noise out, the build inputs in', async (t) => {
-  const lines = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n')
-    .map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-  for (const p of ['node_modules', 'dist', '.git', 'test', 'bench', 'coverage', '.tap', '.env', '**/*.md', '!README.md']) {
+  const lines = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  for (const p of [
+    'node_modules',
+    'dist',
+    '.git',
+    'test',
+    'bench',
+    'coverage',
+    '.tap',
+    '.env',
+    '**/*.md',
+    '!README.md',
+  ]) {
     t.ok(lines.includes(p), p);
   }
   for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'src']) {
@@ -209,7 +244,11 @@ function replayStage(stage: Stage, dir: string, stageDirs: Record<string, string
         const target = parts.length > 1 || dest.endsWith('/') ? join(dest, src.split('/').pop()!) : dest;
         cpSync(path, target, { recursive: true });
       }
-    } else if (ins.cmd === 'RUN' && /^npm ci --no-audit --no-fund$/.test(ins.args) && existsSync(join(ROOT, 'node_modules'))) {
+    } else if (
+      ins.cmd === 'RUN' &&
+      /^npm ci --no-audit --no-fund$/.test(ins.args) &&
+      existsSync(join(ROOT, 'node_modules'))
+    ) {
       // The full `npm ci` is what this checkout ran from the same lockfile:
       // link its result in (no data copied) instead of unpacking 380 MB again
       // on a machine the rest of the suite shares. Later steps only delete
@@ -226,83 +265,95 @@ function replayStage(stage: Stage, dir: string, stageDirs: Record<string, string
 // Distinctive, so the log check below cannot match by accident.
 const SPEECH_KEY = 'test-key-7f3a9c1e';
 const hasEntry = existsSync(join(ROOT, 'src', 'index.ts'));
-t.test('image steps replayed: build stage, runtime stage, node dist/index.js, /health, SIGTERM -> 0', {
-  skip: hasEntry ? false : 'src/index.ts does not exist yet',
-  timeout: 480_000,
-}, async (t) => {
-  const buildDir = mkdtempSync(join(tmpdir(), 'vlp-image-build-'));
-  const dir = mkdtempSync(join(tmpdir(), 'vlp-image-'));
-  let child: ChildProcess | null = null;
-  t.teardown(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited(child);
+t.test(
+  'image steps replayed: build stage, runtime stage, node dist/index.js, /health, SIGTERM -> 0',
+  {
+    skip: hasEntry ? false : 'src/index.ts does not exist yet',
+    timeout: 480_000,
+  },
+  async (t) => {
+    const buildDir = mkdtempSync(join(tmpdir(), 'vlp-image-build-'));
+    const dir = mkdtempSync(join(tmpdir(), 'vlp-image-'));
+    let child: ChildProcess | null = null;
+    t.teardown(async () => {
+      if (child && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited(child);
+      }
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(buildDir, { recursive: true, force: true });
+    });
+    // npm sets npm_* variables when tests run under `npm test`; an image build has none.
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.toLowerCase().startsWith('npm_')) env[k] = v;
+    // Packages come from the local cache when it has them (it does after `npm ci` here).
+    env.npm_config_prefer_offline = 'true';
+
+    replayStage(stages[0], buildDir, {}, env);
+    t.ok(existsSync(join(buildDir, 'dist', 'index.js')), 'build produced dist/index.js');
+    const uws = readdirSync(join(buildDir, 'node_modules', 'uWebSockets.js')).filter((f) => f.endsWith('.node'));
+    t.same(
+      uws,
+      [`uws_${process.platform}_${process.arch}_${process.versions.modules}.node`],
+      "one uWS binary: this platform's",
+    );
+    t.notOk(existsSync(join(buildDir, 'node_modules', 'applicationinsights')), 'no telemetry SDK unless asked');
+
+    replayStage(stages[stages.length - 1], dir, { [stages[0].name]: buildDir }, env);
+    t.notOk(existsSync(join(dir, 'node_modules', 'typescript')), 'dev dependencies not installed');
+    t.notOk(existsSync(join(dir, 'node_modules', 'tap')), 'test runner not installed');
+    t.ok(existsSync(join(dir, 'node_modules', 'bufferutil')), 'bufferutil is in the image');
+
+    const port = await freePort();
+    let output = '';
+    const proc = spawn(process.execPath, ['dist/index.js'], {
+      cwd: dir,
+      env: {
+        ...env,
+        NODE_ENV: 'production',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:9',
+        AZURE_SPEECH_KEY: SPEECH_KEY,
+        SHUTDOWN_GRACE_MS: '1000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    proc.stdout?.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    proc.stderr?.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+
+    // HEALTHCHECK: poll /health, bounded.
+    const deadline = Date.now() + 15_000;
+    let status = 0;
+    let body: { status?: string } = {};
+    while (Date.now() < deadline && proc.exitCode === null) {
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/health`);
+        status = r.status;
+        body = (await r.json()) as { status?: string };
+        if (status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(buildDir, { recursive: true, force: true });
-  });
-  // npm sets npm_* variables when tests run under `npm test`; an image build has none.
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.toLowerCase().startsWith('npm_')) env[k] = v;
-  // Packages come from the local cache when it has them (it does after `npm ci` here).
-  env.npm_config_prefer_offline = 'true';
+    if (status !== 200) t.comment(output);
+    t.equal(status, 200, 'GET /health is 200 within 15 s');
+    t.equal(body.status, 'ok');
 
-  replayStage(stages[0], buildDir, {}, env);
-  t.ok(existsSync(join(buildDir, 'dist', 'index.js')), 'build produced dist/index.js');
-  const uws = readdirSync(join(buildDir, 'node_modules', 'uWebSockets.js')).filter((f) => f.endsWith('.node'));
-  t.same(uws, [`uws_${process.platform}_${process.arch}_${process.versions.modules}.node`], 'one uWS binary: this platform\'s');
-  t.notOk(existsSync(join(buildDir, 'node_modules', 'applicationinsights')), 'no telemetry SDK unless asked');
-
-  replayStage(stages[stages.length - 1], dir, { [stages[0].name]: buildDir }, env);
-  t.notOk(existsSync(join(dir, 'node_modules', 'typescript')), 'dev dependencies not installed');
-  t.notOk(existsSync(join(dir, 'node_modules', 'tap')), 'test runner not installed');
-  t.ok(existsSync(join(dir, 'node_modules', 'bufferutil')), 'bufferutil is in the image');
-
-  const port = await freePort();
-  let output = '';
-  const proc = spawn(process.execPath, ['dist/index.js'], {
-    cwd: dir,
-    env: {
-      ...env,
-      NODE_ENV: 'production',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:9',
-      AZURE_SPEECH_KEY: SPEECH_KEY,
-      SHUTDOWN_GRACE_MS: '1000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child = proc;
-  proc.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
-  proc.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
-
-  // HEALTHCHECK: poll /health, bounded.
-  const deadline = Date.now() + 15_000;
-  let status = 0;
-  let body: { status?: string } = {};
-  while (Date.now() < deadline && proc.exitCode === null) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/health`);
-      status = r.status;
-      body = (await r.json()) as { status?: string };
-      if (status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if (status !== 200) t.comment(output);
-  t.equal(status, 200, 'GET /health is 200 within 15 s');
-  t.equal(body.status, 'ok');
-
-  // STOPSIGNAL: SIGTERM, then a clean exit.
-  proc.kill('SIGTERM');
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-  const { code, signal } = await exited(proc);
-  clearTimeout(timer);
-  if (signal !== null || code !== 0) t.comment(output);
-  t.equal(signal, null, 'exited by itself, not killed');
-  t.equal(code, 0, 'exit code 0 after SIGTERM');
-  t.notOk(output.includes(SPEECH_KEY), 'the key is never logged');
-});
+    // STOPSIGNAL: SIGTERM, then a clean exit.
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+    const { code, signal } = await exited(proc);
+    clearTimeout(timer);
+    if (signal !== null || code !== 0) t.comment(output);
+    t.equal(signal, null, 'exited by itself, not killed');
+    t.equal(code, 0, 'exit code 0 after SIGTERM');
+    t.notOk(output.includes(SPEECH_KEY), 'the key is never logged');
+  },
+);

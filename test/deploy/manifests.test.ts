@@ -13,8 +13,12 @@ const SHUTDOWN_GRACE_DEFAULT_S = 10;
 const AFTER_GRACE_S = 3;
 
 /** Every variable the proxy reads is listed in .env.example. */
-const KNOWN_VARS = new Set(readFileSync(join(ROOT, '.env.example'), 'utf8').split('\n')
-  .map((l) => /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(l)?.[1]).filter((v): v is string => v !== undefined));
+const KNOWN_VARS = new Set(
+  readFileSync(join(ROOT, '.env.example'), 'utf8')
+    .split('\n')
+    .map((l) => /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(l)?.[1])
+    .filter((v): v is string => v !== undefined),
+);
 
 type Obj = Record<string, any>;
 
@@ -42,17 +46,21 @@ t.test('deploy/kubernetes.yaml', async (t) => {
   t.equal(c.livenessProbe.httpGet.path, '/livez', 'liveness on /livez');
   t.equal(c.readinessProbe.httpGet.path, '/readyz', 'readiness on /readyz');
   t.equal(c.readinessProbe.failureThreshold, 1, 'out of rotation at the first 503');
-  t.ok(c.livenessProbe.periodSeconds * c.livenessProbe.failureThreshold >= 30,
-    'liveness is patient: a busy thread is not restarted for one slow answer');
+  t.ok(
+    c.livenessProbe.periodSeconds * c.livenessProbe.failureThreshold >= 30,
+    'liveness is patient: a busy thread is not restarted for one slow answer',
+  );
   for (const p of [c.livenessProbe, c.readinessProbe, c.startupProbe]) probePaths.add(p.httpGet.path);
 
   const preStop = c.lifecycle?.preStop?.exec?.command as string[] | undefined;
   const preStopS = preStop?.[0] === 'sleep' ? Number(preStop[1]) : 0;
-  t.ok(spec.terminationGracePeriodSeconds > preStopS + graceSeconds(config) + AFTER_GRACE_S,
-    `terminationGracePeriodSeconds ${spec.terminationGracePeriodSeconds} > preStop ${preStopS} + grace + ${AFTER_GRACE_S}`);
+  t.ok(
+    spec.terminationGracePeriodSeconds > preStopS + graceSeconds(config) + AFTER_GRACE_S,
+    `terminationGracePeriodSeconds ${spec.terminationGracePeriodSeconds} > preStop ${preStopS} + grace + ${AFTER_GRACE_S}`,
+  );
 
   t.equal(spec.securityContext.runAsNonRoot, true);
-  t.equal(spec.securityContext.runAsUser, 1000, 'the image\'s node user');
+  t.equal(spec.securityContext.runAsUser, 1000, "the image's node user");
   t.equal(c.securityContext.allowPrivilegeEscalation, false);
   t.equal(c.securityContext.readOnlyRootFilesystem, true);
   t.same(c.securityContext.capabilities.drop, ['ALL']);
@@ -78,7 +86,10 @@ t.test('deploy/containerapp.yaml', async (t) => {
   t.equal(probe('Readiness').httpGet.path, '/readyz');
   t.equal(probe('Readiness').failureThreshold, 1);
   for (const p of c.probes as Obj[]) {
-    t.ok(p.failureThreshold >= 1 && p.failureThreshold <= 10, `${p.type}: failureThreshold within Container Apps' 1-10`);
+    t.ok(
+      p.failureThreshold >= 1 && p.failureThreshold <= 10,
+      `${p.type}: failureThreshold within Container Apps' 1-10`,
+    );
     probePaths.add(p.httpGet.path);
   }
   t.ok(tpl.terminationGracePeriodSeconds > graceSeconds(env) + AFTER_GRACE_S, 'grace period covers the drain');

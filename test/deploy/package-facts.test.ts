@@ -6,7 +6,8 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-  license: string; engines: { node: string };
+  license: string;
+  engines: { node: string };
 };
 
 t.test('engines.node admits no Node without util.parseEnv (20.12)', async (t) => {

@@ -34,7 +34,7 @@ t.test('FLEET_MAX_SESSIONS: the next upgrade is refused 503, a close frees the p
   await a.close();
   const d = h.client();
   await d.opened;
-  t.pass('a closed session\'s place is free at once');
+  t.pass("a closed session's place is free at once");
   const admin = new Redis(redis.url);
   t.teardown(() => admin.disconnect());
   t.equal(await admin.zcard('up1:{fleet}:fleet'), 2, 'Redis counts the two live sessions');
@@ -43,7 +43,10 @@ t.test('FLEET_MAX_SESSIONS: the next upgrade is refused 503, a close frees the p
 t.test('a client that leaves while Redis decides gives back its slot and its lease', { skip }, async (t) => {
   const redis = await startRedis(t);
   const h = await startHarness(t, {
-    REDIS_URL: redis.url, FLEET_MAX_SESSIONS: '5', FLEET_REDIS_TIMEOUT_MS: '5000', FLEET_KEY_PREFIX: 'up2',
+    REDIS_URL: redis.url,
+    FLEET_MAX_SESSIONS: '5',
+    FLEET_REDIS_TIMEOUT_MS: '5000',
+    FLEET_KEY_PREFIX: 'up2',
   });
   await h.logLine('fleet: redis up');
   redis.pause();
@@ -67,26 +70,35 @@ t.test('a client that leaves while Redis decides gives back its slot and its lea
   t.equal(h.proxy.metrics.upgradesAccepted, 0, 'never counted as accepted');
 });
 
-t.test('FLEET_ON_REDIS_DOWN=closed: Redis away -> 503 fleet_unavailable, and back without a restart', { skip }, async (t) => {
-  const redis = await startRedis(t);
-  const h = await startHarness(t, {
-    REDIS_URL: redis.url, FLEET_ON_REDIS_DOWN: 'closed', FLEET_REDIS_TIMEOUT_MS: '200', FLEET_KEY_PREFIX: 'up3',
-  });
-  await h.logLine('fleet: redis up');
-  await redis.stop();
-  const refused = await h.client().refused;
-  t.equal(refused.status, 503);
-  t.match(JSON.parse(refused.body), { error: { code: 'fleet_unavailable', message: 'Service temporarily unavailable' } });
-  await h.logLine('fleet: redis unavailable, refusing new sessions');
-  const metrics = await (await h.http('/metrics')).text();
-  t.match(metrics, /voice_live_proxy_fleet_redis_up 0\n/);
-  t.match(metrics, /voice_live_proxy_upgrades_total\{outcome="fleet_unavailable"\} 1\n/);
-  t.match(metrics, /voice_live_proxy_fleet_redis_state_changes_total\{to="down"\} 1\n/);
-  await redis.start();
-  await until(() => h.logs.filter((l) => l.includes('fleet: redis up')).length === 2, 'redis back', 15_000);
-  await h.client().opened;
-  t.pass('admitted again');
-});
+t.test(
+  'FLEET_ON_REDIS_DOWN=closed: Redis away -> 503 fleet_unavailable, and back without a restart',
+  { skip },
+  async (t) => {
+    const redis = await startRedis(t);
+    const h = await startHarness(t, {
+      REDIS_URL: redis.url,
+      FLEET_ON_REDIS_DOWN: 'closed',
+      FLEET_REDIS_TIMEOUT_MS: '200',
+      FLEET_KEY_PREFIX: 'up3',
+    });
+    await h.logLine('fleet: redis up');
+    await redis.stop();
+    const refused = await h.client().refused;
+    t.equal(refused.status, 503);
+    t.match(JSON.parse(refused.body), {
+      error: { code: 'fleet_unavailable', message: 'Service temporarily unavailable' },
+    });
+    await h.logLine('fleet: redis unavailable, refusing new sessions');
+    const metrics = await (await h.http('/metrics')).text();
+    t.match(metrics, /voice_live_proxy_fleet_redis_up 0\n/);
+    t.match(metrics, /voice_live_proxy_upgrades_total\{outcome="fleet_unavailable"\} 1\n/);
+    t.match(metrics, /voice_live_proxy_fleet_redis_state_changes_total\{to="down"\} 1\n/);
+    await redis.start();
+    await until(() => h.logs.filter((l) => l.includes('fleet: redis up')).length === 2, 'redis back', 15_000);
+    await h.client().opened;
+    t.pass('admitted again');
+  },
+);
 
 t.test('without REDIS_URL the fleet is absent: no fleet metrics', async (t) => {
   const h = await startHarness(t);

@@ -42,7 +42,10 @@ export class TestClient {
     const origin = opts.origin === undefined ? TEST_ORIGIN : opts.origin;
     if (origin !== null) headers.origin = origin;
     this.ws = new WebSocket(url, opts.protocols ?? [], {
-      headers, localAddress: opts.localAddress, perMessageDeflate: false, autoPong: opts.autoPong ?? true,
+      headers,
+      localAddress: opts.localAddress,
+      perMessageDeflate: false,
+      autoPong: opts.autoPong ?? true,
     });
     const discard = opts.discard ?? false;
     this.ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -53,7 +56,9 @@ export class TestClient {
       if (w) w(f);
       else this.frames.push(f);
     });
-    this.ws.on('ping', () => { this.pings++; });
+    this.ws.on('ping', () => {
+      this.pings++;
+    });
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);
@@ -66,7 +71,9 @@ export class TestClient {
       this.ws.once('unexpected-response', (_req, res) => {
         let body = '';
         res.setEncoding('utf8');
-        res.on('data', (c: string) => { body += c; });
+        res.on('data', (c: string) => {
+          body += c;
+        });
         res.on('end', () => {
           resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
           this.ws.terminate();

@@ -65,7 +65,10 @@ export async function startHarness(t: Teardown, env: Env = {}, simOpts: Simulato
   });
   const base = `ws://127.0.0.1:${proxy.port}/ws`;
   return {
-    proxy, sim, cfg, logs,
+    proxy,
+    sim,
+    cfg,
+    logs,
     url: (query = '') => (query === '' ? base : `${base}?${query}`),
     client(query = '', opts = {}) {
       const c = new TestClient(query === '' ? base : `${base}?${query}`, opts);

@@ -42,9 +42,14 @@ function answer(res: ServerResponse, a: { token: string; lifeS?: number } | { st
   }
   const expiresOn = Math.floor(Date.now() / 1000) + (a.lifeS ?? 3600);
   res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({
-    access_token: a.token, token_type: 'Bearer', resource: 'https://ai.azure.com', expires_on: String(expiresOn),
-  }));
+  res.end(
+    JSON.stringify({
+      access_token: a.token,
+      token_type: 'Bearer',
+      resource: 'https://ai.azure.com',
+      expires_on: String(expiresOn),
+    }),
+  );
   return expiresOn;
 }
 

@@ -56,7 +56,9 @@ export async function startJwksServer(): Promise<JwksServer> {
       return new Promise((resolve) => waiters.push(resolve));
     },
     sign(alg, payload, kid = alg === 'RS256' ? 'rs-1' : 'es-1') {
-      return new SignJWT(payload).setProtectedHeader({ alg, kid, typ: 'JWT' }).sign(alg === 'RS256' ? rs.privateKey : es.privateKey);
+      return new SignJWT(payload)
+        .setProtectedHeader({ alg, kid, typ: 'JWT' })
+        .sign(alg === 'RS256' ? rs.privateKey : es.privateKey);
     },
     close() {
       server.closeAllConnections();

@@ -3,13 +3,19 @@
 import { connect, type Socket } from 'node:net';
 
 export function upgradeRequest(port: number, opts: { origin?: string; path?: string; extra?: string } = {}): string {
-  return `GET ${opts.path ?? '/ws'} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+  return (
+    `GET ${opts.path ?? '/ws'} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
     'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
-    `Origin: ${opts.origin ?? 'http://localhost:3000'}\r\n${opts.extra ?? ''}\r\n`;
+    `Origin: ${opts.origin ?? 'http://localhost:3000'}\r\n${opts.extra ?? ''}\r\n`
+  );
 }
 
 /** Sends an upgrade and resolves with the status code of the response, then closes. */
-export function rawUpgradeStatus(port: number, localAddress = '127.0.0.1', request = upgradeRequest(port)): Promise<number> {
+export function rawUpgradeStatus(
+  port: number,
+  localAddress = '127.0.0.1',
+  request = upgradeRequest(port),
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const sock: Socket = connect({ host: '127.0.0.1', port, localAddress });
     let buf = '';

@@ -12,7 +12,8 @@ export const REDIS_BIN = '/usr/bin/redis-server';
 
 /** Why the Redis tests cannot run here, or false. */
 export function redisMissing(): string | false {
-  return spawnSync(REDIS_BIN, ['--version']).status === 0 ? false
+  return spawnSync(REDIS_BIN, ['--version']).status === 0
+    ? false
     : 'redis-server not installed (apt-get install redis-server; .ci/run does)';
 }
 
@@ -35,20 +36,48 @@ export interface RedisServer {
   resume(): void;
 }
 
-export async function startRedis(t: { teardown(fn: () => unknown): void }, opts: RedisOptions = {}): Promise<RedisServer> {
+export async function startRedis(
+  t: { teardown(fn: () => unknown): void },
+  opts: RedisOptions = {},
+): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'vlp-redis-'));
   const caFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
   if (opts.tls === true) {
-    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
-      '-keyout', keyFile, '-out', caFile, '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    const r = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-keyout',
+      keyFile,
+      '-out',
+      caFile,
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
     if (r.status !== 0) throw new Error(`openssl failed: ${String(r.stderr)}`);
   }
   const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
   if (opts.tls === true) {
-    args.push('--port', '0', '--tls-port', String(port), '--tls-cert-file', caFile, '--tls-key-file', keyFile,
-      '--tls-auth-clients', 'no');
+    args.push(
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      caFile,
+      '--tls-key-file',
+      keyFile,
+      '--tls-auth-clients',
+      'no',
+    );
   } else {
     args.push('--port', String(port));
   }
@@ -78,8 +107,12 @@ export async function startRedis(t: { teardown(fn: () => unknown): void }, opts:
         p.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out.slice(-500)}`)));
       });
     },
-    pause() { proc?.kill('SIGSTOP'); },
-    resume() { proc?.kill('SIGCONT'); },
+    pause() {
+      proc?.kill('SIGSTOP');
+    },
+    resume() {
+      proc?.kill('SIGCONT');
+    },
     stop() {
       const p = proc;
       proc = null;

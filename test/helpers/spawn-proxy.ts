@@ -34,7 +34,13 @@ export interface SpawnOptions {
 }
 
 export function spawnProxy(env: Record<string, string>, opts: SpawnOptions = {}): Child {
-  const argv = [...(opts.prefix ?? []), process.execPath, ...(opts.nodeArgs ?? []), opts.entry ?? ENTRY, ...(opts.args ?? [])];
+  const argv = [
+    ...(opts.prefix ?? []),
+    process.execPath,
+    ...(opts.nodeArgs ?? []),
+    opts.entry ?? ENTRY,
+    ...(opts.args ?? []),
+  ];
   const proc = spawn(argv[0], argv.slice(1), {
     env: { PATH: process.env.PATH ?? '', ...env },
     cwd: opts.cwd ?? '/',
@@ -53,27 +59,41 @@ export function spawnProxy(env: Record<string, string>, opts: SpawnOptions = {})
     for (const l of lines) {
       stdout.push(l);
       let parsed: Record<string, unknown>;
-      try { parsed = JSON.parse(l) as Record<string, unknown>; } catch { continue; }
+      try {
+        parsed = JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
       for (let i = watchers.length - 1; i >= 0; i--) {
-        if (parsed.msg === watchers[i].msg) { watchers[i].resolve(parsed); watchers.splice(i, 1); }
+        if (parsed.msg === watchers[i].msg) {
+          watchers[i].resolve(parsed);
+          watchers.splice(i, 1);
+        }
       }
       const msg = String(parsed.msg);
       const count = (seen.get(msg) ?? 0) + 1;
       seen.set(msg, count);
       for (let i = counters.length - 1; i >= 0; i--) {
-        if (counters[i].msg === msg && count >= counters[i].n) { counters[i].resolve(); counters.splice(i, 1); }
+        if (counters[i].msg === msg && count >= counters[i].n) {
+          counters[i].resolve();
+          counters.splice(i, 1);
+        }
       }
     }
   });
   const child: Child = {
-    proc, stdout, stderr: '',
+    proc,
+    stdout,
+    stderr: '',
     exited: new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal }))),
     line(msg) {
       for (const l of stdout) {
         try {
           const p = JSON.parse(l) as Record<string, unknown>;
           if (p.msg === msg) return Promise.resolve(p);
-        } catch { /* not JSON */ }
+        } catch {
+          /* not JSON */
+        }
       }
       return new Promise((resolve) => watchers.push({ msg, resolve }));
     },
@@ -83,6 +103,8 @@ export function spawnProxy(env: Record<string, string>, opts: SpawnOptions = {})
     },
   };
   proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (d: string) => { child.stderr += d; });
+  proc.stderr!.on('data', (d: string) => {
+    child.stderr += d;
+  });
   return child;
 }

@@ -26,11 +26,21 @@ export async function startWsUpstream(onConnection?: (c: UpstreamConn) => void):
   const waiters: Array<(c: UpstreamConn) => void> = [];
   wss.on('connection', (ws, req) => {
     const c: UpstreamConn = {
-      ws, url: req.url ?? '', headers: req.headers, pings: 0, messages: [],
-      closed: new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))),
+      ws,
+      url: req.url ?? '',
+      headers: req.headers,
+      pings: 0,
+      messages: [],
+      closed: new Promise((resolve) =>
+        ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+      ),
     };
-    ws.on('ping', () => { c.pings++; });
-    ws.on('message', (data: Buffer, isBinary) => { c.messages.push({ data, isBinary }); });
+    ws.on('ping', () => {
+      c.pings++;
+    });
+    ws.on('message', (data: Buffer, isBinary) => {
+      c.messages.push({ data, isBinary });
+    });
     ws.on('error', () => undefined);
     conns.push(c);
     onConnection?.(c);
@@ -47,7 +57,12 @@ export async function startWsUpstream(onConnection?: (c: UpstreamConn) => void):
         (ready as { taken?: boolean }).taken = true;
         return Promise.resolve(ready);
       }
-      return new Promise((resolve) => waiters.push((c) => { (c as { taken?: boolean }).taken = true; resolve(c); }));
+      return new Promise((resolve) =>
+        waiters.push((c) => {
+          (c as { taken?: boolean }).taken = true;
+          resolve(c);
+        }),
+      );
     },
     close() {
       for (const c of conns) c.ws.terminate();

@@ -1,6 +1,13 @@
 import t from 'tap';
 import {
-  CORS_PREFLIGHT_HEADERS, CSP_API, CSP_DEMO, HSTS, corsHeaders, securityHeaders, writeCorsHeaders, writeSecurityHeaders,
+  CORS_PREFLIGHT_HEADERS,
+  CSP_API,
+  CSP_DEMO,
+  HSTS,
+  corsHeaders,
+  securityHeaders,
+  writeCorsHeaders,
+  writeSecurityHeaders,
 } from '../../src/http/security-headers';
 
 function recorder(): { res: { writeHeader(k: string, v: string): unknown }; headers: [string, string][] } {
@@ -34,7 +41,10 @@ t.test('demo CSP', async (t) => {
   writeSecurityHeaders(res, false, 'demo');
   const csp = headers.find(([k]) => k === 'Content-Security-Policy');
   t.same(csp, ['Content-Security-Policy', CSP_DEMO]);
-  t.match(CSP_DEMO, "default-src 'self'; connect-src 'self' ws: wss:; media-src 'self' blob:; script-src 'self'; style-src 'self'");
+  t.match(
+    CSP_DEMO,
+    "default-src 'self'; connect-src 'self' ws: wss:; media-src 'self' blob:; script-src 'self'; style-src 'self'",
+  );
   t.ok(securityHeaders(true, 'demo').includes(HSTS));
   t.equal(securityHeaders(false, 'api')[7], CSP_API);
 });
@@ -51,15 +61,22 @@ t.test('precomputed: the same frozen arrays every time', async (t) => {
 });
 
 t.test('CORS: reflected only for an allowed origin', async (t) => {
-  t.same(corsHeaders('https://app.example', true),
-    ['Access-Control-Allow-Origin', 'https://app.example', 'Vary', 'Origin']);
+  t.same(corsHeaders('https://app.example', true), [
+    'Access-Control-Allow-Origin',
+    'https://app.example',
+    'Vary',
+    'Origin',
+  ]);
   t.same(corsHeaders('https://evil.example', false), []);
   t.same(corsHeaders('', true), [], 'no Origin, no CORS headers');
   t.equal(corsHeaders('x', false), corsHeaders('y', false), 'the refusal is one shared empty array');
 
   const a = recorder();
   writeCorsHeaders(a.res, 'https://app.example', true);
-  t.same(a.headers, [['Access-Control-Allow-Origin', 'https://app.example'], ['Vary', 'Origin']]);
+  t.same(a.headers, [
+    ['Access-Control-Allow-Origin', 'https://app.example'],
+    ['Vary', 'Origin'],
+  ]);
   const b = recorder();
   writeCorsHeaders(b.res, 'https://evil.example', false, true);
   t.same(b.headers, [], 'refused preflight gets nothing');

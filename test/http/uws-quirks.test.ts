@@ -38,14 +38,22 @@ t.test('a duplicated Content-Length: uWS takes the first and does not refuse', a
   const h = await startHarness(t);
   const port = h.proxy.port;
   // First says 5: "hello" is the body, the GET after it is a second request.
-  const first5 = await exchange(port,
+  const first5 = await exchange(
+    port,
     'POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 0\r\n\r\nhelloGET /health HTTP/1.1\r\nHost: x\r\n\r\n',
-    (text) => statuses(text).length === 2);
-  t.same(statuses(first5), ['404', '200'], 'the first value wins; a front end that read the second would see one request');
+    (text) => statuses(text).length === 2,
+  );
+  t.same(
+    statuses(first5),
+    ['404', '200'],
+    'the first value wins; a front end that read the second would see one request',
+  );
   // First says 0: "hello" starts the next request line.
-  const first0 = await exchange(port,
+  const first0 = await exchange(
+    port,
     'POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\nhelloGET /health HTTP/1.1\r\nHost: x\r\n\r\n',
-    (text) => statuses(text).length === 2);
+    (text) => statuses(text).length === 2,
+  );
   t.same(statuses(first0), ['404', '404'], '"helloGET /health" is read as a request of its own');
 });
 

@@ -16,7 +16,13 @@ t.test('origin: exact match only; missing origin refused unless ALLOW_NO_ORIGIN'
   const h = await startHarness(t, { ALLOWED_ORIGINS: 'http://localhost:3000,https://app.example.com' });
   await h.client().opened;
   await h.client('', { origin: 'https://app.example.com' }).opened;
-  for (const origin of ['http://localhost:3000.evil.com', 'http://localhost:30001', 'https://localhost:3000', 'null', 'http://evil.com']) {
+  for (const origin of [
+    'http://localhost:3000.evil.com',
+    'http://localhost:30001',
+    'https://localhost:3000',
+    'null',
+    'http://evil.com',
+  ]) {
     const r = await h.client('', { origin }).refused;
     t.equal(r.status, 403, origin);
     t.same(JSON.parse(r.body), { error: { code: 'origin_not_allowed', message: 'Origin not allowed' } });
@@ -29,7 +35,11 @@ t.test('origin: exact match only; missing origin refused unless ALLOW_NO_ORIGIN'
 
   const open = await startHarness(t, { ALLOW_NO_ORIGIN: 'true' });
   await open.client('', { origin: null }).opened;
-  t.equal((await open.client('', { origin: 'http://evil.com' }).refused).status, 403, 'ALLOW_NO_ORIGIN does not open other origins');
+  t.equal(
+    (await open.client('', { origin: 'http://evil.com' }).refused).status,
+    403,
+    'ALLOW_NO_ORIGIN does not open other origins',
+  );
 
   const any = await startHarness(t, { ALLOWED_ORIGINS: '*', ALLOW_ANONYMOUS_WILDCARD: 'true' });
   await any.client('', { origin: 'http://anything.example' }).opened;
@@ -38,7 +48,9 @@ t.test('origin: exact match only; missing origin refused unless ALLOW_NO_ORIGIN'
 
 t.test('rate limit: 429 with Retry-After per client IP; other IPs and /health unaffected', async (t) => {
   const h = await startHarness(t, {
-    UPGRADE_RATE_LIMIT_MAX_REQUESTS: '3', UPGRADE_RATE_LIMIT_WINDOW_MS: '60000', RATE_LIMIT_MAX_REQUESTS: '1',
+    UPGRADE_RATE_LIMIT_MAX_REQUESTS: '3',
+    UPGRADE_RATE_LIMIT_WINDOW_MS: '60000',
+    RATE_LIMIT_MAX_REQUESTS: '1',
   });
   for (let i = 0; i < 3; i++) await h.client('', { localAddress: '127.0.0.1' }).opened;
   const r = await h.client('', { localAddress: '127.0.0.1' }).refused;
@@ -83,7 +95,7 @@ t.test('capacity: 503 with Retry-After, per-IP cap, and slots come back', async 
   t.equal(r.status, 503);
   t.equal(r.headers['retry-after'], '5');
   t.equal(JSON.parse(r.body).error.code, 'at_capacity');
-  const health = await (await h.http('/health')).json() as Record<string, unknown>;
+  const health = (await (await h.http('/health')).json()) as Record<string, unknown>;
   t.equal(health.activeConnections, 2);
   t.equal(health.maxConnections, 2);
   await a.close();
@@ -107,17 +119,24 @@ t.test('HTTP routes: security headers everywhere, CORS only for allowed origins'
       if (typeof v === 'string') t.equal(res.headers.get(k), v, `${path} ${k}`);
       else t.match(res.headers.get(k), v, `${path} ${k}`);
     }
-    t.equal(res.headers.get('access-control-allow-origin'), 'http://localhost:3000', `${path} CORS for an allowed origin`);
+    t.equal(
+      res.headers.get('access-control-allow-origin'),
+      'http://localhost:3000',
+      `${path} CORS for an allowed origin`,
+    );
   }
   const foreign = await h.http('/health', { headers: { origin: 'http://evil.com' } });
   t.equal(foreign.headers.get('access-control-allow-origin'), null);
   const notFound = await h.http('/nope');
   t.equal(notFound.status, 404);
   t.same(await notFound.json(), { error: { code: 'not_found', message: 'Not found' } });
-  const pre = await h.http('/health', { method: 'OPTIONS', headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'GET' } });
+  const pre = await h.http('/health', {
+    method: 'OPTIONS',
+    headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'GET' },
+  });
   t.equal(pre.status, 204);
   t.match(pre.headers.get('access-control-allow-methods'), /GET/);
-  const root = await (await h.http('/')).json() as Record<string, unknown>;
+  const root = (await (await h.http('/')).json()) as Record<string, unknown>;
   t.equal(root.name, 'voice-live-proxy');
   t.match(root.version, /^\d+$/, 'the major version only');
   const plain = await h.http('/ws');
@@ -143,7 +162,7 @@ t.test('oversized frames close 1009; invalid UTF-8 fails the connection; the pro
   const u0 = await up.nextConnection();
   await until(() => [...h2.proxy.relay.sessions].some((x) => x.upstreamOpen), 'the upstream to open');
   tooBig.send(Buffer.alloc(3000), true);
-  t.same(await u0.closed, { code: 1009, reason: 'Message too big' }, 'the upstream learns the proxy\'s own close code');
+  t.same(await u0.closed, { code: 1009, reason: 'Message too big' }, "the upstream learns the proxy's own close code");
   const huge = h2.client();
   await huge.opened;
   const u1 = await up.nextConnection();

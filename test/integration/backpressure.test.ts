@@ -10,7 +10,10 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-async function roundTrips(c: ReturnType<Awaited<ReturnType<typeof startHarness>>['client']>, n: number): Promise<number[]> {
+async function roundTrips(
+  c: ReturnType<Awaited<ReturnType<typeof startHarness>>['client']>,
+  n: number,
+): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const start = performance.now();
@@ -41,12 +44,20 @@ t.test('a stalled reader against a 100 MB burst: memory bounded, others unaffect
   const after = process.memoryUsage();
   const session = [...h.proxy.relay.sessions].find((s) => s.paused);
   t.ok(session, 'the stalled session is paused');
-  t.ok(session!.client!.getBufferedAmount() <= h.cfg.clientHighWaterBytes + MB, 'browser-side buffer stays near the high-water mark');
-  t.ok(h.sim.stats.bytesOut < total / 2, `the burst is held back at its source (${(h.sim.stats.bytesOut / MB).toFixed(1)} MB sent of 100)`);
+  t.ok(
+    session!.client!.getBufferedAmount() <= h.cfg.clientHighWaterBytes + MB,
+    'browser-side buffer stays near the high-water mark',
+  );
+  t.ok(
+    h.sim.stats.bytesOut < total / 2,
+    `the burst is held back at its source (${(h.sim.stats.bytesOut / MB).toFixed(1)} MB sent of 100)`,
+  );
   const growth = (after.rss - before.rss) / MB;
   t.ok(growth < 40, `process grew ${growth.toFixed(1)} MB while 100 MB waited`);
   const p99 = percentile(during, 0.99);
-  t.comment(`other client round trip: baseline p50 ${percentile(baseline, 0.5).toFixed(2)} ms, during burst p50 ${percentile(during, 0.5).toFixed(2)} ms p99 ${p99.toFixed(2)} ms`);
+  t.comment(
+    `other client round trip: baseline p50 ${percentile(baseline, 0.5).toFixed(2)} ms, during burst p50 ${percentile(during, 0.5).toFixed(2)} ms p99 ${p99.toFixed(2)} ms`,
+  );
   t.ok(p99 < 100, 'another client keeps real-time latency while one reader is stalled');
 
   stalled.ws.resume();
@@ -60,7 +71,10 @@ t.test('a slow upstream: what is buffered for it is bounded and the session clos
     (c.ws as unknown as { _socket: { pause(): void } })._socket.pause();
   });
   t.teardown(() => up.close());
-  const h = await startHarness(t, { AZURE_VOICE_LIVE_ENDPOINT: up.origin, UPSTREAM_MAX_BUFFERED_BYTES: String(256 * 1024) });
+  const h = await startHarness(t, {
+    AZURE_VOICE_LIVE_ENDPOINT: up.origin,
+    UPSTREAM_MAX_BUFFERED_BYTES: String(256 * 1024),
+  });
   const c = h.client();
   await c.opened;
   await up.nextConnection();
@@ -69,7 +83,9 @@ t.test('a slow upstream: what is buffered for it is bounded and the session clos
   let sent = 0;
   const closed = c.closed;
   let done = false;
-  closed.then(() => { done = true; });
+  closed.then(() => {
+    done = true;
+  });
   while (!done && sent < 200 * MB) {
     c.send(chunk, true);
     sent += chunk.length;

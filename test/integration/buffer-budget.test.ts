@@ -45,73 +45,89 @@ class Reader {
   }
 }
 
-t.test('stalled readers against a small budget: held bytes stay within it, resumed readers get everything in order, a live session is untouched', async (t) => {
-  const readers = 8;
-  const burst = 12 * MIB; // more than the loopback socket buffers absorb, so uWS must hold the rest
-  const echoes = 32;
-  const budget = 3 * MIB;
-  const h = await startHarness(t, { BUFFER_BUDGET_BYTES: String(budget), SLOW_PEER_TIMEOUT_MS: '120000' });
-  const live = h.client();
-  await echoOn(live);
+t.test(
+  'stalled readers against a small budget: held bytes stay within it, resumed readers get everything in order, a live session is untouched',
+  async (t) => {
+    const readers = 8;
+    const burst = 12 * MIB; // more than the loopback socket buffers absorb, so uWS must hold the rest
+    const echoes = 32;
+    const budget = 3 * MIB;
+    const h = await startHarness(t, { BUFFER_BUDGET_BYTES: String(budget), SLOW_PEER_TIMEOUT_MS: '120000' });
+    const live = h.client();
+    await echoOn(live);
 
-  const stalled: Reader[] = [];
-  for (let i = 0; i < readers; i++) {
-    const c = h.client('', { discard: true });
-    await c.opened;
-    await until(() => c.bytesReceived > 0, 'session.created');
-    c.send(JSON.stringify({ type: 'simulator.echo_raw' }));
-    c.ws.pause();
-    stalled.push(new Reader(c));
-  }
-  for (const r of stalled) {
-    r.c.send(JSON.stringify({ type: 'simulator.burst', bytes: burst, frameBytes: FRAME }));
-    for (let seq = 0; seq < echoes; seq++) r.c.send(numbered(seq), true);
-  }
+    const stalled: Reader[] = [];
+    for (let i = 0; i < readers; i++) {
+      const c = h.client('', { discard: true });
+      await c.opened;
+      await until(() => c.bytesReceived > 0, 'session.created');
+      c.send(JSON.stringify({ type: 'simulator.echo_raw' }));
+      c.ws.pause();
+      stalled.push(new Reader(c));
+    }
+    for (const r of stalled) {
+      r.c.send(JSON.stringify({ type: 'simulator.burst', bytes: burst, frameBytes: FRAME }));
+      for (let seq = 0; seq < echoes; seq++) r.c.send(numbered(seq), true);
+    }
 
-  // Every reader's upstream ends up paused: by its own high-water mark or by the short budget.
-  const sessions = () => [...h.proxy.relay.sessions];
-  await until(() => sessions().filter((s) => s.paused).length === readers, 'every stalled session to pause', 30_000);
-  let peakKiB = h.proxy.relay.budget.heldKiB;
-  const rtts: number[] = [];
-  for (let i = 0; i < 50; i++) {
-    peakKiB = Math.max(peakKiB, h.proxy.relay.budget.heldKiB);
-    const start = performance.now();
-    live.send(`live-${i}`);
-    t.equal((await live.next()).data.toString(), `live-${i}`);
-    rtts.push(performance.now() - start);
-  }
-  const healthStart = performance.now();
-  const health = await h.http('/health');
-  const healthMs = performance.now() - healthStart;
-  t.equal(health.status, 200);
-  t.ok(healthMs < 1000, `/health answered in ${healthMs.toFixed(1)} ms while ${readers} readers were stalled`);
-  rtts.sort((a, b) => a - b);
-  t.comment(`live session round trip p50 ${rtts[25].toFixed(2)} ms, max ${rtts[49].toFixed(2)} ms; peak held ${peakKiB} KiB of ${budget / KIB}`);
-  t.ok(peakKiB * KIB <= budget, `held ${peakKiB} KiB, budget ${budget / KIB} KiB`);
-  t.ok(h.proxy.metrics.bufferBudgetPauses > 0, 'the short budget paused sessions below their own high-water mark');
-  t.equal(h.proxy.metrics.bufferBudgetSheds, 0, 'pausing was enough: nobody was shed');
-  const metrics = await (await h.http('/metrics')).text();
-  t.match(metrics, /voice_live_proxy_buffered_bytes \d+/);
-  t.match(metrics, new RegExp(`voice_live_proxy_buffer_budget_bytes ${budget}\\b`));
-  const liveSession = sessions()[0]; // opened first
-  t.equal(liveSession.framesIn, 52, 'the first session is the live one');
-  t.equal(liveSession.pausedAt, 0, 'the live session was never paused');
+    // Every reader's upstream ends up paused: by its own high-water mark or by the short budget.
+    const sessions = () => [...h.proxy.relay.sessions];
+    await until(() => sessions().filter((s) => s.paused).length === readers, 'every stalled session to pause', 30_000);
+    let peakKiB = h.proxy.relay.budget.heldKiB;
+    const rtts: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      peakKiB = Math.max(peakKiB, h.proxy.relay.budget.heldKiB);
+      const start = performance.now();
+      live.send(`live-${i}`);
+      t.equal((await live.next()).data.toString(), `live-${i}`);
+      rtts.push(performance.now() - start);
+    }
+    const healthStart = performance.now();
+    const health = await h.http('/health');
+    const healthMs = performance.now() - healthStart;
+    t.equal(health.status, 200);
+    t.ok(healthMs < 1000, `/health answered in ${healthMs.toFixed(1)} ms while ${readers} readers were stalled`);
+    rtts.sort((a, b) => a - b);
+    t.comment(
+      `live session round trip p50 ${rtts[25].toFixed(2)} ms, max ${rtts[49].toFixed(2)} ms; peak held ${peakKiB} KiB of ${budget / KIB}`,
+    );
+    t.ok(peakKiB * KIB <= budget, `held ${peakKiB} KiB, budget ${budget / KIB} KiB`);
+    t.ok(h.proxy.metrics.bufferBudgetPauses > 0, 'the short budget paused sessions below their own high-water mark');
+    t.equal(h.proxy.metrics.bufferBudgetSheds, 0, 'pausing was enough: nobody was shed');
+    const metrics = await (await h.http('/metrics')).text();
+    t.match(metrics, /voice_live_proxy_buffered_bytes \d+/);
+    t.match(metrics, new RegExp(`voice_live_proxy_buffer_budget_bytes ${budget}\\b`));
+    const liveSession = sessions()[0]; // opened first
+    t.equal(liveSession.framesIn, 52, 'the first session is the live one');
+    t.equal(liveSession.pausedAt, 0, 'the live session was never paused');
 
-  // Resume: each reader gets the whole burst and its echoes, in order.
-  for (const r of stalled) r.c.ws.resume();
-  await until(() => stalled.every((r) => r.done && r.nextSeq === echoes), 'every reader to get everything', 60_000);
-  t.same(stalled.map((r) => r.burstBytes), stalled.map(() => burst), 'every byte of every burst arrived');
-  t.same(stalled.map((r) => r.disorder), stalled.map(() => 0), 'the echoes arrived in order');
-  // uWS keeps a drained buffer's capacity, so the charge stays until the sockets close.
-  t.ok(h.proxy.relay.budget.heldKiB > 0, 'drained readers are still charged for what uWS keeps');
-  for (const r of stalled) r.c.ws.close();
-  await until(() => h.proxy.relay.budget.heldKiB === 0, 'the budget to be given back', 10_000);
-});
+    // Resume: each reader gets the whole burst and its echoes, in order.
+    for (const r of stalled) r.c.ws.resume();
+    await until(() => stalled.every((r) => r.done && r.nextSeq === echoes), 'every reader to get everything', 60_000);
+    t.same(
+      stalled.map((r) => r.burstBytes),
+      stalled.map(() => burst),
+      'every byte of every burst arrived',
+    );
+    t.same(
+      stalled.map((r) => r.disorder),
+      stalled.map(() => 0),
+      'the echoes arrived in order',
+    );
+    // uWS keeps a drained buffer's capacity, so the charge stays until the sockets close.
+    t.ok(h.proxy.relay.budget.heldKiB > 0, 'drained readers are still charged for what uWS keeps');
+    for (const r of stalled) r.c.ws.close();
+    await until(() => h.proxy.relay.budget.heldKiB === 0, 'the budget to be given back', 10_000);
+  },
+);
 
 t.test('a spent budget sheds the session holding the most with 1013, counted, and spares the others', async (t) => {
   // The pending queue counts: two sessions fill theirs while the upstream connects.
-  const h = await startHarness(t, { BUFFER_BUDGET_BYTES: String(MIB), PENDING_MAX_BYTES: String(4 * MIB) },
-    { handshakeDelayMs: 1500 });
+  const h = await startHarness(
+    t,
+    { BUFFER_BUDGET_BYTES: String(MIB), PENDING_MAX_BYTES: String(4 * MIB) },
+    { handshakeDelayMs: 1500 },
+  );
   const small = h.client();
   const big = h.client();
   await Promise.all([small.opened, big.opened]);

@@ -17,7 +17,9 @@ type Behaviour = 'ok' | 'reject' | 'hang' | 'drop' | 'close';
 async function chaosUpstream(t: Test): Promise<string> {
   const hanging: Array<() => void> = [];
   const wss = new WebSocketServer({
-    host: '127.0.0.1', port: 0, perMessageDeflate: false,
+    host: '127.0.0.1',
+    port: 0,
+    perMessageDeflate: false,
     verifyClient: (info, cb) => {
       const model = new URL(info.req.url ?? '', 'ws://x').searchParams.get('model') as Behaviour;
       if (model === 'reject') cb(false, 401);
@@ -44,21 +46,58 @@ async function chaosUpstream(t: Test): Promise<string> {
 t.test('chaos: every slot comes back exactly once', async (t) => {
   const origin = await chaosUpstream(t);
   const h = await startHarness(t, {
-    AZURE_VOICE_LIVE_ENDPOINT: origin, MAX_CONNECTIONS: '60', UPSTREAM_CONNECT_TIMEOUT_MS: '200',
-    UPGRADE_RATE_LIMIT_MAX_REQUESTS: '100000', MAX_CONNECTIONS_PER_IP: '0', LOG_LEVEL: 'warn',
+    AZURE_VOICE_LIVE_ENDPOINT: origin,
+    MAX_CONNECTIONS: '60',
+    UPSTREAM_CONNECT_TIMEOUT_MS: '200',
+    UPGRADE_RATE_LIMIT_MAX_REQUESTS: '100000',
+    MAX_CONNECTIONS_PER_IP: '0',
+    LOG_LEVEL: 'warn',
     // The model names steer the chaos upstream.
     ALLOWED_MODELS: '*',
   });
   const scenarios: Array<() => Promise<unknown>> = [
-    async () => { const c = h.client('model=ok'); await c.opened; c.send('hi'); await Promise.race([c.next(), c.closed]); await c.close(1000); },
-    async () => { const c = h.client('model=ok'); await c.opened; c.send('hi'); c.ws.terminate(); },
-    async () => { const c = h.client('model=bad%0A'); await c.closed; },
-    async () => { const c = h.client('model=reject'); await c.closed; },
-    async () => { const c = h.client('model=hang'); await c.closed; },
-    async () => { const c = h.client('model=hang'); await c.opened; c.ws.terminate(); },
-    async () => { const c = h.client('model=drop'); await c.closed; },
-    async () => { const c = h.client('model=close'); await c.closed; },
-    async () => { const c = h.client('model=ok', { origin: 'http://evil.com' }); await c.refused; },
+    async () => {
+      const c = h.client('model=ok');
+      await c.opened;
+      c.send('hi');
+      await Promise.race([c.next(), c.closed]);
+      await c.close(1000);
+    },
+    async () => {
+      const c = h.client('model=ok');
+      await c.opened;
+      c.send('hi');
+      c.ws.terminate();
+    },
+    async () => {
+      const c = h.client('model=bad%0A');
+      await c.closed;
+    },
+    async () => {
+      const c = h.client('model=reject');
+      await c.closed;
+    },
+    async () => {
+      const c = h.client('model=hang');
+      await c.closed;
+    },
+    async () => {
+      const c = h.client('model=hang');
+      await c.opened;
+      c.ws.terminate();
+    },
+    async () => {
+      const c = h.client('model=drop');
+      await c.closed;
+    },
+    async () => {
+      const c = h.client('model=close');
+      await c.closed;
+    },
+    async () => {
+      const c = h.client('model=ok', { origin: 'http://evil.com' });
+      await c.refused;
+    },
     () => upgradeAndVanish(h.proxy.port),
   ];
   const outcomes = { refused503: 0 };
@@ -67,7 +106,9 @@ t.test('chaos: every slot comes back exactly once', async (t) => {
   async function worker(): Promise<void> {
     while (i < 600) {
       const run = scenarios[i++ % scenarios.length];
-      await run().catch(() => { outcomes.refused503++; });
+      await run().catch(() => {
+        outcomes.refused503++;
+      });
     }
   }
   await Promise.all(Array.from({ length: 64 }, worker));
@@ -75,7 +116,9 @@ t.test('chaos: every slot comes back exactly once', async (t) => {
   t.equal(h.proxy.gate.counter.active, 0, 'activeConnections returns to 0');
   t.ok(h.proxy.metrics.upgradesAccepted > 150, 'many sessions ran');
   t.ok(h.proxy.metrics.upgradesInvalid > 20, 'request errors ran');
-  t.comment(`accepted ${h.proxy.metrics.upgradesAccepted}, invalid ${h.proxy.metrics.upgradesInvalid}, capacity ${h.proxy.metrics.upgradesCapacity}, origin ${h.proxy.metrics.upgradesOrigin}`);
+  t.comment(
+    `accepted ${h.proxy.metrics.upgradesAccepted}, invalid ${h.proxy.metrics.upgradesInvalid}, capacity ${h.proxy.metrics.upgradesCapacity}, origin ${h.proxy.metrics.upgradesOrigin}`,
+  );
 
   // Shutdown with live sessions also gives every slot back.
   const live = Array.from({ length: 20 }, () => h.client('model=ok'));
@@ -83,13 +126,19 @@ t.test('chaos: every slot comes back exactly once', async (t) => {
   t.equal(h.proxy.gate.counter.active, 20);
   await h.proxy.shutdown(0);
   const codes = await Promise.all(live.map((c) => c.closed));
-  t.ok(codes.every((c) => c.code === 1001), `live sessions closed 1001 at shutdown: ${JSON.stringify(codes.filter((c) => c.code !== 1001))}`);
+  t.ok(
+    codes.every((c) => c.code === 1001),
+    `live sessions closed 1001 at shutdown: ${JSON.stringify(codes.filter((c) => c.code !== 1001))}`,
+  );
   t.equal(h.proxy.gate.counter.active, 0, 'and their slots came back');
 });
 
 t.test('a 10,000-upgrade burst from one IP: the limiter holds, memory stays flat, another IP is served', async (t) => {
   const h = await startHarness(t, {
-    UPGRADE_RATE_LIMIT_MAX_REQUESTS: '50', UPGRADE_RATE_LIMIT_WINDOW_MS: '86400000', MAX_CONNECTIONS_PER_IP: '0', LOG_LEVEL: 'warn',
+    UPGRADE_RATE_LIMIT_MAX_REQUESTS: '50',
+    UPGRADE_RATE_LIMIT_WINDOW_MS: '86400000',
+    MAX_CONNECTIONS_PER_IP: '0',
+    LOG_LEVEL: 'warn',
   });
   global.gc?.();
   const before = process.memoryUsage().rss;

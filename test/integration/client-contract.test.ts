@@ -9,16 +9,37 @@ const TICKET = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0aWNrZXQifQ.dGlja2V0LXNpZw';
 const PLACEHOLDER = 'placeholder-key-not-a-secret-9f8e7d';
 
 /** A Chrome-shaped offer: one audio section and the data channel, bundled. */
-export const OFFER = [
-  'v=0', 'o=- 4611731400430051336 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1',
-  'a=extmap-allow-mixed', 'a=msid-semantic: WMS',
-  'm=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8', 'c=IN IP4 0.0.0.0', 'a=rtcp:9 IN IP4 0.0.0.0',
-  'a=ice-ufrag:abcd', 'a=ice-pwd:abcdefghijklmnopqrstuvwx', 'a=ice-options:trickle',
-  'a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF',
-  'a=setup:actpass', 'a=mid:0', 'a=sendrecv', 'a=rtcp-mux', 'a=rtpmap:111 opus/48000/2', 'a=fmtp:111 minptime=10;useinbandfec=1',
-  'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 0.0.0.0', 'a=ice-ufrag:abcd',
-  'a=ice-pwd:abcdefghijklmnopqrstuvwx', 'a=setup:actpass', 'a=mid:1', 'a=sctp-port:5000', 'a=max-message-size:262144',
-].join('\r\n') + '\r\n';
+export const OFFER =
+  [
+    'v=0',
+    'o=- 4611731400430051336 2 IN IP4 127.0.0.1',
+    's=-',
+    't=0 0',
+    'a=group:BUNDLE 0 1',
+    'a=extmap-allow-mixed',
+    'a=msid-semantic: WMS',
+    'm=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8',
+    'c=IN IP4 0.0.0.0',
+    'a=rtcp:9 IN IP4 0.0.0.0',
+    'a=ice-ufrag:abcd',
+    'a=ice-pwd:abcdefghijklmnopqrstuvwx',
+    'a=ice-options:trickle',
+    'a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF',
+    'a=setup:actpass',
+    'a=mid:0',
+    'a=sendrecv',
+    'a=rtcp-mux',
+    'a=rtpmap:111 opus/48000/2',
+    'a=fmtp:111 minptime=10;useinbandfec=1',
+    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+    'c=IN IP4 0.0.0.0',
+    'a=ice-ufrag:abcd',
+    'a=ice-pwd:abcdefghijklmnopqrstuvwx',
+    'a=setup:actpass',
+    'a=mid:1',
+    'a=sctp-port:5000',
+    'a=max-message-size:262144',
+  ].join('\r\n') + '\r\n';
 
 function query(url: string): URLSearchParams {
   return new URL(url, 'ws://x').searchParams;
@@ -26,7 +47,7 @@ function query(url: string): URLSearchParams {
 
 t.test('GET / lists the socket paths; a plain GET on each is 426', async (t) => {
   const h = await startHarness(t);
-  const root = await (await h.http('/')).json() as { endpoints: Record<string, string> };
+  const root = (await (await h.http('/')).json()) as { endpoints: Record<string, string> };
   t.equal(root.endpoints.websocket, '/ws');
   t.equal(root.endpoints.realtime, '/voice-live/realtime');
   t.equal(root.endpoints.webrtc, '/voice-live/realtime/calls');
@@ -41,8 +62,9 @@ t.test('GET / lists the socket paths; a plain GET on each is 426', async (t) => 
 
 t.test('SDK Node build, key: placeholder api-key (query and header) dropped, server key sent', async (t) => {
   const h = await startHarness(t);
-  const c = h.clientAt('/voice-live/realtime', `api-version=2026-07-15&model=gpt-realtime&api-key=${PLACEHOLDER}`,
-    { headers: { 'api-key': PLACEHOLDER, 'x-ms-client-request-id': '1717171717-abc123' } });
+  const c = h.clientAt('/voice-live/realtime', `api-version=2026-07-15&model=gpt-realtime&api-key=${PLACEHOLDER}`, {
+    headers: { 'api-key': PLACEHOLDER, 'x-ms-client-request-id': '1717171717-abc123' },
+  });
   const created = await c.nextJson();
   t.equal(created.type, 'session.created');
   t.equal(created.session.api_version, '2026-07-15');
@@ -57,8 +79,9 @@ t.test('SDK Node build, key: placeholder api-key (query and header) dropped, ser
 
 t.test('SDK Node build, token: Authorization header forwarded as Bearer', async (t) => {
   const h = await startHarness(t);
-  const c = h.clientAt('/voice-live/realtime', 'api-version=2026-07-15&model=gpt-realtime',
-    { headers: { authorization: `Bearer ${JWT}` } });
+  const c = h.clientAt('/voice-live/realtime', 'api-version=2026-07-15&model=gpt-realtime', {
+    headers: { authorization: `Bearer ${JWT}` },
+  });
   t.equal((await c.nextJson()).type, 'session.created');
   const up = h.sim.upgrades[h.sim.upgrades.length - 1];
   t.equal(up.headers.authorization, `Bearer ${JWT}`);
@@ -68,16 +91,18 @@ t.test('SDK Node build, token: Authorization header forwarded as Bearer', async 
 
 t.test('SDK browser build: authorization=Bearer and client-request-id in the query', async (t) => {
   const h = await startHarness(t);
-  const c = h.clientAt('/voice-live/realtime',
-    `api-version=2026-07-15&model=gpt-realtime&authorization=Bearer+${JWT}&client-request-id=1717-xyz`);
+  const c = h.clientAt(
+    '/voice-live/realtime',
+    `api-version=2026-07-15&model=gpt-realtime&authorization=Bearer+${JWT}&client-request-id=1717-xyz`,
+  );
   t.equal((await c.nextJson()).type, 'session.created');
   const up = h.sim.upgrades[h.sim.upgrades.length - 1];
   t.equal(up.headers.authorization, `Bearer ${JWT}`);
   t.equal(up.headers['x-ms-client-request-id'], '1717-xyz');
   t.same([...query(up.url).keys()], ['api-version', 'model'], 'no credential in the upstream URL');
   const open = await h.logLine('session open');
-  t.equal(open.clientRequestId, '1717-xyz', 'logged as the client\'s id');
-  t.not(open.requestId, '1717-xyz', 'the session key stays the proxy\'s own');
+  t.equal(open.clientRequestId, '1717-xyz', "logged as the client's id");
+  t.not(open.requestId, '1717-xyz', "the session key stays the proxy's own");
   t.notMatch(h.logs.join('\n'), JWT);
 });
 
@@ -92,14 +117,23 @@ t.test('ticket is parsed and never forwarded or logged', async (t) => {
 
 t.test('WebRTC control channel end to end: /calls path and transport=webrtc', async (t) => {
   const h = await startHarness(t);
-  for (const [path, q] of [['/voice-live/realtime/calls', 'model=gpt-realtime'], ['/ws', 'model=gpt-realtime&transport=webrtc']]) {
+  for (const [path, q] of [
+    ['/voice-live/realtime/calls', 'model=gpt-realtime'],
+    ['/ws', 'model=gpt-realtime&transport=webrtc'],
+  ]) {
     const c = h.clientAt(path, q);
     const created = await c.nextJson();
     t.equal(created.type, 'session.created', path);
     t.equal(created.session.api_version, '2026-01-01-preview', 'the WebRTC default version');
     const up = h.sim.upgrades[h.sim.upgrades.length - 1];
     t.equal(new URL(up.url, 'ws://x').pathname, '/voice-live/realtime/calls');
-    c.ws.send(JSON.stringify({ type: 'rtc.call.sdp.create', sdp_offer: OFFER, session: { voice: { name: 'alloy', type: 'openai' } } }));
+    c.ws.send(
+      JSON.stringify({
+        type: 'rtc.call.sdp.create',
+        sdp_offer: OFFER,
+        session: { voice: { name: 'alloy', type: 'openai' } },
+      }),
+    );
     const answer = await c.nextJson();
     t.equal(answer.type, 'rtc.call.sdp.created');
     t.match(answer.rtc_call_id, /^rtc_/);
@@ -110,7 +144,7 @@ t.test('WebRTC control channel end to end: /calls path and transport=webrtc', as
     t.match(sdp, /\r\nm=application 9 UDP\/DTLS\/SCTP webrtc-datachannel\r\n/);
     t.match(sdp, /\r\na=setup:active\r\n/);
     t.notMatch(sdp, /a=candidate/, 'no media: no candidates');
-    t.equal((await c.nextJson()).type, 'session.updated', 'the offer\'s session config is applied');
+    t.equal((await c.nextJson()).type, 'session.updated', "the offer's session config is applied");
     c.ws.close(1000);
     await c.closed;
   }
@@ -139,11 +173,23 @@ t.test('WebRTC refusals: too old an API version, a websocket transport on /calls
   t.equal((await plain.nextJson()).error.code, 'unknown_event', 'only the calls path negotiates');
 });
 
-t.test('server agent defaults, and the successor\'s FOUNDRY_* names', async (t) => {
-  const h = await startHarness(t, { FOUNDRY_AGENT_NAME: 'house-bot', FOUNDRY_PROJECT_NAME: 'house', AGENT_VERSION: '4' });
-  const c = h.clientAt('/voice-live/realtime', 'api-version=2026-07-15', { headers: { authorization: `Bearer ${JWT}` } });
+t.test("server agent defaults, and the successor's FOUNDRY_* names", async (t) => {
+  const h = await startHarness(t, {
+    FOUNDRY_AGENT_NAME: 'house-bot',
+    FOUNDRY_PROJECT_NAME: 'house',
+    AGENT_VERSION: '4',
+  });
+  const c = h.clientAt('/voice-live/realtime', 'api-version=2026-07-15', {
+    headers: { authorization: `Bearer ${JWT}` },
+  });
   const created = await c.nextJson();
-  t.same(created.session.agent, { id: null, name: 'house-bot', version: '4', project_name: 'house', conversation_id: null });
+  t.same(created.session.agent, {
+    id: null,
+    name: 'house-bot',
+    version: '4',
+    project_name: 'house',
+    conversation_id: null,
+  });
   const model = h.client(`model=gpt-realtime&token=${JWT}`);
   t.equal((await model.nextJson()).session.model, 'gpt-realtime', 'naming a model keeps a model session');
   const noToken = h.client();

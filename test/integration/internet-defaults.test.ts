@@ -9,12 +9,19 @@ import { startHarness } from '../helpers/harness';
 import { until } from '../helpers/wait';
 
 /** GET from a chosen local address (fetch cannot pick one). */
-function get(port: number, path: string, localAddress: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function get(
+  port: number,
+  path: string,
+  localAddress: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, localAddress, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.once('error', reject);
@@ -50,7 +57,11 @@ t.test('defaults: 10 sessions per address, 20 upgrades a minute, HTTP routes on 
 });
 
 t.test('separate windows and bursts for upgrades and HTTP', async (t) => {
-  const h = await startHarness(t, { UPGRADE_RATE_LIMIT_MAX_REQUESTS: '1', RATE_LIMIT_MAX_REQUESTS: '2', UPGRADE_RATE_LIMIT_WINDOW_MS: '3600000' });
+  const h = await startHarness(t, {
+    UPGRADE_RATE_LIMIT_MAX_REQUESTS: '1',
+    RATE_LIMIT_MAX_REQUESTS: '2',
+    UPGRADE_RATE_LIMIT_WINDOW_MS: '3600000',
+  });
   const c = h.client('', { localAddress: '127.0.0.23' });
   await c.opened;
   const r = await h.client('', { localAddress: '127.0.0.23' }).refused;
@@ -64,7 +75,10 @@ t.test('separate windows and bursts for upgrades and HTTP', async (t) => {
 t.test('IPv6: wider prefixes are limited in aggregate on top of each /64', async (t) => {
   // Behind a trusted proxy on loopback, X-Forwarded-For picks the client address.
   const h = await startHarness(t, {
-    TRUST_PROXY: '1', UPGRADE_RATE_LIMIT_MAX_REQUESTS: '2', IPV6_PREFIX_LIMITS: '56:2,48:3', MAX_CONNECTIONS_PER_IP: '1000',
+    TRUST_PROXY: '1',
+    UPGRADE_RATE_LIMIT_MAX_REQUESTS: '2',
+    IPV6_PREFIX_LIMITS: '56:2,48:3',
+    MAX_CONNECTIONS_PER_IP: '1000',
   });
   const from = (addr: string) => ({ headers: { 'x-forwarded-for': addr } });
   // Four /64s in one /56: each /64 may start 2, the /56 4 in all.
@@ -115,7 +129,10 @@ t.test('/metrics beyond loopback needs METRICS_TOKEN', async (t) => {
   const r = await get(h.proxy.port, '/metrics', '127.0.0.1');
   t.equal(r.status, 403);
   t.same(JSON.parse(r.body), { error: { code: 'metrics_disabled', message: 'Metrics disabled: set METRICS_TOKEN' } });
-  t.ok(h.logs.some((l) => l.includes('/metrics refused')), 'said at start');
+  t.ok(
+    h.logs.some((l) => l.includes('/metrics refused')),
+    'said at start',
+  );
   t.equal((await get(h.proxy.port, '/health', '127.0.0.1')).status, 200);
 });
 
@@ -130,6 +147,10 @@ t.test('/metrics: wrong tokens are throttled per client before the token is comp
   const limited = await get(h.proxy.port, '/metrics', '127.0.0.31', { authorization: 'Bearer guess-x' });
   t.equal(limited.status, 429);
   t.equal(limited.headers['retry-after'], '6', 'one more guess every 6 s');
-  t.equal((await get(h.proxy.port, '/metrics', '127.0.0.31', good)).status, 429, 'even the right token: a guess gains nothing');
+  t.equal(
+    (await get(h.proxy.port, '/metrics', '127.0.0.31', good)).status,
+    429,
+    'even the right token: a guess gains nothing',
+  );
   t.equal((await get(h.proxy.port, '/metrics', '127.0.0.32', good)).status, 200, 'another client is not affected');
 });

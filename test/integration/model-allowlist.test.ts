@@ -22,7 +22,14 @@ function model(url: string): string | null {
 async function refused(t: Test, h: Awaited<ReturnType<typeof startHarness>>, query: string): Promise<void> {
   const c = h.client(query);
   const ev = await c.nextJson();
-  t.same(ev, { type: 'error', error: { type: 'invalid_request_error', code: 'model_not_allowed', message: 'Model not allowed' } }, query);
+  t.same(
+    ev,
+    {
+      type: 'error',
+      error: { type: 'invalid_request_error', code: 'model_not_allowed', message: 'Model not allowed' },
+    },
+    query,
+  );
   const closed = await c.closed;
   t.equal(closed.code, 1008);
   t.equal(closed.reason, 'Model not allowed');
@@ -47,7 +54,10 @@ t.test('default: DEFAULT_MODEL alone; any other model is refused before the upst
 });
 
 t.test('ALLOWED_MODELS widens the list; DEFAULT_MODEL stays allowed', async (t) => {
-  const { up, h } = await setup(t, { ALLOWED_MODELS: 'gpt-realtime-mini, gpt-4o-mini-realtime-preview', DEFAULT_MODEL: 'gpt-realtime' });
+  const { up, h } = await setup(t, {
+    ALLOWED_MODELS: 'gpt-realtime-mini, gpt-4o-mini-realtime-preview',
+    DEFAULT_MODEL: 'gpt-realtime',
+  });
   const mini = h.client('model=gpt-realtime-mini');
   await mini.opened;
   t.equal(model((await up.nextConnection()).url), 'gpt-realtime-mini');

@@ -15,10 +15,16 @@ function value(body: string, name: string): number {
 t.test('WORKERS=2: /metrics reports the process once and the threads summed', { skip }, async (t) => {
   const port = await freePort();
   const child = spawnProxy({
-    WORKERS: '2', PORT: String(port), HOST: '127.0.0.1', AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:9', AZURE_SPEECH_KEY: 'k',
+    WORKERS: '2',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:9',
+    AZURE_SPEECH_KEY: 'k',
     LOG_LEVEL: 'info',
   });
-  t.teardown(() => { child.proc.kill('SIGKILL'); });
+  t.teardown(() => {
+    child.proc.kill('SIGKILL');
+  });
   const pid = child.proc.pid!;
   await child.line('voice-live-proxy listening');
   // Workers publish their counters once a second: scrape until a publish has surely happened.
@@ -29,12 +35,12 @@ t.test('WORKERS=2: /metrics reports the process once and the threads summed', { 
     await new Promise((r) => setTimeout(r, 100));
   }
   const soft = Number(/^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[1]);
-  t.equal(value(body, 'process_max_fds'), soft, 'the child\'s own limit, not a sum over threads');
+  t.equal(value(body, 'process_max_fds'), soft, "the child's own limit, not a sum over threads");
   const fds = readdirSync(`/proc/${pid}/fd`).length;
   t.ok(Math.abs(value(body, 'process_open_fds') - fds) <= 10, `open fds ${value(body, 'process_open_fds')} ~ ${fds}`);
   const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
   const rss = value(body, 'process_resident_memory_bytes');
-  t.ok(rss > rssKb * 1024 * 0.5 && rss < rssKb * 1024 * 1.5, 'RSS is the process\'s, once');
+  t.ok(rss > rssKb * 1024 * 0.5 && rss < rssKb * 1024 * 1.5, "RSS is the process's, once");
   // Each worker's isolate has a heap of its own: two workers report more than one.
   t.ok(value(body, 'nodejs_heap_size_used_bytes') > 0);
   t.ok(value(body, 'nodejs_active_handles_total') >= 1, 'libuv handles counted');

@@ -128,7 +128,11 @@ t.test('close codes and reasons pass through both ways', async (t) => {
 });
 
 t.test('upstream refusals map to 4401, 4403 and 1011 with generic reasons', async (t) => {
-  for (const [status, code, reason] of [[401, 4401, 'Upstream rejected credential'], [403, 4403, 'Upstream denied access'], [500, 1011, 'Upstream unavailable']] as const) {
+  for (const [status, code, reason] of [
+    [401, 4401, 'Upstream rejected credential'],
+    [403, 4403, 'Upstream denied access'],
+    [500, 1011, 'Upstream unavailable'],
+  ] as const) {
     const h = await startHarness(t, {}, { rejectStatus: status });
     const c = h.client();
     const closed = await c.closed;
@@ -136,7 +140,11 @@ t.test('upstream refusals map to 4401, 4403 and 1011 with generic reasons', asyn
     t.equal(closed.reason, reason);
     t.notMatch(closed.reason, /127\.0\.0\.1|Error|at /);
     const m = h.proxy.metrics;
-    t.equal(m.upstreamConnectsUnauthorized + m.upstreamConnectsForbidden + m.upstreamConnectsError, 1, `upstream ${status} counted once`);
+    t.equal(
+      m.upstreamConnectsUnauthorized + m.upstreamConnectsForbidden + m.upstreamConnectsError,
+      1,
+      `upstream ${status} counted once`,
+    );
   }
 });
 
@@ -176,9 +184,17 @@ t.test('keepalive: both legs are pinged, and a client that never answers is clos
   const c = h.client();
   await c.opened;
   const u = await up.nextConnection();
-  await new Promise<void>((resolve) => c.ws.on('ping', () => { if (c.pings >= 3) resolve(); }));
+  await new Promise<void>((resolve) =>
+    c.ws.on('ping', () => {
+      if (c.pings >= 3) resolve();
+    }),
+  );
   t.ok(c.pings >= 3, 'browser leg pinged');
-  await new Promise<void>((resolve) => u.ws.on('ping', () => { if (u.pings >= 2) resolve(); }));
+  await new Promise<void>((resolve) =>
+    u.ws.on('ping', () => {
+      if (u.pings >= 2) resolve();
+    }),
+  );
   t.ok(u.pings >= 2, 'upstream leg pinged');
 
   const mute = h.client('', { autoPong: false });

@@ -29,11 +29,15 @@ t.test('two sessions sending the same client id get distinct log keys', async (t
   t.equal(opens[0].clientRequestId, 'victim-session-id', 'the client id has its own field');
   t.equal(opens[1].clientRequestId, 'victim-session-id');
   t.equal(opens[2].clientRequestId, '');
-  t.equal(opens[2].requestId, third.headers['x-ms-client-request-id'], 'without a client id, the id upstream is the log key');
+  t.equal(
+    opens[2].requestId,
+    third.headers['x-ms-client-request-id'],
+    'without a client id, the id upstream is the log key',
+  );
 });
 
 t.test('GET / shows the major version only', async (t) => {
   const h = await startHarness(t);
-  const root = await (await h.http('/')).json() as Record<string, unknown>;
+  const root = (await (await h.http('/')).json()) as Record<string, unknown>;
   t.match(root.version, /^\d+$/);
 });

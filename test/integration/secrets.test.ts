@@ -43,7 +43,12 @@ t.test('no secret in logs, client errors or metrics', async (t) => {
   t.match(logs, /session open/);
   t.match(logs, /upstream refused the handshake/);
   const everything = `${logs}\n${seen.join('\n')}`;
-  for (const [name, secret] of [['api key', TEST_KEY], ['token', TOKEN], ['token signature', 'U2VjcmV0U2lnbmF0dXJlVmFsdWU'], ['metrics token', METRICS_TOKEN]]) {
+  for (const [name, secret] of [
+    ['api key', TEST_KEY],
+    ['token', TOKEN],
+    ['token signature', 'U2VjcmV0U2lnbmF0dXJlVmFsdWU'],
+    ['metrics token', METRICS_TOKEN],
+  ]) {
     t.notOk(everything.includes(secret), `${name} appears nowhere`);
   }
   t.notMatch(everything, /Bearer [A-Za-z0-9]/, 'no Authorization value');

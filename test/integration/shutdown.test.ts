@@ -15,45 +15,64 @@ async function startStack(t: Test, env: Record<string, string> = {}) {
   t.teardown(() => up.close());
   const port = await freePort();
   const child = spawnProxy({
-    PORT: String(port), HOST: '127.0.0.1', AZURE_VOICE_LIVE_ENDPOINT: up.origin, AZURE_SPEECH_KEY: 'k',
-    ALLOWED_ORIGINS: 'http://localhost:3000', LOG_LEVEL: 'info', ...env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    AZURE_VOICE_LIVE_ENDPOINT: up.origin,
+    AZURE_SPEECH_KEY: 'k',
+    ALLOWED_ORIGINS: 'http://localhost:3000',
+    LOG_LEVEL: 'info',
+    ...env,
   });
-  t.teardown(() => { child.proc.kill('SIGKILL'); });
+  t.teardown(() => {
+    child.proc.kill('SIGKILL');
+  });
   await child.line('voice-live-proxy listening');
   return { up, child, port, url: `ws://127.0.0.1:${port}/ws` };
 }
 
-t.test('SIGTERM: drain, keep flowing through the grace period, close 1001 on both legs, exit 0', { skip }, async (t) => {
-  const { up, child, port, url } = await startStack(t, { SHUTDOWN_GRACE_MS: '1500' });
-  const clients = [new TestClient(url), new TestClient(url)];
-  await Promise.all(clients.map((c) => c.opened));
-  const ups = await Promise.all(clients.map(() => up.nextConnection()));
-  for (const c of clients) for (let i = 0; i < 10; i++) c.send(`before-${i}`);
-  for (const c of clients) for (let i = 0; i < 10; i++) t.equal((await c.next()).data.toString(), `before-${i}`);
+t.test(
+  'SIGTERM: drain, keep flowing through the grace period, close 1001 on both legs, exit 0',
+  { skip },
+  async (t) => {
+    const { up, child, port, url } = await startStack(t, { SHUTDOWN_GRACE_MS: '1500' });
+    const clients = [new TestClient(url), new TestClient(url)];
+    await Promise.all(clients.map((c) => c.opened));
+    const ups = await Promise.all(clients.map(() => up.nextConnection()));
+    for (const c of clients) for (let i = 0; i < 10; i++) c.send(`before-${i}`);
+    for (const c of clients) for (let i = 0; i < 10; i++) t.equal((await c.next()).data.toString(), `before-${i}`);
 
-  child.proc.kill('SIGTERM');
-  await child.line('draining');
-  const health = await fetch(`http://127.0.0.1:${port}/health`);
-  t.equal(health.status, 503, '/health answers 503 while draining');
-  t.equal(((await health.json()) as { status: string }).status, 'draining');
-  const late = new TestClient(url);
-  const refused = await late.refused;
-  t.equal(refused.status, 503, 'new upgrades are refused');
-  t.equal(JSON.parse(refused.body).error.code, 'draining');
+    child.proc.kill('SIGTERM');
+    await child.line('draining');
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    t.equal(health.status, 503, '/health answers 503 while draining');
+    t.equal(((await health.json()) as { status: string }).status, 'draining');
+    const late = new TestClient(url);
+    const refused = await late.refused;
+    t.equal(refused.status, 503, 'new upgrades are refused');
+    t.equal(JSON.parse(refused.body).error.code, 'draining');
 
-  // Live sessions keep flowing during the grace period; nothing sent is lost.
-  for (const c of clients) for (let i = 0; i < 50; i++) c.send(`during-${i}`);
-  for (const c of clients) for (let i = 0; i < 50; i++) t.equal((await c.next()).data.toString(), `during-${i}`);
+    // Live sessions keep flowing during the grace period; nothing sent is lost.
+    for (const c of clients) for (let i = 0; i < 50; i++) c.send(`during-${i}`);
+    for (const c of clients) for (let i = 0; i < 50; i++) t.equal((await c.next()).data.toString(), `during-${i}`);
 
-  const closes = await Promise.all(clients.map((c) => c.closed));
-  t.same(closes.map((c) => c.code), [1001, 1001], 'browser legs closed 1001');
-  t.same(closes[0].reason, 'Server shutting down');
-  const upCloses = await Promise.all(ups.map((u) => u.closed));
-  t.same(upCloses.map((c) => c.code), [1001, 1001], 'upstream legs closed 1001');
-  for (const u of ups) t.equal(u.messages.length, 60, 'the upstream got every frame sent before the close');
-  t.same(await child.exited, { code: 0, signal: null }, 'exit 0');
-  t.ok(child.stdout.some((l) => l.includes('shutdown complete')));
-});
+    const closes = await Promise.all(clients.map((c) => c.closed));
+    t.same(
+      closes.map((c) => c.code),
+      [1001, 1001],
+      'browser legs closed 1001',
+    );
+    t.same(closes[0].reason, 'Server shutting down');
+    const upCloses = await Promise.all(ups.map((u) => u.closed));
+    t.same(
+      upCloses.map((c) => c.code),
+      [1001, 1001],
+      'upstream legs closed 1001',
+    );
+    for (const u of ups) t.equal(u.messages.length, 60, 'the upstream got every frame sent before the close');
+    t.same(await child.exited, { code: 0, signal: null }, 'exit 0');
+    t.ok(child.stdout.some((l) => l.includes('shutdown complete')));
+  },
+);
 
 t.test('SIGTERM with no sessions exits at once; a second signal exits immediately', { skip }, async (t) => {
   const a = await startStack(t, { SHUTDOWN_GRACE_MS: '60000' });
@@ -71,7 +90,10 @@ t.test('SIGTERM with no sessions exits at once; a second signal exits immediatel
 
 t.test('invalid configuration: exit 1 with one line naming the variable', { skip }, async (t) => {
   const cases: Array<[Record<string, string>, RegExp]> = [
-    [{ PORT: 'abc' }, /^voice-live-proxy: invalid configuration: PORT: expected an integer from 0 to 65535, got "abc"\n$/],
+    [
+      { PORT: 'abc' },
+      /^voice-live-proxy: invalid configuration: PORT: expected an integer from 0 to 65535, got "abc"\n$/,
+    ],
     [{ MAX_CONNECTIONS: '0' }, /MAX_CONNECTIONS: expected an integer from 1/],
     [{ ALLOWED_ORIGINS: 'localhost:3000/path' }, /ALLOWED_ORIGINS/],
     [{ AZURE_VOICE_LIVE_ENDPOINT: '', AZURE_AI_FOUNDRY_RESOURCE: '' }, /AZURE_AI_FOUNDRY_RESOURCE/],

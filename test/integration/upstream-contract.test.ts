@@ -7,7 +7,10 @@ import { startWsUpstream, type WsUpstream } from '../helpers/ws-upstream';
 
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl-_x';
 
-async function setup(t: Test, env: Record<string, string> = {}): Promise<{ up: WsUpstream; h: Awaited<ReturnType<typeof startHarness>> }> {
+async function setup(
+  t: Test,
+  env: Record<string, string> = {},
+): Promise<{ up: WsUpstream; h: Awaited<ReturnType<typeof startHarness>> }> {
   const up = await startWsUpstream();
   t.teardown(() => up.close());
   const h = await startHarness(t, { AZURE_VOICE_LIVE_ENDPOINT: up.origin, ...env });
@@ -68,8 +71,11 @@ t.test('agent mode, Agent Service v2 names', async (t) => {
   await c.opened;
   const u = await up.nextConnection();
   const q = query(u.url);
-  t.same([...q.keys()], ['api-version', 'agent-name', 'agent-version', 'conversation-id', 'agent-project-name'],
-    'Agent Service v2 takes the Authorization header alone: no token in the URL');
+  t.same(
+    [...q.keys()],
+    ['api-version', 'agent-name', 'agent-version', 'conversation-id', 'agent-project-name'],
+    'Agent Service v2 takes the Authorization header alone: no token in the URL',
+  );
   t.equal(u.headers.authorization, `Bearer ${JWT}`);
   t.equal(q.get('agent-name'), 'support-bot');
   t.equal(q.get('agent-version'), '3');
@@ -109,7 +115,13 @@ t.test('unknown parameters are ignored, never forwarded, counted and logged at d
   const c = h.client('model=m1&api_version=2020-01-01&foo=bar&_=123&h-x-custom=1');
   await c.opened;
   const u = await up.nextConnection();
-  t.same([...query(u.url).entries()], [['api-version', '2026-07-15'], ['model', 'm1']]);
+  t.same(
+    [...query(u.url).entries()],
+    [
+      ['api-version', '2026-07-15'],
+      ['model', 'm1'],
+    ],
+  );
   t.equal(h.proxy.metrics.unknownParameters, 4);
   const line = await h.logLine('unknown query parameters ignored');
   t.same(line.unknown, ['api_version', 'foo', '_', 'h-x-custom']);

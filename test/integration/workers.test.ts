@@ -15,36 +15,58 @@ const skip = entryBuilt() ? false : 'dist/index.js missing: run `npm run build` 
 // Loaded into the crash test's process only: production code has no crash switch.
 const CRASH_PRELOAD = join(__dirname, '..', 'helpers', 'crash-preload.cjs');
 
-async function startCluster(t: Test, env: Record<string, string>, nodeArgs: string[] = []):
-  Promise<{ child: Child; port: number; url: string }> {
+async function startCluster(
+  t: Test,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<{ child: Child; port: number; url: string }> {
   const sim = await startSimulator();
   t.teardown(() => sim.close());
   const port = await freePort();
-  const child = spawnProxy({
-    WORKERS: '2', PORT: String(port), HOST: '127.0.0.1', AZURE_VOICE_LIVE_ENDPOINT: sim.origin, AZURE_SPEECH_KEY: 'k',
-    ALLOWED_ORIGINS: 'http://localhost:3000', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '500', ...env,
-  }, { nodeArgs });
-  t.teardown(() => { child.proc.kill('SIGKILL'); });
+  const child = spawnProxy(
+    {
+      WORKERS: '2',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      AZURE_VOICE_LIVE_ENDPOINT: sim.origin,
+      AZURE_SPEECH_KEY: 'k',
+      ALLOWED_ORIGINS: 'http://localhost:3000',
+      LOG_LEVEL: 'info',
+      SHUTDOWN_GRACE_MS: '500',
+      ...env,
+    },
+    { nodeArgs },
+  );
+  t.teardown(() => {
+    child.proc.kill('SIGKILL');
+  });
   const ready = await child.line('voice-live-proxy listening');
   t.equal(ready.workers, 2);
   return { child, port, url: `ws://127.0.0.1:${port}/ws` };
 }
 
 async function health(port: number): Promise<{ status: string; activeConnections: number }> {
-  return (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { status: string; activeConnections: number };
+  return (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as {
+    status: string;
+    activeConnections: number;
+  };
 }
 
 t.test('MAX_CONNECTIONS holds exactly across workers, and the counter returns to 0', { skip }, async (t) => {
   const { child, port, url } = await startCluster(t, { MAX_CONNECTIONS: '40', RATE_LIMIT_MAX_REQUESTS: '100000' });
-  const clients = Array.from({ length: 160 }, (_, i) => new TestClient(url, { localAddress: `127.0.1.${1 + (i % 200)}` }));
-  const outcomes = await Promise.all(clients.map((c) => Promise.race([
-    c.opened.then(() => 'open'),
-    c.refused.then((r) => String(r.status)),
-  ])));
+  const clients = Array.from(
+    { length: 160 },
+    (_, i) => new TestClient(url, { localAddress: `127.0.1.${1 + (i % 200)}` }),
+  );
+  const outcomes = await Promise.all(
+    clients.map((c) => Promise.race([c.opened.then(() => 'open'), c.refused.then((r) => String(r.status))])),
+  );
   t.equal(outcomes.filter((o) => o === 'open').length, 40, 'exactly the cap admitted');
   t.equal(outcomes.filter((o) => o === '503').length, 120, 'the rest refused 503');
   t.equal((await health(port)).activeConnections, 40, '/health reports the whole process');
-  const workersUsed = new Set(child.stdout.filter((l) => l.includes('"session open"')).map((l) => (JSON.parse(l) as { worker: number }).worker));
+  const workersUsed = new Set(
+    child.stdout.filter((l) => l.includes('"session open"')).map((l) => (JSON.parse(l) as { worker: number }).worker),
+  );
   t.same([...workersUsed].sort(), [0, 1], 'sessions spread over both workers');
   await Promise.all(clients.filter((_, i) => outcomes[i] === 'open').map((c) => c.close()));
   let active = -1;
@@ -54,7 +76,9 @@ t.test('MAX_CONNECTIONS holds exactly across workers, and the counter returns to
 
 t.test('the rate limit does not multiply by the number of workers', { skip }, async (t) => {
   const { port } = await startCluster(t, {
-    UPGRADE_RATE_LIMIT_MAX_REQUESTS: '30', UPGRADE_RATE_LIMIT_WINDOW_MS: '86400000', MAX_CONNECTIONS_PER_IP: '0',
+    UPGRADE_RATE_LIMIT_MAX_REQUESTS: '30',
+    UPGRADE_RATE_LIMIT_WINDOW_MS: '86400000',
+    MAX_CONNECTIONS_PER_IP: '0',
   });
   const statuses = await Promise.all(Array.from({ length: 120 }, () => rawUpgradeStatus(port, '127.0.0.7')));
   t.equal(statuses.filter((s) => s === 101).length, 30, 'one burst for the client, not one per worker');
@@ -75,11 +99,14 @@ t.test('a crashed worker is logged, its sessions counted out, and it is replaced
   await Promise.all(clients.map((c) => c.opened));
   child.proc.kill('SIGUSR2');
   await child.line('worker replaced');
-  t.ok(child.stdout.some((l) => l.includes('"worker crashed"')), 'the crash is logged');
+  t.ok(
+    child.stdout.some((l) => l.includes('"worker crashed"')),
+    'the crash is logged',
+  );
   const survivors = clients.filter((c) => c.ws.readyState === c.ws.OPEN).length;
   t.ok(survivors < 30 && survivors > 0, `${30 - survivors} sessions died with the worker, ${survivors} survived`);
   await until(() => clients.filter((c) => c.ws.readyState === c.ws.OPEN).length === survivors, 'closes to settle');
-  t.equal((await health(port)).activeConnections, survivors, 'the dead worker\'s slots were given back');
+  t.equal((await health(port)).activeConnections, survivors, "the dead worker's slots were given back");
   const fresh = new TestClient(url);
   t.equal((await fresh.nextJson()).type, 'session.created', 'the process still serves');
 });
@@ -97,6 +124,9 @@ t.test('SIGTERM drains every worker and exits 0', { skip }, async (t) => {
   }
   t.equal(inARow, 10, '/health answers 503 from every worker');
   const codes = await Promise.all(clients.map((c) => c.closed));
-  t.ok(codes.every((c) => c.code === 1001), 'every session on every worker closed 1001');
+  t.ok(
+    codes.every((c) => c.code === 1001),
+    'every session on every worker closed 1001',
+  );
   t.same(await child.exited, { code: 0, signal: null });
 });

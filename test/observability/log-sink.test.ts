@@ -11,15 +11,28 @@ import { LogSink, stdoutSink, toMainThread } from '../../src/observability/log-s
 function stalledReader(): Writable & { release(): void } {
   const held: Array<() => void> = [];
   let flowing = false;
-  const w = new Writable({ highWaterMark: 16, write: (_c, _e, cb) => { if (flowing) cb(); else held.push(cb); } }) as
-    Writable & { release(): void };
-  w.release = () => { flowing = true; for (const cb of held.splice(0)) cb(); };
+  const w = new Writable({
+    highWaterMark: 16,
+    write: (_c, _e, cb) => {
+      if (flowing) cb();
+      else held.push(cb);
+    },
+  }) as Writable & { release(): void };
+  w.release = () => {
+    flowing = true;
+    for (const cb of held.splice(0)) cb();
+  };
   return w;
 }
 
 t.test('lines pass through whole while the reader keeps up', async (t) => {
   const got: string[] = [];
-  const out = new Writable({ write: (c: Buffer, _e, cb) => { got.push(c.toString()); cb(); } });
+  const out = new Writable({
+    write: (c: Buffer, _e, cb) => {
+      got.push(c.toString());
+      cb();
+    },
+  });
   const sink = new LogSink(out);
   sink.write('{"a":1}\n');
   sink.write('{"a":2}\n');
@@ -46,7 +59,12 @@ t.test('a stalled reader: bounded backlog, lines past it dropped and counted, fl
 
 t.test('a reader that is gone (EPIPE): nothing more is written, flush returns at once', async (t) => {
   let writes = 0;
-  const out = new Writable({ write: (_c, _e, cb) => { writes++; cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })); } });
+  const out = new Writable({
+    write: (_c, _e, cb) => {
+      writes++;
+      cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    },
+  });
   const sink = new LogSink(out);
   sink.write('first\n');
   await new Promise((r) => out.once('error', r));
@@ -71,19 +89,28 @@ t.test('one stdout sink per process', async (t) => {
 
 // The worker runs plain JavaScript: the built module (npm test builds first).
 const BUILT = join(__dirname, '..', '..', 'dist', 'observability', 'log-sink.js');
-t.test('a worker thread that exits right after logging loses no line', {
-  skip: existsSync(BUILT) ? false : 'dist/ missing: run `npm run build`',
-}, async (t) => {
-  const mod = BUILT;
-  const w = new Worker(`
+t.test(
+  'a worker thread that exits right after logging loses no line',
+  {
+    skip: existsSync(BUILT) ? false : 'dist/ missing: run `npm run build`',
+  },
+  async (t) => {
+    const mod = BUILT;
+    const w = new Worker(
+      `
     const { toMainThread } = require(${JSON.stringify(mod)});
     const dest = toMainThread();
     for (let i = 0; i < 500; i++) dest.write('line ' + i + '\\n');
     process.exit(0);
-  `, { eval: true });
-  const lines: string[] = [];
-  w.on('message', (m: { type: string; line: string }) => { if (m.type === 'log') lines.push(m.line); });
-  await new Promise((r) => w.once('exit', r));
-  t.equal(lines.length, 500, 'every line arrived before exit');
-  t.equal(lines[499], 'line 499\n', 'in order');
-});
+  `,
+      { eval: true },
+    );
+    const lines: string[] = [];
+    w.on('message', (m: { type: string; line: string }) => {
+      if (m.type === 'log') lines.push(m.line);
+    });
+    await new Promise((r) => w.once('exit', r));
+    t.equal(lines.length, 500, 'every line arrived before exit');
+    t.equal(lines[499], 'line 499\n', 'in order');
+  },
+);

@@ -3,14 +3,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
-import {
-  REDACT_CENSOR, REDACT_PATHS, SERVICE_NAME, createLogger, redactUrl,
-} from '../../src/observability/logger';
+import { REDACT_CENSOR, REDACT_PATHS, SERVICE_NAME, createLogger, redactUrl } from '../../src/observability/logger';
 import { stdoutSink } from '../../src/observability/log-sink';
 
 function sink(): DestinationStream & { lines: string[] } {
   const lines: string[] = [];
-  return { lines, write(s: string) { lines.push(s); } };
+  return {
+    lines,
+    write(s: string) {
+      lines.push(s);
+    },
+  };
 }
 
 const SECRETS = {
@@ -43,7 +46,17 @@ t.test('every secret is censored, even at trace level', async (t) => {
   log.trace({ query: { token: 'SECRET-q-token', model: 'gpt-realtime' } }, 'query');
   log.trace({ upstream: { query: { token: 'SECRET-uq-token' } } }, 'nested query');
   log.trace({ session: { ...SECRETS } }, 'one level down');
-  log.trace({ config: { azureSpeechKey: 'SECRET-cfg-1', metricsToken: 'SECRET-cfg-2', appInsightsConnectionString: 'SECRET-cfg-3', port: 8080 } }, 'config');
+  log.trace(
+    {
+      config: {
+        azureSpeechKey: 'SECRET-cfg-1',
+        metricsToken: 'SECRET-cfg-2',
+        appInsightsConnectionString: 'SECRET-cfg-3',
+        port: 8080,
+      },
+    },
+    'config',
+  );
   const child = log.child({ connId: 1 });
   child.debug({ token: 'SECRET-child-token', headers: { authorization: 'SECRET-child-auth' } }, 'child');
 
@@ -77,16 +90,36 @@ t.test('base fields and level label', async (t) => {
 });
 
 t.test('the redaction paths include the documented ones', async (t) => {
-  for (const p of ['token', '*.token', 'apiKey', '*.apiKey', 'key', 'headers.authorization', 'headers["api-key"]',
-    'headers["agent-access-token"]', '*.headers.authorization', '*.headers["api-key"]',
-    '*.headers["agent-access-token"]', 'authorization', '["api-key"]', '["agent-access-token"]', 'query.token', 'url']) {
+  for (const p of [
+    'token',
+    '*.token',
+    'apiKey',
+    '*.apiKey',
+    'key',
+    'headers.authorization',
+    'headers["api-key"]',
+    'headers["agent-access-token"]',
+    '*.headers.authorization',
+    '*.headers["api-key"]',
+    '*.headers["agent-access-token"]',
+    'authorization',
+    '["api-key"]',
+    '["agent-access-token"]',
+    'query.token',
+    'url',
+  ]) {
     t.ok(REDACT_PATHS.includes(p), p);
   }
 });
 
 t.test('pretty without pino-pretty falls back to JSON with one warn line', async (t) => {
   const out = sink();
-  const log = createLogger({ level: 'info', pretty: true, destination: out, prettyModule: 'pino-pretty-not-installed-xyz' });
+  const log = createLogger({
+    level: 'info',
+    pretty: true,
+    destination: out,
+    prettyModule: 'pino-pretty-not-installed-xyz',
+  });
   log.info('after');
   t.equal(out.lines.length, 2);
   const warn = JSON.parse(out.lines[0]) as Record<string, unknown>;
@@ -103,11 +136,17 @@ t.test('pretty uses the module when it resolves', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vlp-pretty-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const fnMod = join(dir, 'fake-pretty.js');
-  writeFileSync(fnMod, `module.exports = (opts) => { module.exports.last = opts;
-    return { write(s) { if (typeof opts.destination === 'object') opts.destination.write('PRETTY ' + s); } }; };`);
+  writeFileSync(
+    fnMod,
+    `module.exports = (opts) => { module.exports.last = opts;
+    return { write(s) { if (typeof opts.destination === 'object') opts.destination.write('PRETTY ' + s); } }; };`,
+  );
   const esMod = join(dir, 'fake-pretty-esm.js');
-  writeFileSync(esMod, `exports.default = (opts) => { exports.last = opts;
-    return { write(s) { opts.destination.write('ESM ' + s); } }; };`);
+  writeFileSync(
+    esMod,
+    `exports.default = (opts) => { exports.last = opts;
+    return { write(s) { opts.destination.write('ESM ' + s); } }; };`,
+  );
 
   const out = sink();
   createLogger({ level: 'info', pretty: true, destination: out, prettyModule: fnMod }).info('hi');
@@ -132,9 +171,14 @@ t.test('redactUrl', async (t) => {
   t.equal(redactUrl('/health'), '/health');
   t.equal(redactUrl('/ws?model=m&token=abc.def.ghi&x=1'), '/ws?model=m&token=[redacted]&x=1');
   t.equal(redactUrl('/ws?token=abc'), '/ws?token=[redacted]');
-  t.equal(redactUrl('wss://h/p?api-key=k1&key=k2&sig=s#frag'), 'wss://h/p?api-key=[redacted]&key=[redacted]&sig=[redacted]#frag');
-  t.equal(redactUrl('/x?agent-access-token=a&access_token=b&subscription-key=c'),
-    '/x?agent-access-token=[redacted]&access_token=[redacted]&subscription-key=[redacted]');
+  t.equal(
+    redactUrl('wss://h/p?api-key=k1&key=k2&sig=s#frag'),
+    'wss://h/p?api-key=[redacted]&key=[redacted]&sig=[redacted]#frag',
+  );
+  t.equal(
+    redactUrl('/x?agent-access-token=a&access_token=b&subscription-key=c'),
+    '/x?agent-access-token=[redacted]&access_token=[redacted]&subscription-key=[redacted]',
+  );
   t.equal(redactUrl('/x?TOKEN=a&Api-Key=b'), '/x?TOKEN=[redacted]&Api-Key=[redacted]', 'names match any case');
   t.equal(redactUrl('/x?mytoken=a&keyboard=b'), '/x?mytoken=a&keyboard=b', 'only whole parameter names');
   t.equal(redactUrl('/x?token=&a=1'), '/x?token=[redacted]&a=1');

@@ -4,7 +4,7 @@ import { MetricsBoard } from '../../src/observability/metrics-board';
 import { RuntimeStats } from '../../src/observability/runtime-stats';
 import { constants } from 'node:perf_hooks';
 
-t.test('rows from every worker are summed; a dead worker\'s counters are kept', async (t) => {
+t.test("rows from every worker are summed; a dead worker's counters are kept", async (t) => {
   const sab = MetricsBoard.createShared(2);
   const board = new MetricsBoard(sab);
   const other = new MetricsBoard(sab);
@@ -16,7 +16,8 @@ t.test('rows from every worker are summed; a dead worker\'s counters are kept', 
   w0.upstreamConnectSeconds.observe(0.02);
   board.publish(0, w0.snapshot());
   other.publish(1, w1.snapshot());
-  const render = (): string => Metrics.renderSnapshots(board.collect(), { activeConnections: 0, maxConnections: 10, draining: false });
+  const render = (): string =>
+    Metrics.renderSnapshots(board.collect(), { activeConnections: 0, maxConnections: 10, draining: false });
   t.match(render(), /voice_live_proxy_upgrades_total\{outcome="accepted"\} 7\n/);
   t.match(render(), /voice_live_proxy_upstream_connect_duration_seconds_count 1\n/);
   board.retire(0);

@@ -1,8 +1,6 @@
 import t from 'tap';
 import { EventLoopMonitor } from '../../src/observability/event-loop';
-import {
-  Histogram, METRICS_CONTENT_TYPE, Metrics, UPSTREAM_CONNECT_BUCKETS,
-} from '../../src/observability/metrics';
+import { Histogram, METRICS_CONTENT_TYPE, Metrics, UPSTREAM_CONNECT_BUCKETS } from '../../src/observability/metrics';
 
 // A small validator for Prometheus text exposition format 0.0.4, strict enough
 // to catch what makes a scraper (Azure Monitor managed Prometheus included)
@@ -15,8 +13,17 @@ const SAMPLE_RE = new RegExp(`^(${NAME})(?:\\{(${LABEL}(?:,${LABEL})*)?\\})? (${
 const COMMENT_RE = new RegExp(`^# (HELP|TYPE) (${NAME}) (.*)$`);
 const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 
-interface Sample { name: string; labels: Record<string, string>; value: number }
-interface Family { name: string; type: string; help: string; samples: Sample[] }
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+interface Family {
+  name: string;
+  type: string;
+  help: string;
+  samples: Sample[];
+}
 
 function parseValue(v: string): number {
   if (v === '+Inf') return Infinity;
@@ -90,14 +97,19 @@ function parseExposition(text: string): Map<string, Family> {
     // One bucket run per combination of the other labels (e.g. GC `kind`).
     const groups = new Map<string, Sample[]>();
     const others = (labels: Record<string, string>): string =>
-      JSON.stringify(Object.entries(labels).filter(([k]) => k !== 'le').sort());
+      JSON.stringify(
+        Object.entries(labels)
+          .filter(([k]) => k !== 'le')
+          .sort(),
+      );
     for (const b of f.samples.filter((x) => x.name === `${f.name}_bucket`)) {
       const key = others(b.labels);
       groups.set(key, [...(groups.get(key) ?? []), b]);
     }
     if (groups.size === 0) throw new Error(`${f.name}: histogram needs a +Inf bucket last`);
     for (const [key, buckets] of groups) {
-      if (buckets[buckets.length - 1].labels.le !== '+Inf') throw new Error(`${f.name}: histogram needs a +Inf bucket last`);
+      if (buckets[buckets.length - 1].labels.le !== '+Inf')
+        throw new Error(`${f.name}: histogram needs a +Inf bucket last`);
       let prevLe = -Infinity;
       let prevCount = 0;
       for (const b of buckets) {
@@ -109,7 +121,8 @@ function parseExposition(text: string): Map<string, Family> {
       }
       const count = f.samples.find((x) => x.name === `${f.name}_count` && others(x.labels) === key);
       if (!count || count.value !== prevCount) throw new Error(`${f.name}: _count must equal the +Inf bucket`);
-      if (!f.samples.some((x) => x.name === `${f.name}_sum` && others(x.labels) === key)) throw new Error(`${f.name}: missing _sum`);
+      if (!f.samples.some((x) => x.name === `${f.name}_sum` && others(x.labels) === key))
+        throw new Error(`${f.name}: missing _sum`);
     }
   }
   return families;
@@ -162,15 +175,36 @@ t.test('a fresh registry renders valid exposition text with every family', async
     'voice_live_proxy_upstream_connects_total',
   ]);
   // prom-client's default set, by the same names (its reference list, Linux).
-  for (const n of ['process_cpu_user_seconds_total', 'process_cpu_system_seconds_total', 'process_cpu_seconds_total',
-    'process_start_time_seconds', 'process_resident_memory_bytes', 'process_virtual_memory_bytes', 'process_heap_bytes',
-    'process_open_fds', 'process_max_fds', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_min_seconds',
-    'nodejs_eventloop_lag_max_seconds', 'nodejs_eventloop_lag_mean_seconds', 'nodejs_eventloop_lag_stddev_seconds',
-    'nodejs_eventloop_lag_p50_seconds', 'nodejs_eventloop_lag_p90_seconds', 'nodejs_eventloop_lag_p99_seconds',
-    'nodejs_active_resources_total', 'nodejs_active_handles_total', 'nodejs_active_requests_total',
-    'nodejs_heap_size_total_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_external_memory_bytes',
-    'nodejs_heap_space_size_total_bytes', 'nodejs_heap_space_size_used_bytes', 'nodejs_heap_space_size_available_bytes',
-    'nodejs_version_info', 'nodejs_gc_duration_seconds']) {
+  for (const n of [
+    'process_cpu_user_seconds_total',
+    'process_cpu_system_seconds_total',
+    'process_cpu_seconds_total',
+    'process_start_time_seconds',
+    'process_resident_memory_bytes',
+    'process_virtual_memory_bytes',
+    'process_heap_bytes',
+    'process_open_fds',
+    'process_max_fds',
+    'nodejs_eventloop_lag_seconds',
+    'nodejs_eventloop_lag_min_seconds',
+    'nodejs_eventloop_lag_max_seconds',
+    'nodejs_eventloop_lag_mean_seconds',
+    'nodejs_eventloop_lag_stddev_seconds',
+    'nodejs_eventloop_lag_p50_seconds',
+    'nodejs_eventloop_lag_p90_seconds',
+    'nodejs_eventloop_lag_p99_seconds',
+    'nodejs_active_resources_total',
+    'nodejs_active_handles_total',
+    'nodejs_active_requests_total',
+    'nodejs_heap_size_total_bytes',
+    'nodejs_heap_size_used_bytes',
+    'nodejs_external_memory_bytes',
+    'nodejs_heap_space_size_total_bytes',
+    'nodejs_heap_space_size_used_bytes',
+    'nodejs_heap_space_size_available_bytes',
+    'nodejs_version_info',
+    'nodejs_gc_duration_seconds',
+  ]) {
     t.ok(fams.has(n), n);
   }
   t.equal(fams.get('nodejs_gc_duration_seconds')?.type, 'histogram');
@@ -239,13 +273,17 @@ t.test('each counter field lands in its own series', async (t) => {
   // Gauges (not series of their own here; see the fleet gauges test).
   const GAUGES = ['fleetEnabled', 'fleetRedisUp', 'fleetLeases'];
   const rec = m as unknown as Record<string, number>;
-  expected.forEach(([field], i) => { rec[field] = i + 1; });
+  expected.forEach(([field], i) => {
+    rec[field] = i + 1;
+  });
   const fams = parseExposition(m.render({ activeConnections: 0, maxConnections: 1, draining: false }));
   expected.forEach(([field, name, labels], i) => {
     t.equal(value(fams, name, labels), i + 1, `${field} -> ${name}${JSON.stringify(labels)}`);
   });
   // Every numeric own field of Metrics is covered above (a new field needs a series).
-  const numeric = Object.keys(m).filter((k) => typeof rec[k] === 'number' && !GAUGES.includes(k)).sort();
+  const numeric = Object.keys(m)
+    .filter((k) => typeof rec[k] === 'number' && !GAUGES.includes(k))
+    .sort();
   t.same(numeric, expected.map(([f]) => f as string).sort());
 });
 
@@ -254,7 +292,11 @@ t.test('fleet gauges: only with the fleet on; Redis is up only when every worker
   t.notMatch(off.render({ activeConnections: 0, maxConnections: 1, draining: false }), /fleet_redis_up|fleet_leases/);
   const a = new Metrics();
   const b = new Metrics();
-  for (const m of [a, b]) { m.fleetEnabled = 1; m.fleetRedisUp = 1; m.fleetLeases = 3; }
+  for (const m of [a, b]) {
+    m.fleetEnabled = 1;
+    m.fleetRedisUp = 1;
+    m.fleetLeases = 3;
+  }
   b.fleetRedisUp = 0;
   const extra = { activeConnections: 0, maxConnections: 1, draining: false };
   let fams = parseExposition(Metrics.renderSnapshots([a.snapshot(), b.snapshot()], extra));
@@ -273,7 +315,16 @@ t.test('gauges come from the render arguments', async (t) => {
   t.equal(value(fams, 'voice_live_proxy_max_connections'), 50);
   t.equal(value(fams, 'voice_live_proxy_draining'), 1);
   let calls = 0;
-  fams = parseExposition(m.render({ activeConnections: () => { calls++; return 3; }, maxConnections: 50, draining: false }));
+  fams = parseExposition(
+    m.render({
+      activeConnections: () => {
+        calls++;
+        return 3;
+      },
+      maxConnections: 50,
+      draining: false,
+    }),
+  );
   t.equal(value(fams, 'voice_live_proxy_active_connections'), 3);
   t.equal(value(fams, 'voice_live_proxy_draining'), 0);
   t.equal(calls, 1, 'callback read once per render');
@@ -338,7 +389,9 @@ t.test('snapshots sum across workers; lag takes the worst thread', async (t) => 
   t.equal(merged.framesClientToUpstream, 16);
   t.equal(merged.ignored, undefined, 'non-numbers skipped');
   t.equal(merged.heapUsedBytes, sa.heapUsedBytes + sb.heapUsedBytes);
-  const fams = parseExposition(Metrics.renderSnapshots([sa, sb], { activeConnections: 4, maxConnections: 8, draining: false }));
+  const fams = parseExposition(
+    Metrics.renderSnapshots([sa, sb], { activeConnections: 4, maxConnections: 8, draining: false }),
+  );
   t.equal(value(fams, 'voice_live_proxy_frames_total', { direction: 'client_to_upstream' }), 15);
   t.equal(value(fams, 'voice_live_proxy_closes_total', { initiator: 'proxy' }), 1);
   const n = 'voice_live_proxy_upstream_connect_duration_seconds';
@@ -348,7 +401,9 @@ t.test('snapshots sum across workers; lag takes the worst thread', async (t) => 
   t.equal(value(fams, 'nodejs_eventloop_lag_p99_seconds'), 0.5);
   t.equal(value(fams, 'nodejs_eventloop_lag_max_seconds'), 2);
   // Empty input still renders a valid, all-zero page.
-  const empty = parseExposition(Metrics.renderSnapshots([], { activeConnections: 0, maxConnections: 1, draining: false }));
+  const empty = parseExposition(
+    Metrics.renderSnapshots([], { activeConnections: 0, maxConnections: 1, draining: false }),
+  );
   t.equal(value(empty, `${n}_count`), 0);
   t.equal(value(empty, 'nodejs_heap_size_used_bytes'), 0);
 });

@@ -2,7 +2,14 @@
 // what the process reports once, and that both read the real thing.
 import t from 'tap';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { GC_BUCKETS, HEAP_SPACES, RUNTIME_KEYS, RuntimeStats, isLiveKey, renderRuntime } from '../../src/observability/runtime-stats';
+import {
+  GC_BUCKETS,
+  HEAP_SPACES,
+  RUNTIME_KEYS,
+  RuntimeStats,
+  isLiveKey,
+  renderRuntime,
+} from '../../src/observability/runtime-stats';
 import { OpenFdCounter, maxFds, openFds, renderProcessStats, vm } from '../../src/observability/process-stats';
 import { until } from '../helpers/wait';
 
@@ -25,7 +32,7 @@ t.test('a thread snapshot: heap, heap spaces, handles, GC, under fixed keys', as
   t.notOk(isLiveKey('gc.minor.count'), 'GC counts are totals: they survive a retired worker');
 });
 
-t.test('GC pauses land in prom-client\'s buckets, by kind', async (t) => {
+t.test("GC pauses land in prom-client's buckets, by kind", async (t) => {
   const rs = new RuntimeStats();
   rs.observeGc(1, 0.0005); // minor, first bucket
   rs.observeGc(4, 0.05); // major, (0.01, 0.1]
@@ -44,23 +51,30 @@ t.test('GC pauses land in prom-client\'s buckets, by kind', async (t) => {
   t.equal(series(text, 'nodejs_gc_duration_seconds_bucket{le="+Inf",kind="major"}'), 2);
   t.equal(series(text, 'nodejs_gc_duration_seconds_sum{kind="major"}'), 7.05);
   t.equal(series(text, 'nodejs_gc_duration_seconds_count{kind="weakcb"}'), 0);
-  t.ok(series(text, 'nodejs_heap_space_size_used_bytes{space="old"}') > 0, 'space names without _space, as prom-client');
+  t.ok(
+    series(text, 'nodejs_heap_space_size_used_bytes{space="old"}') > 0,
+    'space names without _space, as prom-client',
+  );
 });
 
-t.test('the GC observer sees this thread\'s real collections', async (t) => {
+t.test("the GC observer sees this thread's real collections", async (t) => {
   const rs = new RuntimeStats();
   rs.start();
   rs.start(); // idempotent
   t.teardown(() => rs.stop());
   const snap: Record<string, number> = {};
   let keep: unknown[] = [];
-  await until(() => {
-    // Short-lived garbage makes the young generation collect.
-    for (let i = 0; i < 20_000; i++) keep.push({ i, s: `x${i}` });
-    keep = [];
-    rs.snapshotInto(snap);
-    return snap['gc.minor.count'] > 0;
-  }, 'a minor GC', 20_000);
+  await until(
+    () => {
+      // Short-lived garbage makes the young generation collect.
+      for (let i = 0; i < 20_000; i++) keep.push({ i, s: `x${i}` });
+      keep = [];
+      rs.snapshotInto(snap);
+      return snap['gc.minor.count'] > 0;
+    },
+    'a minor GC',
+    20_000,
+  );
   t.ok(snap['gc.minor.sum'] > 0);
 });
 
@@ -80,12 +94,23 @@ t.test('process series: descriptors, limit, memory, version', async (t) => {
   t.equal(vm(null), null);
 
   const text = renderProcessStats();
-  for (const n of ['process_cpu_user_seconds_total', 'process_cpu_system_seconds_total', 'process_cpu_seconds_total',
-    'process_start_time_seconds', 'process_resident_memory_bytes', 'process_virtual_memory_bytes', 'process_heap_bytes',
-    'process_open_fds', 'process_max_fds']) {
+  for (const n of [
+    'process_cpu_user_seconds_total',
+    'process_cpu_system_seconds_total',
+    'process_cpu_seconds_total',
+    'process_start_time_seconds',
+    'process_resident_memory_bytes',
+    'process_virtual_memory_bytes',
+    'process_heap_bytes',
+    'process_open_fds',
+    'process_max_fds',
+  ]) {
     t.ok(series(text, n) > 0, n);
   }
-  t.match(text, new RegExp(`nodejs_version_info\\{version="${process.version}",major="\\d+",minor="\\d+",patch="\\d+"\\} 1\\n`));
+  t.match(
+    text,
+    new RegExp(`nodejs_version_info\\{version="${process.version}",major="\\d+",minor="\\d+",patch="\\d+"\\} 1\\n`),
+  );
 });
 
 t.test('open descriptors at scrape time: counted in the background, at most one scrape old', async (t) => {
@@ -93,7 +118,9 @@ t.test('open descriptors at scrape time: counted in the background, at most one 
   const first = counter.read();
   t.equal(first, openFds(), 'the first read counts at once');
   const fds = Array.from({ length: 30 }, () => openSync('/dev/null', 'r'));
-  t.teardown(() => { for (const fd of fds) closeSync(fd); });
+  t.teardown(() => {
+    for (const fd of fds) closeSync(fd);
+  });
   t.equal(counter.read(), first, 'a read reports the previous count and starts the next');
   await counter.refresh();
   t.ok((counter.read() ?? 0) >= (first ?? 0) + 30, 'the background count sees the new descriptors');

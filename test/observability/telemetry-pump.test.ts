@@ -5,7 +5,14 @@ import type { Telemetry } from '../../src/observability/telemetry';
 
 function recorder(): Telemetry & { sent: Array<[string, number]> } {
   const sent: Array<[string, number]> = [];
-  return { sent, trackEvent() {}, trackMetric(name: string, value: number) { sent.push([name, value]); }, flush: () => Promise.resolve() };
+  return {
+    sent,
+    trackEvent() {},
+    trackMetric(name: string, value: number) {
+      sent.push([name, value]);
+    },
+    flush: () => Promise.resolve(),
+  };
 }
 
 t.test('sends what each counter grew by, and the gauge only where asked', async (t) => {
@@ -15,18 +22,37 @@ t.test('sends what each counter grew by, and the gauge only where asked', async 
   m.upgradesAccepted = 3;
   m.framesClientToUpstream = 100;
   pump.send();
-  t.same(tel.sent, [['upgradesAccepted', 3], ['framesClientToUpstream', 100], ['activeConnections', 7]]);
+  t.same(tel.sent, [
+    ['upgradesAccepted', 3],
+    ['framesClientToUpstream', 100],
+    ['activeConnections', 7],
+  ]);
   tel.sent.length = 0;
   m.framesClientToUpstream = 150;
   pump.send();
-  t.same(tel.sent, [['framesClientToUpstream', 50], ['activeConnections', 7]], 'deltas, not totals; unchanged counters are skipped');
+  t.same(
+    tel.sent,
+    [
+      ['framesClientToUpstream', 50],
+      ['activeConnections', 7],
+    ],
+    'deltas, not totals; unchanged counters are skipped',
+  );
 
   const other = recorder();
   const quiet = new TelemetryPump(other, m, null);
   quiet.start(5);
   await new Promise<void>((resolve) => {
-    const check = setInterval(() => { if (other.sent.length > 0) { clearInterval(check); resolve(); } }, 1);
+    const check = setInterval(() => {
+      if (other.sent.length > 0) {
+        clearInterval(check);
+        resolve();
+      }
+    }, 1);
   });
   quiet.stop();
-  t.notOk(other.sent.some(([n]) => n === 'activeConnections'), 'a thread without the gauge never sends it');
+  t.notOk(
+    other.sent.some(([n]) => n === 'activeConnections'),
+    'a thread without the gauge never sends it',
+  );
 });

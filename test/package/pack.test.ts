@@ -35,8 +35,16 @@ t.test('npm pack -> install into an empty folder -> the bin serves /health', { s
   const [info] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = info.files.map((f) => f.path);
   const besideDist = ['README.md', 'package.json', ...(existsSync(join(ROOT, 'LICENSE')) ? ['LICENSE'] : [])].sort();
-  t.same(files.filter((f) => !f.startsWith('dist/')).sort(), besideDist, 'outside dist/: the README, LICENSE, package.json');
-  t.same(files.filter((f) => !/^dist\/.+\.(js|d\.ts)$/.test(f) && f.startsWith('dist/')), [], 'dist/ holds code and types only');
+  t.same(
+    files.filter((f) => !f.startsWith('dist/')).sort(),
+    besideDist,
+    'outside dist/: the README, LICENSE, package.json',
+  );
+  t.same(
+    files.filter((f) => !/^dist\/.+\.(js|d\.ts)$/.test(f) && f.startsWith('dist/')),
+    [],
+    'dist/ holds code and types only',
+  );
   for (const f of ['dist/cli.js', 'dist/index.js', 'dist/api.js', 'dist/api.d.ts', 'dist/cluster/worker.js']) {
     t.ok(files.includes(f), `${f} is in the tarball`);
   }
@@ -55,47 +63,96 @@ t.test('npm pack -> install into an empty folder -> the bin serves /health', { s
   t.equal(version.stdout, `${manifest.version}\n`, '--version');
   const help = await run(process.execPath, [bin, '--help'], { cwd: dir });
   t.match(help.stdout, /^Usage: voice-live-proxy /, '--help');
-  const bad = await run(process.execPath, [bin, 'nonsense'], { cwd: dir }).catch((err: { code: number; stderr: string }) => err);
+  const bad = await run(process.execPath, [bin, 'nonsense'], { cwd: dir }).catch(
+    (err: { code: number; stderr: string }) => err,
+  );
   t.equal((bad as { code: number }).code, 2, 'an unknown command exits 2');
   t.match((bad as { stderr: string }).stderr, /unknown command "nonsense"/);
 
-  const minted = await run(process.execPath, [bin, 'mint-ticket', '--sub', 'pack-user'],
-    { cwd: dir, env: { ...process.env, TICKET_SECRET: 'pack-test-ticket-secret-0123456789abcdef' } });
+  const minted = await run(process.execPath, [bin, 'mint-ticket', '--sub', 'pack-user'], {
+    cwd: dir,
+    env: { ...process.env, TICKET_SECRET: 'pack-test-ticket-secret-0123456789abcdef' },
+  });
   t.match(minted.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/, 'mint-ticket prints one JWT');
 
   // A backend imports the library entry, not the process entry.
-  const api = await run(process.execPath, ['-p', 'Object.keys(require("voice-live-proxy")).sort().join(",")'], { cwd: dir });
-  for (const name of ['ConfigError', 'createLogger', 'loadConfig', 'mintTicket', 'readEnv', 'startProxy', 'startRuntime']) {
+  const api = await run(process.execPath, ['-p', 'Object.keys(require("voice-live-proxy")).sort().join(",")'], {
+    cwd: dir,
+  });
+  for (const name of [
+    'ConfigError',
+    'createLogger',
+    'loadConfig',
+    'mintTicket',
+    'readEnv',
+    'startProxy',
+    'startRuntime',
+  ]) {
     t.ok(api.stdout.trim().split(',').includes(name), `exports ${name}`);
   }
 
   // ...and its types resolve through `exports` without skipLibCheck.
   mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'), 'dir');
-  writeFileSync(join(dir, 'backend.ts'), [
-    "import { createLogger, loadConfig, startProxy, type ProxyServer } from 'voice-live-proxy';",
-    "const cfg = loadConfig({ AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:9' });",
-    "export const server: Promise<ProxyServer> = startProxy(cfg, { logger: createLogger({ level: 'info', pretty: false }) });",
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'backend.ts'),
+    [
+      "import { createLogger, loadConfig, startProxy, type ProxyServer } from 'voice-live-proxy';",
+      "const cfg = loadConfig({ AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:9' });",
+      "export const server: Promise<ProxyServer> = startProxy(cfg, { logger: createLogger({ level: 'info', pretty: false }) });",
+      '',
+    ].join('\n'),
+  );
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  await t.resolves(run(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext',
-    '--types', 'node', 'backend.ts'], { cwd: dir }), 'a TypeScript backend type-checks against the package');
+  await t.resolves(
+    run(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--types',
+        'node',
+        'backend.ts',
+      ],
+      { cwd: dir },
+    ),
+    'a TypeScript backend type-checks against the package',
+  );
 
   const port = await freePort();
-  const child = spawnProxy({
-    PORT: String(port), HOST: '127.0.0.1', AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:9', AZURE_SPEECH_KEY: 'k',
-    ALLOWED_ORIGINS: 'http://localhost:3000', LOG_LEVEL: 'info',
-  }, { entry: bin, cwd: dir });
-  t.teardown(() => { if (child.proc.exitCode === null) child.proc.kill('SIGKILL'); });
+  const child = spawnProxy(
+    {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:9',
+      AZURE_SPEECH_KEY: 'k',
+      ALLOWED_ORIGINS: 'http://localhost:3000',
+      LOG_LEVEL: 'info',
+    },
+    { entry: bin, cwd: dir },
+  );
+  t.teardown(() => {
+    if (child.proc.exitCode === null) child.proc.kill('SIGKILL');
+  });
   await Promise.race([
     child.line('voice-live-proxy listening'),
-    child.exited.then((e) => { throw new Error(`exited ${e.code}: ${child.stderr}`); }),
+    child.exited.then((e) => {
+      throw new Error(`exited ${e.code}: ${child.stderr}`);
+    }),
   ]);
   const health = await fetch(`http://127.0.0.1:${port}/health`);
   t.equal(health.status, 200, '/health answers');
-  const root = await (await fetch(`http://127.0.0.1:${port}/`)).json() as { version: string };
-  t.equal(root.version, manifest.version.split('.')[0], 'it reads its own package.json (GET / shows the major version only)');
+  const root = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { version: string };
+  t.equal(
+    root.version,
+    manifest.version.split('.')[0],
+    'it reads its own package.json (GET / shows the major version only)',
+  );
   child.proc.kill('SIGTERM');
   t.equal((await child.exited).code, 0, 'SIGTERM: exit 0');
 });

@@ -15,10 +15,12 @@ t.test('frames round-trip through a ws server', async (t) => {
   const received: Array<{ data: Buffer; isBinary: boolean }> = [];
   let expect = 0;
   let done: () => void = () => undefined;
-  wss.on('connection', (ws) => ws.on('message', (data: Buffer, isBinary) => {
-    received.push({ data, isBinary });
-    if (received.length === expect) done();
-  }));
+  wss.on('connection', (ws) =>
+    ws.on('message', (data: Buffer, isBinary) => {
+      received.push({ data, isBinary });
+      if (received.length === expect) done();
+    }),
+  );
   const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
   await new Promise((r) => client.once('open', r));
   t.teardown(() => client.terminate());
@@ -39,7 +41,9 @@ t.test('frames round-trip through a ws server', async (t) => {
     }
   }
   expect = sent.length;
-  await new Promise<void>((r) => { done = r; });
+  await new Promise<void>((r) => {
+    done = r;
+  });
   t.equal(received.length, sent.length);
   for (let i = 0; i < sent.length; i++) {
     t.ok(received[i].data.equals(sent[i][0]), `frame ${i} (${sent[i][0].length} bytes) intact`);
@@ -54,14 +58,16 @@ t.test('every frame has a fresh non-zero masking key and the payload never appea
   const bytes: Buffer[] = [];
   const total = frames * (2 + 4 + payload.length);
   const server = createServer();
-  const received = new Promise<Buffer>((resolve) => server.once('connection', (peer) => {
-    let got = 0;
-    peer.on('data', (chunk: Buffer) => {
-      bytes.push(chunk);
-      got += chunk.length;
-      if (got === total) resolve(Buffer.concat(bytes));
-    });
-  }));
+  const received = new Promise<Buffer>((resolve) =>
+    server.once('connection', (peer) => {
+      let got = 0;
+      peer.on('data', (chunk: Buffer) => {
+        bytes.push(chunk);
+        got += chunk.length;
+        if (got === total) resolve(Buffer.concat(bytes));
+      });
+    }),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.teardown(() => new Promise((r) => server.close(r)));
   const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');

@@ -8,9 +8,11 @@ import { onMessage } from '../../src/simulator/handlers';
 import { HIGH_WATER_BYTES, MAX_QUEUED_JOBS, pump, send, SimSession } from '../../src/simulator/session';
 import type { SimulatorStats, UserData } from '../../src/simulator/session';
 
-
 type Json = Record<string, any>;
-interface Frame { data: Buffer; isBinary: boolean }
+interface Frame {
+  data: Buffer;
+  isBinary: boolean;
+}
 
 function b64(buf: Buffer): string {
   return buf.toString('base64');
@@ -31,7 +33,10 @@ function fakeSession(): { s: SimSession; sent: Frame[]; stats: SimulatorStats; f
       return 1;
     },
     getBufferedAmount: () => (sent.length >= full.at ? HIGH_WATER_BYTES : 0),
-    cork(fn: () => void) { fn(); return ws; },
+    cork(fn: () => void) {
+      fn();
+      return ws;
+    },
   };
   s.ws = ws as unknown as UwsSocket<UserData>;
   return { s, sent, stats, full };
@@ -70,7 +75,10 @@ t.test('response.cancel mid-stream and queue limits', async (t) => {
   const over = sent.length;
   deliver(s, { type: 'response.create', event_id: 'e9' });
   t.equal(sent.length, over + 1);
-  t.match(JSON.parse(sent[over].data.toString()).error, { code: 'conversation_already_has_active_response', event_id: 'e9' });
+  t.match(JSON.parse(sent[over].data.toString()).error, {
+    code: 'conversation_already_has_active_response',
+    event_id: 'e9',
+  });
   deliver(s, { type: 'simulator.burst', bytes: 1, event_id: 'e10' });
   t.equal(JSON.parse(sent[sent.length - 1].data.toString()).error.code, 'conversation_already_has_active_response');
 
@@ -80,10 +88,16 @@ t.test('response.cancel mid-stream and queue limits', async (t) => {
   const mark = sent.length;
   pump(s);
   const tail = sent.slice(mark).map((f) => JSON.parse(f.data.toString()));
-  t.same(tail.map((e) => e.type), [
-    'response.audio.done', 'response.audio_transcript.done', 'response.content_part.done',
-    'response.output_item.done', 'response.done',
-  ]);
+  t.same(
+    tail.map((e) => e.type),
+    [
+      'response.audio.done',
+      'response.audio_transcript.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.done',
+    ],
+  );
   t.equal(tail[4].response.status, 'cancelled');
   t.equal(tail[3].item.status, 'cancelled');
 });

@@ -12,7 +12,10 @@ import type { Simulator, SimulatorOptions } from '../../src/simulator/simulator'
 import { makeTone, rms, TONE } from '../../src/simulator/audio';
 
 type Json = Record<string, any>;
-interface Frame { data: Buffer; isBinary: boolean }
+interface Frame {
+  data: Buffer;
+  isBinary: boolean;
+}
 
 const PATH = '/voice-live/realtime?api-version=2025-10-01&model=gpt-realtime';
 const KEY = { 'api-key': 'test-key' };
@@ -47,7 +50,9 @@ class Client {
   async next(): Promise<Frame> {
     while (this.frames.length === 0) {
       if (this.done) throw new Error('socket closed while waiting for a frame');
-      await new Promise<void>((resolve) => { this.wake = resolve; });
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
     }
     return this.frames.shift() as Frame;
   }
@@ -97,7 +102,11 @@ async function session(t: Tap, s: Simulator): Promise<{ c: Client; created: Json
 }
 
 /** An upgrade the simulator refuses: status and JSON body. */
-function refused(s: Simulator, path = PATH, headers: Record<string, string> = KEY): Promise<{ status: number; body: Json }> {
+function refused(
+  s: Simulator,
+  path = PATH,
+  headers: Record<string, string> = KEY,
+): Promise<{ status: number; body: Json }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(s.origin + path, { headers });
     ws.on('open', () => reject(new Error('upgrade should have been refused')));
@@ -105,7 +114,9 @@ function refused(s: Simulator, path = PATH, headers: Record<string, string> = KE
     ws.on('unexpected-response', (req, res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { body += chunk; });
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
       res.on('end', () => {
         req.destroy();
         resolve({ status: res.statusCode as number, body: JSON.parse(body) });
@@ -128,16 +139,27 @@ function checkResponse(t: Tap, events: Json[]): { audio: Buffer; transcript: str
   const types = events.map((e) => e.type);
   t.same(types.slice(0, 3), ['response.created', 'response.output_item.added', 'response.content_part.added']);
   t.same(types.slice(-5), [
-    'response.audio.done', 'response.audio_transcript.done', 'response.content_part.done',
-    'response.output_item.done', 'response.done',
+    'response.audio.done',
+    'response.audio_transcript.done',
+    'response.content_part.done',
+    'response.output_item.done',
+    'response.done',
   ]);
   const middle = events.slice(3, -5);
   t.ok(middle.every((e) => e.type === 'response.audio.delta' || e.type === 'response.audio_transcript.delta'));
   const responseId = events[0].response.id;
   const itemId = events[1].item.id;
-  t.ok(middle.every((e) => e.response_id === responseId && e.item_id === itemId), 'deltas carry the ids');
-  const audio = Buffer.concat(middle.filter((e) => e.type === 'response.audio.delta').map((e) => Buffer.from(e.delta, 'base64')));
-  const transcript = middle.filter((e) => e.type === 'response.audio_transcript.delta').map((e) => e.delta).join('');
+  t.ok(
+    middle.every((e) => e.response_id === responseId && e.item_id === itemId),
+    'deltas carry the ids',
+  );
+  const audio = Buffer.concat(
+    middle.filter((e) => e.type === 'response.audio.delta').map((e) => Buffer.from(e.delta, 'base64')),
+  );
+  const transcript = middle
+    .filter((e) => e.type === 'response.audio_transcript.delta')
+    .map((e) => e.delta)
+    .join('');
   const done = events[events.length - 1].response;
   t.equal(events[events.length - 4].transcript, transcript, 'audio_transcript.done carries the whole text');
   t.equal(done.id, responseId);
@@ -190,7 +212,11 @@ t.test('session.created comes first and echoes the query', async (t) => {
 
 t.test('agent mode parameters', async (t) => {
   const s = await sim(t);
-  const c = await open(t, s, '/voice-live/realtime?api-version=2025-10-01&agent-id=asst_1&agent-project-name=proj&agent-version=3&conversation-id=conv_9');
+  const c = await open(
+    t,
+    s,
+    '/voice-live/realtime?api-version=2025-10-01&agent-id=asst_1&agent-project-name=proj&agent-version=3&conversation-id=conv_9',
+  );
   const { session: ses } = await c.event();
   t.same(ses.agent, { id: 'asst_1', name: null, version: '3', project_name: 'proj', conversation_id: 'conv_9' });
   t.equal(ses.model, null);
@@ -221,7 +247,9 @@ t.test('other paths are 404 JSON', async (t) => {
 t.test('session.update merges and answers session.updated', async (t) => {
   const s = await sim(t);
   const { c, created } = await session(t, s);
-  c.send('{"type":"session.update","session":{"instructions":"be brief","voice":{"name":"en-US-Andrew","type":"azure-standard"},"id":"hack","model":"evil","__proto__":{"polluted":true}}}');
+  c.send(
+    '{"type":"session.update","session":{"instructions":"be brief","voice":{"name":"en-US-Andrew","type":"azure-standard"},"id":"hack","model":"evil","__proto__":{"polluted":true}}}',
+  );
   const updated = await c.event();
   t.equal(updated.type, 'session.updated');
   t.equal(updated.session.instructions, 'be brief');
@@ -234,8 +262,11 @@ t.test('session.update merges and answers session.updated', async (t) => {
   const err = await c.event();
   t.equal(err.type, 'error');
   t.same(err.error, {
-    type: 'invalid_request_error', code: 'missing_required_parameter',
-    message: "Missing required parameter: 'session'.", param: 'session', event_id: 'c1',
+    type: 'invalid_request_error',
+    code: 'missing_required_parameter',
+    message: "Missing required parameter: 'session'.",
+    param: 'session',
+    event_id: 'c1',
   });
 });
 
@@ -308,7 +339,10 @@ t.test('response.create, clear, and other conversation events', async (t) => {
   c.send({ type: 'input_audio_buffer.append', event_id: 'a1' });
   t.equal((await c.event()).error.param, 'audio');
 
-  c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] } });
+  c.send({
+    type: 'conversation.item.create',
+    item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
+  });
   const created = await c.event();
   t.equal(created.type, 'conversation.item.created');
   t.match(created.item.id, /^item_/);
@@ -321,7 +355,11 @@ t.test('response.create, clear, and other conversation events', async (t) => {
   t.equal((await c.event()).error.param, 'item');
   c.send({ type: 'conversation.item.truncate', item_id: 'mine', content_index: 0, audio_end_ms: 100 });
   t.same(Object.assign(await c.event(), { event_id: 'x' }), {
-    type: 'conversation.item.truncated', event_id: 'x', item_id: 'mine', content_index: 0, audio_end_ms: 100,
+    type: 'conversation.item.truncated',
+    event_id: 'x',
+    item_id: 'mine',
+    content_index: 0,
+    audio_end_ms: 100,
   });
   c.send({ type: 'conversation.item.delete', item_id: 'mine' });
   t.equal((await c.event()).type, 'conversation.item.deleted');
@@ -381,7 +419,10 @@ t.test('close() while an upgrade is delayed and sessions are open', async (t) =>
   const c = await open(t, live);
   await c.event();
   const pending = new WebSocket(s.origin + PATH, { headers: KEY });
-  const pendingClosed = new Promise((resolve) => { pending.on('error', resolve); pending.on('close', resolve); });
+  const pendingClosed = new Promise((resolve) => {
+    pending.on('error', resolve);
+    pending.on('close', resolve);
+  });
   await waitFor(() => s.upgrades.length === 1);
   await s.close();
   await s.close(); // twice is fine
@@ -525,9 +566,12 @@ t.test('upgrades are recorded with lowercased headers, last 1000 kept', async (t
 });
 
 function upgradeRequest(path: string, extra: string): string {
-  return `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+  return (
+    `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
     'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
-    (extra === '' ? '' : extra + '\r\n') + '\r\n';
+    (extra === '' ? '' : extra + '\r\n') +
+    '\r\n'
+  );
 }
 
 async function responses(raw: Socket, n: number): Promise<void> {

@@ -17,14 +17,22 @@ let shared: IdentityEndpoint | null = null;
 let scopes = 0;
 t.teardown(() => shared?.close());
 
-async function setup(t: Test, scope = `https://test-${++scopes}.example/.default`): Promise<{ ep: IdentityEndpoint; up: WsUpstream; h: Harness }> {
+async function setup(
+  t: Test,
+  scope = `https://test-${++scopes}.example/.default`,
+): Promise<{ ep: IdentityEndpoint; up: WsUpstream; h: Harness }> {
   shared ??= await startIdentityEndpoint();
   const ep = shared;
   ep.reset();
   ep.install();
   const up = await startWsUpstream();
   t.teardown(() => up.close());
-  const h = await startHarness(t, { AZURE_SPEECH_KEY: '', AZURE_VOICE_LIVE_ENDPOINT: up.origin, LOG_LEVEL: 'trace', AZURE_TOKEN_SCOPE: scope });
+  const h = await startHarness(t, {
+    AZURE_SPEECH_KEY: '',
+    AZURE_VOICE_LIVE_ENDPOINT: up.origin,
+    LOG_LEVEL: 'trace',
+    AZURE_TOKEN_SCOPE: scope,
+  });
   return { ep, up, h };
 }
 
@@ -33,41 +41,44 @@ function firstMessage(c: UpstreamConn): Promise<string> {
   return new Promise((resolve) => c.ws.once('message', (d: Buffer) => resolve(d.toString())));
 }
 
-t.test('sessions waiting for the token share one request; it goes upstream as Bearer and is never logged', async (t) => {
-  const { ep, up, h } = await setup(t, 'https://ai.azure.com/.default');
-  const clients = [1, 2, 3, 4].map(() => h.client('model=gpt-realtime'));
-  await Promise.all(clients.map((c) => c.opened));
-  clients.forEach((c, i) => c.send(`early-${i}`));
-  const req = await ep.nextRequest();
-  t.equal(req.resource, 'https://ai.azure.com', 'scope https://ai.azure.com/.default asked as its resource');
-  t.equal(req.header, IDENTITY_HEADER);
-  t.equal(up.conns.length, 0, 'no upstream leg before the token');
-  req.respond({ token: TOKEN });
+t.test(
+  'sessions waiting for the token share one request; it goes upstream as Bearer and is never logged',
+  async (t) => {
+    const { ep, up, h } = await setup(t, 'https://ai.azure.com/.default');
+    const clients = [1, 2, 3, 4].map(() => h.client('model=gpt-realtime'));
+    await Promise.all(clients.map((c) => c.opened));
+    clients.forEach((c, i) => c.send(`early-${i}`));
+    const req = await ep.nextRequest();
+    t.equal(req.resource, 'https://ai.azure.com', 'scope https://ai.azure.com/.default asked as its resource');
+    t.equal(req.header, IDENTITY_HEADER);
+    t.equal(up.conns.length, 0, 'no upstream leg before the token');
+    req.respond({ token: TOKEN });
 
-  const early = new Set<string>();
-  for (let i = 0; i < clients.length; i++) {
-    const u = await up.nextConnection();
-    t.equal(u.headers.authorization, `Bearer ${TOKEN}`);
-    t.equal(u.headers['api-key'], undefined);
-    early.add(await firstMessage(u));
-  }
-  t.same([...early].sort(), ['early-0', 'early-1', 'early-2', 'early-3'], 'frames sent while waiting are delivered');
+    const early = new Set<string>();
+    for (let i = 0; i < clients.length; i++) {
+      const u = await up.nextConnection();
+      t.equal(u.headers.authorization, `Bearer ${TOKEN}`);
+      t.equal(u.headers['api-key'], undefined);
+      early.add(await firstMessage(u));
+    }
+    t.same([...early].sort(), ['early-0', 'early-1', 'early-2', 'early-3'], 'frames sent while waiting are delivered');
 
-  const late = h.client();
-  await late.opened;
-  t.equal((await up.nextConnection()).headers.authorization, `Bearer ${TOKEN}`, 'a later session reuses the token');
-  t.equal(ep.requests.length, 1, 'one token request for five sessions');
-  t.equal(h.proxy.metrics.serverTokenOk, 1);
+    const late = h.client();
+    await late.opened;
+    t.equal((await up.nextConnection()).headers.authorization, `Bearer ${TOKEN}`, 'a later session reuses the token');
+    t.equal(ep.requests.length, 1, 'one token request for five sessions');
+    t.equal(h.proxy.metrics.serverTokenOk, 1);
 
-  await h.logLine('server identity token acquired');
-  const logs = h.logs.join('\n');
-  t.notOk(logs.includes(TOKEN), 'token never logged');
-  t.notOk(logs.includes('bWktc2lnbmF0dXJl'), 'token signature never logged');
-  t.notOk(logs.includes(IDENTITY_HEADER), 'identity header never logged');
-  const metrics = await (await h.http('/metrics')).text();
-  t.match(metrics, /server_token_requests_total\{outcome="ok"\} 1/);
-  t.notOk(metrics.includes(TOKEN));
-});
+    await h.logLine('server identity token acquired');
+    const logs = h.logs.join('\n');
+    t.notOk(logs.includes(TOKEN), 'token never logged');
+    t.notOk(logs.includes('bWktc2lnbmF0dXJl'), 'token signature never logged');
+    t.notOk(logs.includes(IDENTITY_HEADER), 'identity header never logged');
+    const metrics = await (await h.http('/metrics')).text();
+    t.match(metrics, /server_token_requests_total\{outcome="ok"\} 1/);
+    t.notOk(metrics.includes(TOKEN));
+  },
+);
 
 t.test('a token failure closes the session 1011; the process stays healthy and the next session retries', async (t) => {
   const { ep, up, h } = await setup(t);

@@ -28,8 +28,12 @@ const SPELLINGS: Array<[string, string, keyof ClientParams, string]> = [
   ['projectName', 'agent-project-name', 'projectName', 'proj-1'],
   ['agentVersion', 'agent-version', 'agentVersion', '3'],
   ['conversationId', 'conversation-id', 'conversationId', 'conv_1'],
-  ['agentAuthenticationIdentityClientId', 'agent-authentication-identity-client-id', 'agentAuthIdentityClientId',
-    '0f8fad5b-d9cb-469f-a165-70867728950e'],
+  [
+    'agentAuthenticationIdentityClientId',
+    'agent-authentication-identity-client-id',
+    'agentAuthIdentityClientId',
+    '0f8fad5b-d9cb-469f-a165-70867728950e',
+  ],
   ['foundryResourceOverride', 'foundry-resource-override', 'foundryResourceOverride', 'other-res'],
   ['clientRequestId', 'client-request-id', 'clientRequestId', '1717171717-abc123'],
 ];
@@ -38,8 +42,16 @@ t.test('both spellings fill the same field; both at once is duplicate_parameter'
   for (const [older, service, field, value] of SPELLINGS) {
     t.equal(ok(`${older}=${value}`)[field], value, older);
     t.equal(ok(`${service}=${value}`)[field], value, service);
-    t.same(err(`${older}=${value}&${service}=${value}`), { code: 'duplicate_parameter', param: service }, `${older} + ${service}`);
-    t.same(err(`${service}=${value}&${service}=${value}`), { code: 'duplicate_parameter', param: service }, `${service} twice`);
+    t.same(
+      err(`${older}=${value}&${service}=${value}`),
+      { code: 'duplicate_parameter', param: service },
+      `${older} + ${service}`,
+    );
+    t.same(
+      err(`${service}=${value}&${service}=${value}`),
+      { code: 'duplicate_parameter', param: service },
+      `${service} twice`,
+    );
   }
 });
 
@@ -72,12 +84,26 @@ t.test('user credential: token=, authorization=Bearer (either case), or the Auth
   const c = ok('model=m', { authorization: `Bearer ${JWT}`, apiKey: '' });
   t.equal(c.token, JWT);
   t.equal(c.tokenSource, 'header');
-  t.same(err(`token=${JWT}&authorization=Bearer+${JWT}`).code, 'duplicate_parameter', 'two spellings of the credential');
-  t.same(err(`token=${JWT}`, { authorization: `Bearer ${JWT}`, apiKey: '' }), { code: 'duplicate_parameter', param: 'authorization' });
+  t.same(
+    err(`token=${JWT}&authorization=Bearer+${JWT}`).code,
+    'duplicate_parameter',
+    'two spellings of the credential',
+  );
+  t.same(err(`token=${JWT}`, { authorization: `Bearer ${JWT}`, apiKey: '' }), {
+    code: 'duplicate_parameter',
+    param: 'authorization',
+  });
   t.same(err(`authorization=${JWT}`), { code: 'invalid_parameter', param: 'authorization' }, 'scheme required');
   t.same(err('authorization=Basic+dXNlcjpwYXNz'), { code: 'invalid_parameter', param: 'authorization' });
-  t.same(err('model=m', { authorization: 'Basic dXNlcjpwYXNz', apiKey: '' }), { code: 'invalid_parameter', param: 'authorization' });
-  t.same(err('authorization=Bearer+a%0d%0ab'), { code: 'invalid_parameter', param: 'authorization' }, 'CRLF in the token');
+  t.same(err('model=m', { authorization: 'Basic dXNlcjpwYXNz', apiKey: '' }), {
+    code: 'invalid_parameter',
+    param: 'authorization',
+  });
+  t.same(
+    err('authorization=Bearer+a%0d%0ab'),
+    { code: 'invalid_parameter', param: 'authorization' },
+    'CRLF in the token',
+  );
 });
 
 t.test('a client api-key is accepted and dropped (query or header); twice is a duplicate', async (t) => {
@@ -109,7 +135,11 @@ t.test('unknown parameters: listed (sanitised, bounded) and counted', async (t) 
   t.equal(many.unknown.length, MAX_UNKNOWN_NAMES);
   t.equal(many.unknownCount, 20);
   t.same(ok(`${'x'.repeat(100)}=1`).unknown, ['(100 characters)'], 'long names are not logged');
-  t.same(ok(`model=m&${JWT}`).unknown, [`(${JWT.length} characters)`], 'a bare token pasted as a name stays out of the log');
+  t.same(
+    ok(`model=m&${JWT}`).unknown,
+    [`(${JWT.length} characters)`],
+    'a bare token pasted as a name stays out of the log',
+  );
   t.same(ok('abcdef0123456789abcdef0123456789').unknown, ['(32 characters)'], 'so does a bare 32-character key');
 });
 

@@ -3,7 +3,13 @@
 import t from 'tap';
 import { compareApiVersions, loadConfig } from '../../src/config';
 import { emptyParams, type ClientParams } from '../../src/upstream/params';
-import { buildTarget, chooseCredential, resolveAgent, resolveTransport, type TargetConfig } from '../../src/upstream/target';
+import {
+  buildTarget,
+  chooseCredential,
+  resolveAgent,
+  resolveTransport,
+  type TargetConfig,
+} from '../../src/upstream/target';
 
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl-_x';
 const KEY = 'server-key-0123456789';
@@ -34,7 +40,10 @@ function q(url: string): Array<[string, string]> {
 t.test('standard websocket session on the server key', async (t) => {
   const tg = target(cfg(), {});
   t.equal(tg.path, 'ws://127.0.0.1:9/voice-live/realtime');
-  t.same(q(tg.url), [['api-version', '2026-07-15'], ['model', 'gpt-realtime']]);
+  t.same(q(tg.url), [
+    ['api-version', '2026-07-15'],
+    ['model', 'gpt-realtime'],
+  ]);
   t.same(Object.keys(tg.headers).sort(), ['api-key', 'x-ms-client-request-id']);
   t.equal(tg.transport, 'websocket');
   t.equal(tg.apiVersion, '2026-07-15');
@@ -42,7 +51,11 @@ t.test('standard websocket session on the server key', async (t) => {
 });
 
 t.test('request id: query, then header, then generated', async (t) => {
-  t.equal(buildTarget(cfg(), params({ clientRequestId: 'from-query' }), 'from-header').ok && target(cfg(), { clientRequestId: 'from-query' }).requestId, 'from-query');
+  t.equal(
+    buildTarget(cfg(), params({ clientRequestId: 'from-query' }), 'from-header').ok &&
+      target(cfg(), { clientRequestId: 'from-query' }).requestId,
+    'from-query',
+  );
   const r = buildTarget(cfg(), params({}), 'from-header');
   t.equal(r.ok && r.target.headers['x-ms-client-request-id'], 'from-header');
   t.match(target(cfg(), {}).requestId, /^[0-9a-f-]{36}$/);
@@ -73,14 +86,24 @@ t.test('compareApiVersions: by date, preview before GA of the same date', async 
 
 t.test('agent mode, service names, every optional parameter, in order', async (t) => {
   const tg = target(cfg(), {
-    agentName: 'bot', projectName: 'proj', agentVersion: '2', conversationId: 'conv_1',
-    agentAuthIdentityClientId: 'abc-1', foundryResourceOverride: 'other', token: JWT,
+    agentName: 'bot',
+    projectName: 'proj',
+    agentVersion: '2',
+    conversationId: 'conv_1',
+    agentAuthIdentityClientId: 'abc-1',
+    foundryResourceOverride: 'other',
+    token: JWT,
   });
   t.equal(tg.mode, 'agent');
   t.equal(tg.label, 'bot');
   t.same(q(tg.url), [
-    ['api-version', '2026-07-15'], ['agent-name', 'bot'], ['agent-version', '2'], ['conversation-id', 'conv_1'],
-    ['agent-authentication-identity-client-id', 'abc-1'], ['foundry-resource-override', 'other'], ['agent-project-name', 'proj'],
+    ['api-version', '2026-07-15'],
+    ['agent-name', 'bot'],
+    ['agent-version', '2'],
+    ['conversation-id', 'conv_1'],
+    ['agent-authentication-identity-client-id', 'abc-1'],
+    ['foundry-resource-override', 'other'],
+    ['agent-project-name', 'proj'],
   ]);
   t.equal(tg.headers.authorization, `Bearer ${JWT}`);
   t.equal(tg.headers['api-key'], undefined, 'the server key is never used for an agent');
@@ -88,16 +111,33 @@ t.test('agent mode, service names, every optional parameter, in order', async (t
 
 t.test('legacy agent-id mode keeps agent-access-token in the URL', async (t) => {
   const tg = target(cfg(), { agentId: 'asst_1', projectName: 'p', token: JWT });
-  t.same(q(tg.url).map(([k]) => k), ['api-version', 'agent-id', 'agent-project-name', 'agent-access-token']);
+  t.same(
+    q(tg.url).map(([k]) => k),
+    ['api-version', 'agent-id', 'agent-project-name', 'agent-access-token'],
+  );
 });
 
 t.test('server agent defaults apply when the client names neither agent nor model', async (t) => {
   const c = cfg({ AGENT_NAME: 'house-bot', AGENT_PROJECT_NAME: 'house', AGENT_VERSION: '7' });
   const tg = target(c, { token: JWT });
-  t.same(q(tg.url), [['api-version', '2026-07-15'], ['agent-name', 'house-bot'], ['agent-version', '7'], ['agent-project-name', 'house']]);
-  t.equal(target(c, { token: JWT, conversationId: 'c1', agentVersion: '8' }).url.includes('agent-version=8&conversation-id=c1'), true,
-    'the client may pin a version and resume a conversation of the default agent');
-  t.equal(target(c, { model: 'gpt-realtime-mini' }).mode, 'standard', 'a client asking for a model gets a model session');
+  t.same(q(tg.url), [
+    ['api-version', '2026-07-15'],
+    ['agent-name', 'house-bot'],
+    ['agent-version', '7'],
+    ['agent-project-name', 'house'],
+  ]);
+  t.equal(
+    target(c, { token: JWT, conversationId: 'c1', agentVersion: '8' }).url.includes(
+      'agent-version=8&conversation-id=c1',
+    ),
+    true,
+    'the client may pin a version and resume a conversation of the default agent',
+  );
+  t.equal(
+    target(c, { model: 'gpt-realtime-mini' }).mode,
+    'standard',
+    'a client asking for a model gets a model session',
+  );
   t.equal(code(c, {}), 'agent_token_required', 'an agent needs the user token (no server key for agents)');
   const own = target(c, { agentName: 'theirs', token: JWT });
   t.match(own.url, /agent-name=theirs&agent-project-name=house/, 'AGENT_PROJECT_NAME completes a client-named agent');
@@ -110,7 +150,7 @@ t.test('the credential step', async (t) => {
   t.same(chooseCredential(c, params({ token: JWT }), 'standard'), { authorization: `Bearer ${JWT}` });
   t.same(chooseCredential(c, params({}), 'standard'), { 'api-key': KEY });
   t.same(chooseCredential(cfg({ AZURE_SPEECH_KEY: '' }), params({}), 'standard'), {}, 'keyless: no header yet');
-  t.equal(target(cfg({ AZURE_SPEECH_KEY: '' }), {}).credential, 'identity', 'the proxy\'s own identity');
+  t.equal(target(cfg({ AZURE_SPEECH_KEY: '' }), {}).credential, 'identity', "the proxy's own identity");
   t.equal(target(c, {}).credential, 'key');
   t.equal(target(c, { token: JWT }).credential, 'client');
   t.equal(code(c, { agentName: 'a' }), 'agent_project_required');
