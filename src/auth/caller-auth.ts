@@ -2,7 +2,7 @@
 // synchronous admission checks and the upgrade. It takes what the upgrade
 // handler copied out of the request and answers with a verified subject or a
 // reason to refuse; it never sees a uWS object, so it composes with any other
-// async admission step (server.ts awaits each in turn).
+// async admission step (upgrade/late-admission.ts awaits each in turn).
 import type { Config } from '../config';
 import type { AuthOutcome, AuthReason } from './refusal';
 import { ReplayCache } from './replay-cache';

@@ -61,7 +61,7 @@ export function loadAssets(dir: string): Map<string, Asset> {
  * demo CSP (scripts, styles and sockets from this origin only). Rate-limited
  * like the proxy's other HTTP routes.
  */
-/** The proxy's rate-limited admission for plain HTTP requests (server.ts). */
+/** The proxy's rate-limited admission for plain HTTP requests (http/request-facts.ts). */
 export type AdmitHttp = (res: HttpResponse, req: HttpRequest) => ResponseContext | null;
 
 /** Mints a ticket for the demo's one user (CLIENT_AUTH=ticket with TICKET_SECRET), or null. */

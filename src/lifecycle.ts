@@ -1,0 +1,80 @@
+// Listen, drain, close. Shutdown stops new upgrades (draining: probes answer
+// 503, upgrades are refused), lets sessions end on their own for the grace
+// period, closes the rest with 1001, and only then closes the port: the
+// uWS app must outlive its last socket. abort() is the dying thread's path.
+import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
+import uWS from './uws';
+import { Errors } from './errors';
+import type { ProxyContext } from './proxy-context';
+import type { ProxyServer } from './server';
+
+/** How long closed sessions' upstream legs get to finish their close handshakes. */
+const UPSTREAM_CLOSE_WAIT_MS = 2000;
+
+export function listen(px: ProxyContext, app: TemplatedApp): Promise<ProxyServer> {
+  const { cfg } = px;
+  return new Promise((resolve, reject) => {
+    app.listen(cfg.host, cfg.port, (listenSocket: us_listen_socket | false) => {
+      if (listenSocket === false) {
+        reject(new Error(`cannot listen on ${cfg.host}:${cfg.port}`));
+        return;
+      }
+      px.sweeper.start();
+      let closing: Promise<void> | null = null;
+      resolve({
+        port: uWS.us_socket_local_port(listenSocket as unknown as us_socket),
+        relay: px.relay,
+        gate: px.gate,
+        metrics: px.metrics,
+        shutdown(graceMs: number): Promise<void> {
+          closing ??= shutdown(px, app, listenSocket, graceMs);
+          return closing;
+        },
+        abort: () => abort(px, app, listenSocket),
+      });
+    });
+  });
+}
+
+async function shutdown(
+  px: ProxyContext,
+  app: TemplatedApp,
+  listenSocket: us_listen_socket,
+  graceMs: number,
+): Promise<void> {
+  const { relay } = px;
+  px.gate.draining = true;
+  await waitIdle(px, graceMs);
+  for (const s of relay.sessions) relay.fail(s, Errors.SHUTDOWN);
+  await waitIdle(px, UPSTREAM_CLOSE_WAIT_MS);
+  for (const s of relay.sessions) s.upstream?.terminate();
+  px.sweeper.stop();
+  px.identity.close();
+  uWS.us_listen_socket_close(listenSocket);
+  app.close();
+  await px.fleet?.close();
+}
+
+function abort(px: ProxyContext, app: TemplatedApp, listenSocket: us_listen_socket): void {
+  px.gate.draining = true;
+  px.identity.close();
+  px.sweeper.stop();
+  for (const s of px.relay.sessions) s.upstream?.terminate();
+  uWS.us_listen_socket_close(listenSocket);
+  app.close();
+  px.fleet?.abort();
+}
+
+/** Resolves when the last session has ended (ProxyContext.onIdle), or after `ms`. */
+function waitIdle(px: ProxyContext, ms: number): Promise<void> {
+  if (px.relay.sessions.size === 0) return Promise.resolve();
+  return new Promise((done) => {
+    const timer = setTimeout(finish, ms);
+    function finish(): void {
+      clearTimeout(timer);
+      px.onIdle = null;
+      done();
+    }
+    px.onIdle = finish;
+  });
+}

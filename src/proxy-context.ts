@@ -1,0 +1,140 @@
+// Everything one proxy instance holds, built once by startProxy. The route,
+// upgrade and socket handlers are module-level functions that take this object
+// as their first argument (as ws's listeners reach their socket through one
+// object), so nothing is closed over per request, connection or message.
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import { AdmissionGate, type SharedAdmission } from './admission/gate';
+import { MetricsGuard } from './admission/metrics-guard';
+import type { CallerAuth } from './auth/caller-auth';
+import { SubjectLimit } from './auth/subject-limit';
+import type { FleetLimiter } from './fleet/fleet-limiter';
+import { Metrics } from './observability/metrics';
+import type { MetricsBoard } from './observability/metrics-board';
+import { NOOP_TELEMETRY, type Telemetry } from './observability/telemetry';
+import { BufferBudget } from './relay/buffer-budget';
+import { Relay } from './relay/relay';
+import type { Session } from './relay/session';
+import { Sweeper } from './relay/sweeper';
+import { ModelPolicy } from './upstream/model-policy';
+import { ServerCredential } from './upstream/server-credential';
+
+/** Largest frame accepted from the upstream: Voice Live's own limit is 15 MiB. */
+export const UPSTREAM_MAX_PAYLOAD = 16 * 1024 * 1024;
+
+export interface ProxyDeps {
+  logger: Logger;
+  metrics?: Metrics;
+  telemetry?: Telemetry;
+  /** Admission state shared by every worker thread (WORKERS > 1). */
+  shared?: SharedAdmission;
+  /** Every worker's metrics, so /metrics reports the whole process. */
+  board?: MetricsBoard;
+  /** The process-wide buffer budget's shared cell (WORKERS > 1); absent: this thread's own. */
+  budget?: SharedArrayBuffer;
+}
+
+export class ProxyContext {
+  readonly cfg: Config;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly telemetry: Telemetry;
+  readonly gate: AdmissionGate;
+  readonly models: ModelPolicy;
+  readonly budget: BufferBudget;
+  readonly relay: Relay;
+  readonly sweeper: Sweeper;
+  /** The proxy's own Entra ID token, for keyless sessions. */
+  readonly identity: ServerCredential;
+  /** CLIENT_AUTH's verifier; null with CLIENT_AUTH=none. */
+  readonly auth: CallerAuth | null;
+  readonly subjects: SubjectLimit;
+  /** Limits shared across replicas through Redis (docs/contract.md §6); null without REDIS_URL. */
+  readonly fleet: FleetLimiter | null;
+  readonly metricsGuard: MetricsGuard;
+  /** Every worker's metrics (WORKERS > 1), else null. */
+  readonly board: MetricsBoard | null;
+  /** This thread's row on the board and in the shared tables (0 with WORKERS=1). */
+  readonly workerIndex: number;
+  /**
+   * Forwarded headers are read only when TRUST_PROXY says they mean something
+   * (each getHeader is a scan of the request).
+   */
+  readonly readsForwarded: boolean;
+  /** Set while shutdown waits for the last session to end. */
+  onIdle: (() => void) | null;
+
+  constructor(cfg: Config, deps: ProxyDeps) {
+    this.cfg = cfg;
+    this.log = deps.logger;
+    this.metrics = deps.metrics ?? new Metrics();
+    this.telemetry = deps.telemetry ?? NOOP_TELEMETRY;
+    this.gate = new AdmissionGate(cfg, deps.shared);
+    this.models = new ModelPolicy(cfg);
+    this.workerIndex = deps.shared?.index ?? 0;
+    this.budget = new BufferBudget(cfg.bufferBudgetBytes, deps.budget, this.workerIndex);
+    this.relay = new Relay(
+      {
+        pendingMaxFrames: cfg.pendingMaxFrames,
+        pendingMaxBytes: cfg.pendingMaxBytes,
+        clientHighWaterBytes: cfg.clientHighWaterBytes,
+        upstreamMaxBufferedBytes: cfg.upstreamMaxBufferedBytes,
+        upstreamConnectTimeoutMs: cfg.upstreamConnectTimeoutMs,
+        upstreamMaxPayload: UPSTREAM_MAX_PAYLOAD,
+      },
+      this.metrics,
+      this.budget,
+      (s) => sessionFinished(this, s),
+    );
+    this.sweeper = new Sweeper(this.relay, cfg);
+    this.identity = new ServerCredential(cfg.azureTokenScope, this.log, this.metrics);
+    // jose is loaded only when callers are verified.
+    this.auth =
+      cfg.clientAuth === 'none'
+        ? null
+        : new (require('./auth/caller-auth') as typeof import('./auth/caller-auth')).CallerAuth(
+            cfg,
+            this.metrics,
+            deps.shared?.replays,
+          );
+    // With REDIS_URL the fleet counts subjects across replicas instead (one count, not two).
+    this.subjects = new SubjectLimit(cfg.redisUrl === '' ? cfg.maxSessionsPerSubject : 0, deps.shared?.subjects);
+    // With the fleet on, MAX_SESSIONS_PER_SUBJECT is the fleet's (one count for every replica);
+    // ioredis is loaded only then.
+    this.fleet =
+      cfg.redisUrl === ''
+        ? null
+        : (require('./fleet/fleet') as typeof import('./fleet/fleet')).startFleet(
+            cfg,
+            this.log,
+            this.metrics,
+            cfg.maxSessionsPerSubject,
+          );
+    this.metricsGuard = new MetricsGuard(cfg);
+    if (this.metricsGuard.disabled)
+      this.log.warn({ host: cfg.host }, '/metrics refused: listening beyond loopback without METRICS_TOKEN');
+    this.board = deps.board ?? null;
+    this.readsForwarded = this.gate.ips.readsForwardedHeaders;
+    this.onIdle = null;
+  }
+}
+
+/** The session's summary line and event; wakes a waiting shutdown when it was the last. */
+function sessionFinished(px: ProxyContext, s: Session): void {
+  const summary = {
+    durationMs: Date.now() - s.openedAt,
+    upstreamConnectMs: s.upstreamConnectMs,
+    framesIn: s.framesIn,
+    bytesIn: s.bytesIn,
+    framesOut: s.framesOut,
+    bytesOut: s.bytesOut,
+    clientCloseCode: s.clientCloseCode,
+    upstreamCloseCode: s.upstreamCloseCode,
+    closedBy: s.closedBy,
+    error: s.error?.code ?? '',
+    subject: s.subject,
+  };
+  s.log.info(s.line(summary), 'session closed');
+  px.telemetry.trackEvent('session_closed', { ...summary, mode: s.target.mode });
+  if (px.onIdle !== null && px.relay.sessions.size === 0) px.onIdle();
+}
