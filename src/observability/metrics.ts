@@ -1,23 +1,22 @@
 // A dependency-free Prometheus registry. Every counter is a plain number field
 // so the hot path is `metrics.framesClientToUpstream++`: no label lookup, no
-// Map, no allocation. Labelled counters have a fixed label set, so each label
-// value is its own field and the label text is baked into a table at load.
+// Map, no allocation. What each field is called on /metrics (name, help,
+// labels) is in metric-table.ts; its label text is baked into series
+// prefixes here, at load.
 //
 // Text exposition format 0.0.4, which Azure Monitor managed Prometheus (and
 // every other scraper) reads. Counters and histogram buckets are plain sums,
 // so a multi-worker build can send `snapshot()` objects to one thread and
 // render their sum with `Metrics.renderSnapshots`.
 import type { EventLoopLag, EventLoopMonitor } from './event-loop';
+import { header, histogramSamples, num, single } from './exposition';
+import { COUNTERS, GAUGES, UPSTREAM_CONNECT_SECONDS, type CounterField } from './metric-table';
+import { EVENT_LOOP_LAG } from './node-metric-table';
 import { renderProcessStats } from './process-stats';
 import { RuntimeStats, renderRuntime } from './runtime-stats';
 
+export { METRIC_PREFIX, UPSTREAM_CONNECT_BUCKETS } from './metric-table';
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-export const METRIC_PREFIX = 'voice_live_proxy_';
-
-/** Upstream connect latency buckets in seconds (le, upper bounds). */
-export const UPSTREAM_CONNECT_BUCKETS: readonly number[] = Object.freeze([
-  0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-]);
 
 /** Fixed buckets; counts are per bucket (not cumulative) so snapshots add up. */
 export class Histogram {
@@ -126,7 +125,7 @@ export class Metrics {
   fleetRedisUp = 0;
   fleetLeases = 0;
 
-  readonly upstreamConnectSeconds = new Histogram(UPSTREAM_CONNECT_BUCKETS);
+  readonly upstreamConnectSeconds = new Histogram(UPSTREAM_CONNECT_SECONDS.buckets);
   private readonly eventLoop: EventLoopMonitor | null;
   private readonly runtime: RuntimeStats;
 
@@ -183,55 +182,32 @@ export class Metrics {
       out += fam.header;
       for (const series of fam.series) out += series.prefix + num(s[series.field]) + '\n';
     }
-
-    out += HIST_HEADER;
-    let cumulative = 0;
-    for (let i = 0; i < HIST_LE.length; i++) {
-      cumulative += s[HIST_BUCKET_KEYS[i]] ?? 0;
-      out += `${HIST_NAME}_bucket{le="${HIST_LE[i]}"} ${num(cumulative)}\n`;
-    }
-    out += `${HIST_NAME}_sum ${num(s[HIST_SUM_KEY])}\n`;
-    out += `${HIST_NAME}_count ${num(s[HIST_COUNT_KEY])}\n`;
+    out += header(UPSTREAM_CONNECT_SECONDS) + histogramSamples(UPSTREAM_CONNECT_SECONDS, s, HIST_KEY);
 
     const active = typeof extra.activeConnections === 'function' ? extra.activeConnections() : extra.activeConnections;
-    out += gauge(`${METRIC_PREFIX}active_connections`, 'Open browser sessions.', active);
-    out += gauge(`${METRIC_PREFIX}max_connections`, 'Configured MAX_CONNECTIONS.', extra.maxConnections);
-    out += gauge(`${METRIC_PREFIX}draining`, '1 while shutting down (health returns 503).', extra.draining ? 1 : 0);
+    out += single(GAUGES.activeConnections, active);
+    out += single(GAUGES.maxConnections, extra.maxConnections);
+    out += single(GAUGES.draining, extra.draining ? 1 : 0);
     if (extra.bufferedBytes !== undefined) {
-      out += gauge(
-        `${METRIC_PREFIX}buffered_bytes`,
-        'Bytes held for slow peers, all threads (BUFFER_BUDGET_BYTES counts these).',
-        extra.bufferedBytes(),
-      );
-      out += gauge(`${METRIC_PREFIX}buffer_budget_bytes`, 'Configured BUFFER_BUDGET_BYTES.', extra.bufferBudgetBytes);
+      out += single(GAUGES.bufferedBytes, extra.bufferedBytes());
+      out += single(GAUGES.bufferBudgetBytes, extra.bufferBudgetBytes);
     }
     if ((s.fleetEnabled ?? 0) > 0) {
-      out += gauge(
-        `${METRIC_PREFIX}fleet_redis_up`,
-        '1 while Redis answers (every thread); 0 = limits decided per replica (FLEET_ON_REDIS_DOWN).',
-        s.fleetRedisUp,
-      );
-      out += gauge(
-        `${METRIC_PREFIX}fleet_leases`,
-        'Session leases this replica holds and renews in Redis.',
-        s.fleetLeases,
-      );
+      out += single(GAUGES.fleetRedisUp, s.fleetRedisUp);
+      out += single(GAUGES.fleetLeases, s.fleetLeases);
     }
 
     // prom-client's default names, so stock Node.js dashboards work unchanged.
     out += renderProcessStats();
     out += renderRuntime(s);
-    for (const [name, key, help] of LAG_SERIES) out += gauge(name, help, s[key]);
+    for (const [key, def] of EVENT_LOOP_LAG) out += single(def, s[key]);
     return out;
   }
 }
 
-type CounterField = {
-  [K in keyof Metrics]: Metrics[K] extends number ? K : never;
-}[keyof Metrics];
-
 interface Series {
   readonly field: CounterField;
+  /** `name{label="value"} `, made once at load. */
   readonly prefix: string;
 }
 interface Family {
@@ -239,153 +215,18 @@ interface Family {
   readonly series: readonly Series[];
 }
 
-/** One counter family; `labels` maps label value -> field. */
-function counter(
-  name: string,
-  help: string,
-  label: string | null,
-  fields: CounterField | ReadonlyArray<readonly [string, CounterField]>,
-): Family {
-  const full = METRIC_PREFIX + name;
-  const header = `# HELP ${full} ${help}\n# TYPE ${full} counter\n`;
-  if (typeof fields === 'string') return { header, series: [{ field: fields, prefix: `${full} ` }] };
-  return {
-    header,
-    series: fields.map(([value, field]) => ({ field, prefix: `${full}{${label}="${value}"} ` })),
-  };
-}
-
-const FAMILIES: readonly Family[] = [
-  counter('upgrades_total', 'WebSocket upgrade requests on the socket paths by outcome.', 'outcome', [
-    ['accepted', 'upgradesAccepted'],
-    ['origin', 'upgradesOrigin'],
-    ['rate', 'upgradesRate'],
-    ['capacity', 'upgradesCapacity'],
-    ['ip_capacity', 'upgradesIpCapacity'],
-    ['invalid', 'upgradesInvalid'],
-    ['draining', 'upgradesDraining'],
-    ['unauthorized', 'upgradesUnauthorized'],
-    ['subject_capacity', 'upgradesSubjectCapacity'],
-    ['fleet_capacity', 'upgradesFleetCapacity'],
-    ['fleet_unavailable', 'upgradesFleetUnavailable'],
-  ]),
-  counter(
-    'auth_verifications_total',
-    'Caller verifications (CLIENT_AUTH) by outcome; a refusal names its reason.',
-    'outcome',
-    [
-      ['ok', 'authOk'],
-      ['missing', 'authMissing'],
-      ['expired', 'authExpired'],
-      ['invalid', 'authInvalid'],
-      ['replayed', 'authReplayed'],
-      ['unavailable', 'authUnavailable'],
-    ],
-  ),
-  counter(
-    'unknown_parameters_total',
-    'Query parameters on socket paths that the proxy does not know (dropped, never forwarded).',
-    null,
-    'unknownParameters',
-  ),
-  counter(
-    'http_rate_limited_total',
-    'Plain HTTP requests refused with 429 by the rate limiter.',
-    null,
-    'httpRateLimited',
-  ),
-  counter('upstream_connects_total', 'Upstream Voice Live connection attempts by outcome.', 'outcome', [
-    ['ok', 'upstreamConnectsOk'],
-    ['unauthorized', 'upstreamConnectsUnauthorized'],
-    ['forbidden', 'upstreamConnectsForbidden'],
-    ['timeout', 'upstreamConnectsTimeout'],
-    ['error', 'upstreamConnectsError'],
-    ['credential', 'upstreamConnectsCredential'],
-  ]),
-  counter(
-    'server_token_requests_total',
-    "Token requests for the proxy's own identity (keyless upstream), by outcome.",
-    'outcome',
-    [
-      ['ok', 'serverTokenOk'],
-      ['error', 'serverTokenErrors'],
-    ],
-  ),
-  counter('frames_total', 'WebSocket messages relayed, by direction.', 'direction', [
-    ['client_to_upstream', 'framesClientToUpstream'],
-    ['upstream_to_client', 'framesUpstreamToClient'],
-  ]),
-  counter('bytes_total', 'Message payload bytes relayed, by direction.', 'direction', [
-    ['client_to_upstream', 'bytesClientToUpstream'],
-    ['upstream_to_client', 'bytesUpstreamToClient'],
-  ]),
-  counter(
-    'backpressure_pauses_total',
-    'Times the upstream was paused because the browser read too slowly.',
-    null,
-    'backpressurePauses',
-  ),
-  counter(
-    'slow_client_closes_total',
-    'Sessions closed because the browser stayed too slow to read.',
-    null,
-    'slowClientCloses',
-  ),
-  counter(
-    'slow_upstream_closes_total',
-    'Sessions closed because the upstream stayed too slow to accept data.',
-    null,
-    'slowUpstreamCloses',
-  ),
-  counter(
-    'pending_overflows_total',
-    'Sessions closed because too much arrived before the upstream opened.',
-    null,
-    'pendingOverflows',
-  ),
-  counter(
-    'buffer_budget_pauses_total',
-    'Upstreams paused early because the process buffer budget ran short.',
-    null,
-    'bufferBudgetPauses',
-  ),
-  counter(
-    'buffer_budget_sheds_total',
-    'Sessions closed 1013 because the process buffer budget was spent.',
-    null,
-    'bufferBudgetSheds',
-  ),
-  counter(
-    'fleet_redis_errors_total',
-    'Redis calls that failed or timed out (FLEET_REDIS_TIMEOUT_MS).',
-    null,
-    'fleetRedisErrors',
-  ),
-  counter('fleet_redis_state_changes_total', 'Times Redis was found up or down.', 'to', [
-    ['up', 'fleetRedisUps'],
-    ['down', 'fleetRedisDowns'],
-  ]),
-  counter(
-    'fleet_local_admits_total',
-    "Sessions admitted on this replica's own limits while Redis was down (FLEET_ON_REDIS_DOWN=open).",
-    null,
-    'fleetLocalAdmits',
-  ),
-  counter('closes_total', 'Sessions closed, by who initiated the close.', 'initiator', [
-    ['client', 'closesClient'],
-    ['upstream', 'closesUpstream'],
-    ['proxy', 'closesProxy'],
-  ]),
-];
+const FAMILIES: readonly Family[] = COUNTERS.map((def) => ({
+  header: header(def),
+  series: def.series.map(({ value, field }) => ({
+    field,
+    prefix: def.label === null ? `${def.name} ` : `${def.name}{${def.label}="${value}"} `,
+  })),
+}));
 
 const COUNTER_FIELDS: readonly CounterField[] = FAMILIES.flatMap((f) => f.series.map((s) => s.field));
 
 const HIST_KEY = 'upstreamConnectSeconds';
-const HIST_NAME = `${METRIC_PREFIX}upstream_connect_duration_seconds`;
-const HIST_HEADER =
-  `# HELP ${HIST_NAME} Time to open the upstream WebSocket (handshake included).\n` + `# TYPE ${HIST_NAME} histogram\n`;
-const HIST_LE: readonly string[] = [...UPSTREAM_CONNECT_BUCKETS.map(String), '+Inf'];
-const HIST_BUCKET_KEYS: readonly string[] = HIST_LE.map((_, i) => `${HIST_KEY}.bucket.${i}`);
+const HIST_BUCKET_KEYS: readonly string[] = UPSTREAM_CONNECT_SECONDS.le.map((_, i) => `${HIST_KEY}.bucket.${i}`);
 const HIST_SUM_KEY = `${HIST_KEY}.sum`;
 const HIST_COUNT_KEY = `${HIST_KEY}.count`;
 
@@ -399,55 +240,6 @@ const LAG_STATS: ReadonlyArray<readonly [string, keyof EventLoopLag]> = [
   ['eventLoopLagP99Seconds', 'p99'],
   ['eventLoopLagMaxSeconds', 'max'],
 ];
-const WINDOW = 'worst thread, last 60 s window';
-const LAG_SERIES: ReadonlyArray<readonly [string, string, string]> = [
-  // prom-client measures this one with a setImmediate per scrape; here it is the window's mean.
-  ['nodejs_eventloop_lag_seconds', 'eventLoopLagMeanSeconds', `Lag of event loop in seconds (mean, ${WINDOW}).`],
-  ['nodejs_eventloop_lag_min_seconds', 'eventLoopLagMinSeconds', `The minimum recorded event loop delay (${WINDOW}).`],
-  [
-    'nodejs_eventloop_lag_max_seconds',
-    'eventLoopLagMaxSeconds',
-    'The maximum recorded event loop delay (worst thread).',
-  ],
-  [
-    'nodejs_eventloop_lag_mean_seconds',
-    'eventLoopLagMeanSeconds',
-    `The mean of the recorded event loop delays (${WINDOW}).`,
-  ],
-  [
-    'nodejs_eventloop_lag_stddev_seconds',
-    'eventLoopLagStddevSeconds',
-    `The standard deviation of the recorded event loop delays (${WINDOW}).`,
-  ],
-  [
-    'nodejs_eventloop_lag_p50_seconds',
-    'eventLoopLagP50Seconds',
-    `The 50th percentile of the recorded event loop delays (${WINDOW}).`,
-  ],
-  [
-    'nodejs_eventloop_lag_p90_seconds',
-    'eventLoopLagP90Seconds',
-    `The 90th percentile of the recorded event loop delays (${WINDOW}).`,
-  ],
-  [
-    'nodejs_eventloop_lag_p99_seconds',
-    'eventLoopLagP99Seconds',
-    `The 99th percentile of the recorded event loop delays (${WINDOW}).`,
-  ],
-];
-
 const MAX_KEYS: ReadonlySet<string> = new Set(LAG_STATS.map(([key]) => key));
 /** Merged as the minimum: Redis counts as up only when every thread reaches it. */
 const MIN_KEYS: ReadonlySet<string> = new Set(['fleetRedisUp']);
-
-function gauge(name: string, help: string, value: number | undefined): string {
-  return `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${num(value)}\n`;
-}
-
-/** Go's ParseFloat spelling: NaN, +Inf, -Inf; JS prints everything else compatibly. */
-function num(v: number | undefined): string {
-  if (v === undefined) return '0';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return String(v); // NaN -> 'NaN', 1e-7 -> '1e-7'
-}

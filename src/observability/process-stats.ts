@@ -6,12 +6,14 @@
 // holds two (its socket and its upstream socket).
 import { readdirSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { header, single } from './exposition';
+import { PROCESS } from './node-metric-table';
 
 const START_TIME_SECONDS = Math.round(Date.now() / 1000 - process.uptime());
 const [MAJOR, MINOR, PATCH] = process.versions.node.split('.');
 const VERSION_INFO =
-  '# HELP nodejs_version_info Node.js version info.\n# TYPE nodejs_version_info gauge\n' +
-  `nodejs_version_info{version="${process.version}",major="${MAJOR}",minor="${MINOR}",patch="${PATCH}"} 1\n`;
+  header(PROCESS.versionInfo) +
+  `${PROCESS.versionInfo.name}{version="${process.version}",major="${MAJOR}",minor="${MINOR}",patch="${PATCH}"} 1\n`;
 
 /** Linux only (as prom-client): null where /proc is not there. */
 export function openFds(): number | null {
@@ -85,46 +87,21 @@ function readOrNull(path: string): string | null {
   }
 }
 
-function series(name: string, type: 'gauge' | 'counter', help: string, value: number): string {
-  const v = value === Infinity ? '+Inf' : String(value);
-  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${v}\n`;
-}
-
 export function renderProcessStats(): string {
   const cpu = process.cpuUsage();
-  let out = series(
-    'process_cpu_user_seconds_total',
-    'counter',
-    'Total user CPU time spent in seconds.',
-    cpu.user / 1e6,
-  );
-  out += series(
-    'process_cpu_system_seconds_total',
-    'counter',
-    'Total system CPU time spent in seconds.',
-    cpu.system / 1e6,
-  );
-  out += series(
-    'process_cpu_seconds_total',
-    'counter',
-    'Total user and system CPU time spent in seconds.',
-    (cpu.user + cpu.system) / 1e6,
-  );
-  out += series(
-    'process_start_time_seconds',
-    'gauge',
-    'Start time of the process since unix epoch in seconds.',
-    START_TIME_SECONDS,
-  );
-  out += series('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', process.memoryUsage.rss());
+  let out = single(PROCESS.cpuUser, cpu.user / 1e6);
+  out += single(PROCESS.cpuSystem, cpu.system / 1e6);
+  out += single(PROCESS.cpu, (cpu.user + cpu.system) / 1e6);
+  out += single(PROCESS.startTime, START_TIME_SECONDS);
+  out += single(PROCESS.residentMemory, process.memoryUsage.rss());
   const mem = vm();
   if (mem !== null) {
-    out += series('process_virtual_memory_bytes', 'gauge', 'Virtual memory size in bytes.', mem.virtual);
-    out += series('process_heap_bytes', 'gauge', 'Process heap size in bytes.', mem.data);
+    out += single(PROCESS.virtualMemory, mem.virtual);
+    out += single(PROCESS.heap, mem.data);
   }
   const open = FD_COUNTER.read();
-  if (open !== null) out += series('process_open_fds', 'gauge', 'Number of open file descriptors.', open);
+  if (open !== null) out += single(PROCESS.openFds, open);
   const max = maxFds();
-  if (max !== null) out += series('process_max_fds', 'gauge', 'Maximum number of open file descriptors.', max);
+  if (max !== null) out += single(PROCESS.maxFds, max);
   return out + VERSION_INFO;
 }

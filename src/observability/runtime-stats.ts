@@ -9,20 +9,13 @@
 // With worker threads the process series must be read once and the isolate
 // series summed; the board already carries fixed numeric keys across threads,
 // so these are a few dozen lines rather than a registry per thread plus a merge.
-import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
+import { header, histogramSamples, num, single, type Snapshot } from './exposition';
+import { GC_BUCKETS, GC_KINDS, RUNTIME } from './node-metric-table';
 
-export type Snapshot = Record<string, number>;
-
-/** prom-client's GC buckets (seconds). */
-export const GC_BUCKETS: readonly number[] = Object.freeze([0.001, 0.01, 0.1, 1, 2, 5]);
-const GC_KINDS: ReadonlyArray<readonly [number, string]> = [
-  [constants.NODE_PERFORMANCE_GC_MINOR, 'minor'],
-  [constants.NODE_PERFORMANCE_GC_MAJOR, 'major'],
-  [constants.NODE_PERFORMANCE_GC_INCREMENTAL, 'incremental'],
-  [constants.NODE_PERFORMANCE_GC_WEAKCB, 'weakcb'],
-];
-const GC_LE: readonly string[] = [...GC_BUCKETS.map(String), '+Inf'];
+export type { Snapshot } from './exposition';
+export { GC_BUCKETS } from './node-metric-table';
 /** V8's heap spaces: the same in every thread of one process (one V8 build). */
 export const HEAP_SPACES: readonly string[] = Object.freeze(getHeapSpaceStatistics().map((s) => s.space_name));
 
@@ -109,61 +102,25 @@ export const RUNTIME_KEYS: readonly string[] = Object.freeze(
   })(),
 );
 
-function num(v: number | undefined): string {
-  return v === undefined ? '0' : String(v);
-}
-
-function gauge(name: string, help: string, value: number | undefined): string {
-  return `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${num(value)}\n`;
-}
-
 /** The per-thread series of a merged snapshot (sums over threads). */
 export function renderRuntime(s: Snapshot): string {
-  let out = gauge(
-    'nodejs_heap_size_total_bytes',
-    'Process heap size from Node.js in bytes (all threads).',
-    s.heapTotalBytes,
-  );
-  out += gauge(
-    'nodejs_heap_size_used_bytes',
-    'Process heap size used from Node.js in bytes (all threads).',
-    s.heapUsedBytes,
-  );
-  out += gauge(
-    'nodejs_external_memory_bytes',
-    'Node.js external memory size in bytes (all threads).',
-    s.externalMemoryBytes,
-  );
-  out += gauge('nodejs_active_handles_total', 'Total number of active handles (all threads).', s.activeHandles);
-  out += gauge('nodejs_active_requests_total', 'Total number of active requests (all threads).', s.activeRequests);
-  out += gauge(
-    'nodejs_active_resources_total',
-    'Total number of active resources keeping the event loops alive.',
-    s.activeResources,
-  );
-  for (const [what, help] of [
-    ['total', 'size'],
-    ['used', 'used size'],
-    ['available', 'available size'],
+  let out = single(RUNTIME.heapTotal, s.heapTotalBytes);
+  out += single(RUNTIME.heapUsed, s.heapUsedBytes);
+  out += single(RUNTIME.external, s.externalMemoryBytes);
+  out += single(RUNTIME.activeHandles, s.activeHandles);
+  out += single(RUNTIME.activeRequests, s.activeRequests);
+  out += single(RUNTIME.activeResources, s.activeResources);
+  for (const [what, def] of [
+    ['total', RUNTIME.heapSpaceTotal],
+    ['used', RUNTIME.heapSpaceUsed],
+    ['available', RUNTIME.heapSpaceAvailable],
   ] as const) {
-    const name = `nodejs_heap_space_size_${what}_bytes`;
-    out += `# HELP ${name} Process heap space ${help} from Node.js in bytes (all threads).\n# TYPE ${name} gauge\n`;
+    out += header(def);
     for (const space of HEAP_SPACES) {
-      out += `${name}{space="${space.replace(/_space$/, '')}"} ${num(s[spaceKey(space, what)])}\n`;
+      out += `${def.name}{space="${space.replace(/_space$/, '')}"} ${num(s[spaceKey(space, what)])}\n`;
     }
   }
-  const gc = 'nodejs_gc_duration_seconds';
-  out +=
-    `# HELP ${gc} Garbage collection duration by kind, one of major, minor, incremental or weakcb.\n` +
-    `# TYPE ${gc} histogram\n`;
-  for (const [, kind] of GC_KINDS) {
-    let cumulative = 0;
-    for (let i = 0; i < GC_LE.length; i++) {
-      cumulative += s[gcKey(kind, `bucket.${i}`)] ?? 0;
-      out += `${gc}_bucket{le="${GC_LE[i]}",kind="${kind}"} ${num(cumulative)}\n`;
-    }
-    out += `${gc}_sum{kind="${kind}"} ${num(s[gcKey(kind, 'sum')])}\n`;
-    out += `${gc}_count{kind="${kind}"} ${num(s[gcKey(kind, 'count')])}\n`;
-  }
+  out += header(RUNTIME.gc);
+  for (const [, kind] of GC_KINDS) out += histogramSamples(RUNTIME.gc, s, `gc.${kind}`, `kind="${kind}"`);
   return out;
 }

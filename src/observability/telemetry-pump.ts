@@ -1,29 +1,16 @@
 // The counters as Application Insights metrics: once a minute, what each
 // counter grew by since the last send (App Insights sums them across threads
 // and instances), plus the live connection gauge from one thread only.
+import { COUNTERS, type CounterField } from './metric-table';
 import type { Metrics } from './metrics';
 import type { Telemetry } from './telemetry';
 
-/** Counters worth a chart in App Insights; the full set is on /metrics. */
-const PUMPED = [
-  'upgradesAccepted',
-  'upgradesOrigin',
-  'upgradesRate',
-  'upgradesCapacity',
-  'upgradesInvalid',
-  'upstreamConnectsOk',
-  'upstreamConnectsUnauthorized',
-  'upstreamConnectsForbidden',
-  'upstreamConnectsTimeout',
-  'upstreamConnectsError',
-  'framesClientToUpstream',
-  'framesUpstreamToClient',
-  'bytesClientToUpstream',
-  'bytesUpstreamToClient',
-  'backpressurePauses',
-  'slowClientCloses',
-  'slowUpstreamCloses',
-] as const;
+/** The counters metric-table.ts marks for Application Insights, by field name; the full set is on /metrics. */
+export const PUMPED: readonly CounterField[] = Object.freeze(
+  COUNTERS.filter((def) => def.appInsights).flatMap((def) => def.series.map((s) => s.field)),
+);
+/** The one gauge sent, under its RenderExtra name, by the thread that owns the process-wide count. */
+export const PUMPED_GAUGE = 'activeConnections';
 
 export const PUMP_INTERVAL_MS = 60_000;
 
@@ -55,6 +42,6 @@ export class TelemetryPump {
       this.last.set(name, now);
       if (delta !== 0) this.telemetry.trackMetric(name, delta);
     }
-    if (this.active !== null) this.telemetry.trackMetric('activeConnections', this.active());
+    if (this.active !== null) this.telemetry.trackMetric(PUMPED_GAUGE, this.active());
   }
 }

@@ -9,7 +9,7 @@ import type { DeferredUpgrade } from '../http/deferred-upgrade';
 import type { ProxyContext } from '../proxy-context';
 import type { ClientUserData } from '../relay/session';
 import { releaseSlots } from './slots';
-import { countUpgrade } from './upgrade-counters';
+import { countUpgrade, countUpgraded } from './upgrade-counters';
 
 /** Retry-After for a verifier that could not answer and for a subject at its cap. */
 export const AUTH_RETRY_AFTER = 5;
@@ -25,7 +25,7 @@ export function admitCaller(
   if (later.aborted) return;
   if (!outcome.ok) {
     releaseSlots(px, ud);
-    px.metrics.upgradesUnauthorized++;
+    countUpgrade(px.metrics, 'unauthorized');
     // The cause is a jose error code or a claim name, never the credential.
     px.log.info({ ip: ud.ip, reason: outcome.reason, cause: outcome.cause }, 'caller refused');
     later.refuse(errorFor(outcome.reason), outcome.reason === 'unavailable' ? AUTH_RETRY_AFTER : 0);
@@ -33,7 +33,7 @@ export function admitCaller(
   }
   if (!px.subjects.tryAcquire(outcome.subject)) {
     releaseSlots(px, ud);
-    px.metrics.upgradesSubjectCapacity++;
+    countUpgrade(px.metrics, 'subject_capacity');
     px.log.info({ ip: ud.ip, subject: outcome.subject }, 'subject at capacity');
     later.refuse(Errors.SUBJECT_AT_CAPACITY, AUTH_RETRY_AFTER);
     return;
@@ -43,7 +43,7 @@ export function admitCaller(
     admitFleet(px, later, ud);
     return;
   }
-  countUpgrade(px.metrics, ud);
+  countUpgraded(px.metrics, ud);
   later.upgrade(ud);
 }
 
@@ -61,7 +61,7 @@ export function admitFleet(px: ProxyContext, later: DeferredUpgrade<ClientUserDa
     }
     ud.lease = d.lease;
     const draining = px.gate.draining;
-    if (draining) px.metrics.upgradesDraining++;
+    if (draining) countUpgrade(px.metrics, 'draining');
     const refusal = draining ? ([Errors.DRAINING, 5] as const) : fleetRefusal(d.verdict, d.retryAfter, px.metrics);
     if (refusal !== null) {
       releaseSlots(px, ud);
@@ -69,7 +69,7 @@ export function admitFleet(px: ProxyContext, later: DeferredUpgrade<ClientUserDa
       later.refuse(refusal[0], refusal[1]);
       return;
     }
-    countUpgrade(px.metrics, ud);
+    countUpgraded(px.metrics, ud);
     later.upgrade(ud);
   });
 }

@@ -16,7 +16,7 @@ import type { ProxyContext } from '../proxy-context';
 import type { ClientUserData } from '../relay/session';
 import { acceptRequestId, parseClientParams } from '../upstream/params';
 import { buildTarget, type UpstreamTarget } from '../upstream/target';
-import { countRefusal, countUpgrade } from './upgrade-counters';
+import { countUpgrade, countUpgraded } from './upgrade-counters';
 import { AUTH_UNAVAILABLE, admitCaller, admitFleet } from './late-admission';
 import { releaseSlots } from './slots';
 
@@ -34,7 +34,7 @@ export function upgrade(px: ProxyContext, res: HttpResponse, req: HttpRequest, c
   const { cfg, log, metrics } = px;
   const v = px.gate.decideUpgrade(f, newVerdict());
   if (v.error !== null) {
-    countRefusal(metrics, v.outcome);
+    countUpgrade(metrics, v.outcome);
     log.debug({ ip: v.ip, outcome: v.outcome }, 'upgrade refused');
     sendError(res, v.error, { tls: v.tls, corsOrigin: corsOrigin(px, f) }, v.retryAfter);
     return;
@@ -81,7 +81,7 @@ export function upgrade(px: ProxyContext, res: HttpResponse, req: HttpRequest, c
   // A request error never reaches the upstream, so in token mode (where
   // the credential to verify is the one it would forward) it is reported as usual.
   if ((auth === null && px.fleet === null) || (auth?.mode === 'token' && ud.requestError !== null)) {
-    countUpgrade(px.metrics, ud);
+    countUpgraded(px.metrics, ud);
     res.upgrade(ud, key, protocol, extensions, context);
     return;
   }
