@@ -2,6 +2,7 @@
 // in one corked write. Status lines are precomputed per code.
 import type { HttpResponse } from 'uWebSockets.js';
 import { errorBody, type ProxyError } from '../errors';
+import { authChallenge } from './auth-challenge';
 import { writeCorsHeaders, writeSecurityHeaders } from './security-headers';
 
 const STATUS_LINES: Record<number, string> = {
@@ -54,6 +55,7 @@ export function sendError(res: HttpResponse, err: ProxyError, ctx: ResponseConte
   res.cork(() => {
     writeHead(res, err.status, 'application/json', ctx);
     if (retryAfterSeconds > 0) res.writeHeader('Retry-After', String(retryAfterSeconds));
+    if (err.status === 401) res.writeHeader('WWW-Authenticate', authChallenge(err));
     res.end(errorBody(err));
   });
 }

@@ -41,10 +41,11 @@ async function refusal(
   h: Harness,
   query: string,
   origin?: string,
-): Promise<{ status: number; code: string; body: string }> {
+): Promise<{ status: number; code: string; body: string; challenge: string | undefined }> {
   const c = h.client(query, origin === undefined ? {} : { origin });
   const r = await c.refused;
-  return { status: r.status, code: (JSON.parse(r.body) as { error: { code: string } }).error.code, body: r.body };
+  const code = (JSON.parse(r.body) as { error: { code: string } }).error.code;
+  return { status: r.status, code, body: r.body, challenge: r.headers['www-authenticate'] as string | undefined };
 }
 
 t.test('a minted HS256 ticket connects; the subject is logged, the ticket never is', async (t) => {
@@ -130,8 +131,14 @@ t.test('each refusal class: 401 with its code, counted, ticket not echoed', asyn
     const r = await refusal(h, query);
     t.equal(r.status, 401, `${why}: 401`);
     t.equal(r.code, code, `${why}: ${code}`);
+    t.match(r.challenge, /^Bearer realm="voice-live-proxy"/, `${why}: a WWW-Authenticate challenge`);
+    if (code === 'auth_missing') t.notMatch(r.challenge, /error=/, `${why}: no error without a credential`);
+    else t.match(r.challenge, /error="invalid_token"/, `${why}: invalid_token`);
     const ticket = /ticket=([^&]+)/.exec(query)?.[1];
-    if (ticket !== undefined) t.notOk(r.body.includes(ticket), `${why}: not echoed`);
+    if (ticket !== undefined) {
+      t.notOk(r.body.includes(ticket), `${why}: not echoed`);
+      t.notOk(r.challenge?.includes(ticket), `${why}: not in the challenge`);
+    }
   }
   const m = h.proxy.metrics;
   t.equal(m.authMissing, 1);
@@ -153,6 +160,7 @@ t.test('a ticket is single-use; an origin claim that matches is accepted', async
   await first.opened;
   const again = await refusal(h, `ticket=${ticket}`);
   t.same([again.status, again.code], [401, 'auth_replayed']);
+  t.equal(again.challenge, 'Bearer realm="voice-live-proxy", error="invalid_token", error_description="already used"');
   t.equal(h.proxy.metrics.authReplayed, 1);
 });
 

@@ -38,7 +38,9 @@ const TOKEN = 'tok-0123456789abcdef-0123456789abcdef';
 
 t.test('METRICS_TOKEN guards /metrics', async (t) => {
   const h = await startHarness(t, { METRICS_TOKEN: TOKEN });
-  t.equal((await h.http('/metrics')).status, 401);
+  const bare = await h.http('/metrics');
+  t.equal(bare.status, 401);
+  t.equal(bare.headers.get('www-authenticate'), 'Bearer realm="metrics"', 'a 401 names its scheme');
   t.equal((await h.http('/metrics', { headers: { authorization: 'Bearer nope' } })).status, 401);
   t.equal((await h.http('/metrics', { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
 });
