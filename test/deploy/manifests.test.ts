@@ -66,6 +66,24 @@ t.test('deploy/kubernetes.yaml', async (t) => {
   t.same(c.securityContext.capabilities.drop, ['ALL']);
   t.ok(c.resources.limits.memory, 'a memory limit');
   t.equal(byKind('Service').spec.ports[0].targetPort, 'http');
+  t.notOk(
+    JSON.stringify(byKind('Deployment').spec.template.metadata).includes('prometheus.io/scrape'),
+    'no token-less scrape annotation: it would only ever get 403 metrics_disabled',
+  );
+
+  const monitor = parse(readFileSync(join(ROOT, 'deploy', 'kubernetes-servicemonitor.yaml'), 'utf8')) as Obj;
+  t.equal(monitor.kind, 'ServiceMonitor');
+  t.same(monitor.spec.selector.matchLabels, byKind('Service').metadata.labels, 'selects the Service');
+  const ep = monitor.spec.endpoints[0] as Obj;
+  t.equal(ep.port, byKind('Service').spec.ports[0].name, "scrapes the Service's named port");
+  t.equal(ep.path, '/metrics');
+  t.same(
+    ep.authorization,
+    { type: 'Bearer', credentials: { name: 'voice-live-proxy', key: 'METRICS_TOKEN' } },
+    "sends METRICS_TOKEN from the Deployment's secret",
+  );
+  const secretRef = (c.envFrom as Obj[]).find((e) => e.secretRef !== undefined)?.secretRef as Obj;
+  t.equal(secretRef.name, ep.authorization.credentials.name, 'the same secret the proxy reads');
 });
 
 t.test('deploy/containerapp.yaml', async (t) => {
