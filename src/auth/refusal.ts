@@ -6,7 +6,17 @@ import { Errors, type ProxyError } from '../errors';
 export type AuthReason = 'missing' | 'expired' | 'invalid' | 'replayed' | 'unavailable';
 
 export type AuthOutcome =
-  | { readonly ok: true; readonly subject: string }
+  | {
+      readonly ok: true;
+      readonly subject: string;
+      /**
+       * A ticket's `jti` as a fleet-wide replay key (a digest, so its length
+       * and characters are fixed) and the second it may be forgotten; absent
+       * for tokens and for tickets without a `jti`. With REDIS_URL the fleet
+       * step claims it once across every replica.
+       */
+      readonly ticket?: { readonly id: string; readonly untilS: number };
+    }
   | {
       readonly ok: false;
       readonly reason: AuthReason;

@@ -5,7 +5,7 @@
 // most TICKET_MAX_TTL_S, the optional `origin` claim against the request's
 // Origin, and `jti` single use.
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import type { Config } from '../config';
 import { hmacKey, JWKS_ALGORITHMS, remoteKeys } from './jwt-keys';
 import { reasonOf, refused, type AuthOutcome } from './refusal';
@@ -66,9 +66,14 @@ export class TicketVerifier {
     if (p.jti !== undefined) {
       if (typeof p.jti !== 'string' || p.jti === '' || p.jti.length > MAX_CLAIM_LENGTH)
         return refused('invalid', 'jti');
-      const claim = this.replays.claim(p.jti, exp + CLOCK_TOLERANCE_S, now);
+      const untilS = exp + CLOCK_TOLERANCE_S;
+      const claim = this.replays.claim(p.jti, untilS, now);
       if (claim === 'replayed') return refused('replayed', 'jti');
       if (claim === 'full') return refused('unavailable', 'replay table full');
+      // Unkeyed on purpose: every replica must derive the same key. A jti is
+      // not a secret; hashing only fixes the Redis key's length and alphabet.
+      const id = createHash('sha256').update(p.jti).digest('base64url').slice(0, 22);
+      return { ok: true, subject: sub, ticket: { id, untilS } };
     }
     return { ok: true, subject: sub };
   }

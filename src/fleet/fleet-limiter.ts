@@ -24,9 +24,11 @@ export interface AcquireRequest {
   readonly ipKey: string;
   /** Verified caller identity (CLIENT_AUTH); '' or absent = not counted per subject. */
   readonly subject?: string;
+  /** A ticket's replay key and expiry (seconds): claimed once across the fleet. */
+  readonly ticket?: { readonly id: string; readonly untilS: number };
 }
 
-export type FleetVerdict = 'ok' | 'rate' | 'fleet' | 'ip' | 'subject' | 'unavailable';
+export type FleetVerdict = 'ok' | 'rate' | 'fleet' | 'ip' | 'subject' | 'replayed' | 'unavailable';
 
 export interface FleetDecision {
   readonly verdict: FleetVerdict;
@@ -75,7 +77,7 @@ const RENEW_CHUNK = 1000;
 /** While Redis is down, how often it is probed. */
 const PROBE_MS = 1000;
 
-const CODES: readonly FleetVerdict[] = ['ok', 'rate', 'fleet', 'ip', 'subject'];
+const CODES: readonly FleetVerdict[] = ['ok', 'rate', 'fleet', 'ip', 'subject', 'replayed'];
 
 type State = 'unknown' | 'up' | 'down';
 
@@ -110,6 +112,8 @@ export class FleetLimiter {
       opts.maxPerIp,
       '',
       opts.maxPerSubject,
+      '',
+      0,
     ];
     // ioredis reports errors as events too; without a listener it prints them.
     // The state change is logged by the call that fails, once.
@@ -156,6 +160,10 @@ export class FleetLimiter {
     args[1] = lease.id;
     args[5] = req.ipKey;
     args[8] = subject;
+    if (req.ticket !== undefined) {
+      args[10] = req.ticket.id;
+      args[11] = req.ticket.untilS;
+    }
     try {
       const [code, wait] = await this.redis.vlpAcquire(...args);
       this.markUp();

@@ -10,6 +10,8 @@ export interface FleetRefusalMetrics {
   upgradesFleetCapacity: number;
   upgradesSubjectCapacity: number;
   upgradesFleetUnavailable: number;
+  upgradesUnauthorized: number;
+  authReplayed: number;
 }
 
 /** Seconds a client refused for capacity should wait (as the local gate says). */
@@ -33,6 +35,11 @@ export function fleetRefusal(
     case 'subject':
       m.upgradesSubjectCapacity++;
       return [Errors.SUBJECT_AT_CAPACITY, CAPACITY_RETRY_AFTER];
+    case 'replayed':
+      // Verified here (counted ok), but already spent on another replica.
+      m.upgradesUnauthorized++;
+      m.authReplayed++;
+      return [Errors.AUTH_REPLAYED, 0];
     case 'fleet':
       m.upgradesFleetCapacity++;
       return [Errors.FLEET_AT_CAPACITY, CAPACITY_RETRY_AFTER];

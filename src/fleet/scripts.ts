@@ -21,10 +21,16 @@
 
 /**
  * KEYS: none (built from ARGV[1]; all under one hash tag).
- * ARGV: prefix, leaseId, leaseMs, burst, windowMs, ipKey, fleetMax, ipMax, subject, subMax
- * (a max of 0 means that scope is not counted; burst 0 means no rate limit).
+ * ARGV: prefix, leaseId, leaseMs, burst, windowMs, ipKey, fleetMax, ipMax, subject, subMax,
+ * ticketId, ticketUntilSeconds
+ * (a max of 0 means that scope is not counted; burst 0 means no rate limit;
+ * ticketId '' means no ticket to claim).
  * Returns {0, 0} admitted (lease added), {1, retryAfterSeconds} rate limited,
- * {2, 0} fleet full, {3, 0} address full, {4, 0} subject full.
+ * {2, 0} fleet full, {3, 0} address full, {4, 0} subject full, {5, 0} ticket
+ * already used on some replica.
+ *
+ * jti:<ticketId>  a claimed ticket, kept until it expires (SET NX PX: EXAT
+ *                 would need Redis 6.2, and Azure Cache for Redis still offers 6.0)
  */
 export const ACQUIRE = `
 local t = redis.call('TIME')
@@ -49,6 +55,12 @@ if burst > 0 then
     if wait < 1 then wait = 1 end
     return {1, wait}
   end
+end
+local ticket = ARGV[11]
+if ticket ~= '' then
+  local ttl = tonumber(ARGV[12]) * 1000 - now
+  if ttl < 1000 then ttl = 1000 end
+  if not redis.call('SET', p .. 'jti:' .. ticket, '1', 'NX', 'PX', ttl) then return {5, 0} end
 end
 local function full(key, max)
   if max <= 0 then return false end

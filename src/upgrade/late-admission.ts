@@ -4,6 +4,7 @@
 // ends in exactly one corked upgrade or one HTTP refusal.
 import { errorFor, type AuthOutcome } from '../auth/refusal';
 import { Errors } from '../errors';
+import type { AcquireRequest } from '../fleet/fleet-limiter';
 import { fleetRefusal } from '../fleet/fleet-refusal';
 import type { DeferredUpgrade } from '../http/deferred-upgrade';
 import type { ProxyContext } from '../proxy-context';
@@ -40,7 +41,7 @@ export function admitCaller(
   }
   ud.subject = outcome.subject;
   if (px.fleet !== null) {
-    admitFleet(px, later, ud);
+    admitFleet(px, later, ud, outcome.ticket);
     return;
   }
   countUpgraded(px.metrics, ud);
@@ -49,11 +50,17 @@ export function admitCaller(
 
 /**
  * The fleet's decision (REDIS_URL): one Redis round trip for the shared
- * per-IP bucket and caps, the subject's cap and FLEET_MAX_SESSIONS.
+ * per-IP bucket and caps, the subject's cap, FLEET_MAX_SESSIONS and a
+ * ticket's single use across replicas.
  */
-export function admitFleet(px: ProxyContext, later: DeferredUpgrade<ClientUserData>, ud: ClientUserData): void {
+export function admitFleet(
+  px: ProxyContext,
+  later: DeferredUpgrade<ClientUserData>,
+  ud: ClientUserData,
+  ticket?: AcquireRequest['ticket'],
+): void {
   const fleet = px.fleet as NonNullable<ProxyContext['fleet']>;
-  void fleet.acquire({ ipKey: ud.ipKey, subject: ud.subject || undefined }).then((d) => {
+  void fleet.acquire({ ipKey: ud.ipKey, subject: ud.subject || undefined, ticket }).then((d) => {
     // The client left while Redis decided: onAborted gave the rest back.
     if (later.aborted) {
       if (d.lease !== null) fleet.release(d.lease);

@@ -88,6 +88,35 @@ t.test('N concurrent acquires over three replicas against a budget of K admit ex
   t.equal((await reps[1].fleet.acquire({ ipKey: 'y' })).verdict, 'fleet');
 });
 
+t.test('a ticket is claimed once across the fleet, kept until it expires', { skip }, async (t) => {
+  const redis = await startRedis(t);
+  const reps = await Promise.all([0, 1, 2].map(() => replica(t, redis, { rateBurst: 1, rateWindowMs: 86_400_000 })));
+  const untilS = Math.floor(Date.now() / 1000) + 90;
+  const ticket = { id: 'aGFzaGVkLWp0aS0wMDAwMDE', untilS };
+  // The bucket refuses first: a rate-limited upgrade does not spend the ticket.
+  await reps[0].fleet.acquire({ ipKey: '10.4.0.1' });
+  t.equal((await reps[1].fleet.acquire({ ipKey: '10.4.0.1', ticket })).verdict, 'rate');
+  const decisions = await Promise.all(
+    Array.from({ length: 30 }, (_, i) => reps[i % 3].fleet.acquire({ ipKey: `10.4.1.${i}`, ticket })),
+  );
+  const verdicts = decisions.map((d) => d.verdict);
+  t.equal(count(verdicts, 'ok'), 1, 'one replica admits it');
+  t.equal(count(verdicts, 'replayed'), 29, 'every other attempt, on any replica, is a replay');
+  t.ok(
+    decisions.every((d) => (d.verdict === 'ok') === (d.lease !== null)),
+    'only the admitted one holds a lease',
+  );
+  const ttl = await (await admin(t, redis)).pttl(`${PREFIX}jti:${ticket.id}`);
+  t.ok(ttl > 80_000 && ttl <= 90_000, `kept until the ticket expires (${ttl} ms)`);
+  t.equal((await reps[2].fleet.acquire({ ipKey: '10.4.2.1' })).verdict, 'ok', 'no ticket, no claim');
+  const other = { id: 'aGFzaGVkLWp0aS0wMDAwMDI', untilS };
+  t.equal((await reps[2].fleet.acquire({ ipKey: '10.4.2.2', ticket: other })).verdict, 'ok', 'another ticket');
+  const m = new Metrics();
+  const [err, wait] = fleetRefusal('replayed', 0, m)!;
+  t.same([err.code, err.status, wait], ['auth_replayed', 401, 0]);
+  t.same([m.authReplayed, m.upgradesUnauthorized], [1, 1], 'counted as a replay and an unauthorized upgrade');
+});
+
 t.test('per-IP and per-subject caps and the token bucket hold across replicas', { skip }, async (t) => {
   const redis = await startRedis(t);
   const reps = await Promise.all(

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { upgradeRequest } from '../helpers/raw-upgrade';
 import { redisMissing, startRedis } from '../helpers/redis-server';
 import { until } from '../helpers/wait';
+import { mintTicket } from '../../src/auth/mint-ticket';
 
 const skip = redisMissing();
 
@@ -99,6 +100,29 @@ t.test(
     t.pass('admitted again');
   },
 );
+
+t.test('a ticket spent on one replica is refused on another: 401 auth_replayed', { skip }, async (t) => {
+  const redis = await startRedis(t);
+  const secret = 'fleet-ticket-secret-0123456789-abcdefgh';
+  const env = { REDIS_URL: redis.url, FLEET_KEY_PREFIX: 'up4', CLIENT_AUTH: 'ticket', TICKET_SECRET: secret };
+  const a = await startHarness(t, env);
+  const b = await startHarness(t, env);
+  await Promise.all([a.logLine('fleet: redis up'), b.logLine('fleet: redis up')]);
+  const ticket = await mintTicket({ sub: 'carol', secret });
+  const first = a.client(`ticket=${ticket}`);
+  t.equal((await first.nextJson()).type, 'session.created', 'replica A admits the ticket');
+  const replay = await b.client(`ticket=${ticket}`).refused;
+  t.equal(replay.status, 401);
+  t.match(JSON.parse(replay.body), { error: { code: 'auth_replayed' } });
+  t.match(replay.headers['www-authenticate'], /error="invalid_token"/);
+  t.notOk(replay.body.includes(ticket), 'the ticket is not echoed');
+  t.equal(b.proxy.metrics.authReplayed, 1, 'counted on the replica that refused');
+  t.equal(b.proxy.gate.counter.active, 0, 'the refused upgrade gave its slot back');
+  t.match(await (await b.http('/metrics')).text(), /auth_verifications_total\{outcome="replayed"\} 1\n/);
+  const fresh = b.client(`ticket=${await mintTicket({ sub: 'carol', secret })}`);
+  await fresh.opened;
+  t.pass('a fresh ticket is admitted by replica B');
+});
 
 t.test('without REDIS_URL the fleet is absent: no fleet metrics', async (t) => {
   const h = await startHarness(t);
