@@ -4,6 +4,7 @@
 import { ConfigError, loadConfig, loadDemoConfig, readEnv, type Config } from './config';
 import { demoEnv, demoHost, demoUrls } from './demo/demo-env';
 import { freePort } from './demo/free-port';
+import { stdoutSink } from './observability/log-sink';
 import { createLogger } from './observability/logger';
 import { startProxy } from './server';
 import { startSimulator } from './simulator/simulator';
@@ -22,7 +23,8 @@ async function main(): Promise<void> {
     await sim.close();
     throw err;
   }
-  const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty });
+  const sink = stdoutSink();
+  const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty, destination: sink });
   const server = await startProxy(cfg, { logger }).catch(async (err: unknown) => {
     await sim.close();
     throw err;
@@ -54,12 +56,17 @@ async function main(): Promise<void> {
       .shutdown(0)
       .then(() => sim.close())
       .then(
-        () => process.exit(0),
+        () => {
+          logger.info('demo stopped');
+          return 0;
+        },
         (err: unknown) => {
           logger.error({ err: String(err) }, 'demo shutdown failed');
-          process.exit(1);
+          return 1;
         },
-      );
+      )
+      // As in index.ts: the log backlog gets a bounded moment to be written.
+      .then((code) => sink.flush().then(() => process.exit(code)));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

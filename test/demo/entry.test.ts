@@ -9,9 +9,9 @@ import WebSocket from 'ws';
 
 const ENTRY = join(__dirname, '..', '..', 'src', 'demo.ts');
 
-t.test('npm run demo: prints the URLs, serves the page, stops on SIGINT', async (t) => {
+t.test('npm run demo: prints the URLs, serves the page, stops on SIGINT with its last log line', async (t) => {
   const child = spawn(process.execPath, [...process.execArgv, ENTRY], {
-    env: { ...process.env, PORT: '0', SIMULATOR_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ALLOWED_ORIGINS: '' },
+    env: { ...process.env, PORT: '0', SIMULATOR_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ALLOWED_ORIGINS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.teardown(() => {
@@ -53,6 +53,8 @@ t.test('npm run demo: prints the URLs, serves the page, stops on SIGINT', async 
   child.kill('SIGINT');
   const [code] = (await once(child, 'exit')) as [number | null];
   t.equal(code, 0, 'exit 0 on SIGINT');
+  const lines = out.split('\n').filter((l) => l.startsWith('{'));
+  t.equal(JSON.parse(lines[lines.length - 1]).msg, 'demo stopped', 'the last log line is written before the exit');
 });
 
 t.test('npm run demo: a bad PORT is one clear line and exit 1', async (t) => {
