@@ -85,7 +85,7 @@ export interface Config {
   readonly tokenAudiences: readonly string[];
   /** Concurrent sessions per verified subject; 0 = no cap. */
   readonly maxSessionsPerSubject: number;
-  /** Fleet (SPEC 6): '' = no Redis, every limit per process as before. */
+  /** Fleet (docs/contract.md §6): '' = no Redis, every limit per process as before. */
   readonly redisUrl: string;
   /** FLEET_MAX_SESSIONS: sessions across every replica; 0 = no fleet cap. */
   readonly fleetMaxSessions: number;
@@ -477,7 +477,7 @@ export function loadConfig(env: Env): Config {
     rateLimitWindowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1, 86_400_000),
     rateLimitMaxRequests: int(env, 'RATE_LIMIT_MAX_REQUESTS', 100, 1, 1_000_000_000),
     rateLimitMaxKeys: int(env, 'RATE_LIMIT_MAX_KEYS', 100_000, 1, 10_000_000),
-    // Internet-safe defaults (issue 15): a session holds upstream capacity for
+    // Internet-safe defaults: a session holds upstream capacity for
     // minutes, so one address gets fewer session starts and a few sessions at
     // once; a household or office behind one NAT still fits. Loosen per deploy.
     upgradeRateLimitWindowMs: int(env, 'UPGRADE_RATE_LIMIT_WINDOW_MS', 60_000, 1, 86_400_000),

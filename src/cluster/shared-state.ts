@@ -14,7 +14,7 @@ export interface ClusterState {
   readonly workers: number;
   readonly counter: SharedArrayBuffer;
   readonly rate: SharedArrayBuffer;
-  /** Upgrades spend their own buckets (issue 15). */
+  /** Upgrades spend their own buckets. */
   readonly upgradeRate: SharedArrayBuffer;
   /** Int32 per worker: capacity slots it holds now. */
   readonly held: SharedArrayBuffer;

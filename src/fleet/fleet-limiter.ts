@@ -1,4 +1,4 @@
-// Limits that hold across every replica (SPEC 6): the per-IP token bucket,
+// Limits that hold across every replica (docs/contract.md §6): the per-IP token bucket,
 // MAX_CONNECTIONS_PER_IP, MAX_SESSIONS_PER_SUBJECT and FLEET_MAX_SESSIONS,
 // decided in Redis by one script per upgrade (scripts.ts).
 //

@@ -1,6 +1,6 @@
 // Where log lines go. One writer per process, on the main thread, so lines
 // from every worker thread come out whole and in the order they were logged,
-// and so the process can always exit (issue 16).
+// and so the process can always exit.
 //
 // Why not pino's default destination (SonicBoom on fd 1): its writes are
 // asynchronous, its flush-on-exit runs only on the main thread (a worker that

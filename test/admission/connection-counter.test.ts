@@ -139,7 +139,7 @@ t.test('slot count follows MAX_CONNECTIONS', async (t) => {
   t.equal(slots(ConnectionCounter.createShared(1_000_000)), 1 << 22, 'capped at 4M slots (128 MiB)');
 });
 
-t.test('keys in one set never share a count, even chosen with the hash key (issue 15)', async (t) => {
+t.test('keys in one set never share a count, even chosen with the hash key', async (t) => {
   const sab = ConnectionCounter.createShared(10);
   const table = new KeyedTable(sab);
   const c = new ConnectionCounter({ max: 1000, maxPerIp: 2, shared: sab });

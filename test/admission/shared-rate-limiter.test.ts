@@ -52,7 +52,7 @@ t.test('two workers on one buffer share one bucket per key', async (t) => {
   t.equal(a.take('2001:db8::/48', 4), 4, 'and of the refill (60 s / 16, rounded up)');
 });
 
-t.test('different keys never share a bucket (issue 15)', async (t) => {
+t.test('different keys never share a bucket', async (t) => {
   const clock = { now: 5_000 };
   // The smallest table: 1024 slots. The old hashed-slot table refused about a
   // third of never-seen clients once 300 keys had drained their buckets.

@@ -1,5 +1,5 @@
 // Settings in .env reach what reads them before config does: uWS takes its
-// request-header budget from the environment when the addon loads (issue 16).
+// request-header budget from the environment when the addon loads.
 import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';

@@ -1,4 +1,4 @@
-// Several real proxy processes sharing one real redis-server (SPEC 6): limits
+// Several real proxy processes sharing one real redis-server (docs/contract.md §6): limits
 // that hold exactly across replicas, a replica killed with SIGKILL whose
 // sessions are freed within FLEET_LEASE_MS, Redis stopped and restarted under
 // live replicas, and rediss:// with a password.

@@ -1,4 +1,4 @@
-// Internet-safe admission (SPEC 4, issue 15), over real sockets: the defaults
+// Internet-safe admission (docs/contract.md §4), over real sockets: the defaults
 // bound what one address holds; upgrades spend a smaller bucket than HTTP;
 // IPv6 prefixes wider than /64 are limited in aggregate; a direct client's
 // X-Forwarded-For is never believed; /metrics is not open beyond loopback and

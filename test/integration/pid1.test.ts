@@ -1,5 +1,5 @@
 // The exits of shutdown-logs.test.ts again with node as PID 1 of its own PID
-// namespace (`unshare --pid`), as in a container without an init (issue 16).
+// namespace (`unshare --pid`), as in a container without an init.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

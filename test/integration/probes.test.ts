@@ -1,4 +1,4 @@
-// Liveness and readiness over a real socket (issue 16): a draining replica is
+// Liveness and readiness over a real socket: a draining replica is
 // alive but not ready; /health keeps its contract; probes are never rate limited.
 import t from 'tap';
 import { startHarness } from '../helpers/harness';

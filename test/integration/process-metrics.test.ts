@@ -1,4 +1,4 @@
-// Process and runtime series with worker threads (issue 16): process-wide
+// Process and runtime series with worker threads: process-wide
 // values are the process's own (read once, never multiplied by the number of
 // threads), per-thread values are summed over the workers.
 import t from 'tap';

@@ -1,4 +1,4 @@
-// Shutdown over the real process, as an operator sees it (issue 16): every
+// Shutdown over the real process, as an operator sees it: every
 // lifecycle line reaches stdout in order with worker threads, and a stdout
 // nobody reads (`node dist/index.js | head`, a dead log collector) never keeps
 // the process from exiting.
