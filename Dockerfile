@@ -11,6 +11,10 @@
 # installs the `applicationinsights` version named in package.json
 # (peerDependencies); without it the image is smaller and telemetry stays off.
 
+# Node 22 (22.12 or later, as every current node:22 image): jose 6 is an ES
+# module that the proxy loads with require(esm), unflagged since 22.12 and 20.19
+# (package.json "engines").
+
 # ---- build: compile TypeScript, then leave only what the runtime needs ----
 FROM node:22-bookworm-slim AS build
 ARG APPLICATIONINSIGHTS=false
@@ -46,6 +50,8 @@ WORKDIR /app
 COPY package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The demo page (56 KB), read only when DEMO=true: the same image can show it.
+COPY demo/public ./demo/public
 # Files stay root-owned and read-only to the app; it needs no write access.
 USER node
 EXPOSE 8080

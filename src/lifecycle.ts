@@ -6,12 +6,12 @@ import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
 import uWS from './uws';
 import { Errors } from './errors';
 import type { ProxyContext } from './proxy-context';
-import type { ProxyServer } from './server';
+import type { InspectableProxy } from './server';
 
 /** How long closed sessions' upstream legs get to finish their close handshakes. */
 const UPSTREAM_CLOSE_WAIT_MS = 2000;
 
-export function listen(px: ProxyContext, app: TemplatedApp): Promise<ProxyServer> {
+export function listen(px: ProxyContext, app: TemplatedApp): Promise<InspectableProxy> {
   const { cfg } = px;
   return new Promise((resolve, reject) => {
     app.listen(cfg.host, cfg.port, (listenSocket: us_listen_socket | false) => {

@@ -3,8 +3,9 @@
 // as their first argument (as ws's listeners reach their socket through one
 // object), so nothing is closed over per request, connection or message.
 import type { Logger } from 'pino';
+import type { ProxyDeps } from './api-types';
 import type { Config } from './config';
-import { AdmissionGate, type SharedAdmission } from './admission/gate';
+import { AdmissionGate } from './admission/gate';
 import { MetricsGuard } from './admission/metrics-guard';
 import type { CallerAuth } from './auth/caller-auth';
 import { SubjectLimit } from './auth/subject-limit';
@@ -21,18 +22,6 @@ import { ServerCredential } from './upstream/server-credential';
 
 /** Largest frame accepted from the upstream: Voice Live's own limit is 15 MiB. */
 export const UPSTREAM_MAX_PAYLOAD = 16 * 1024 * 1024;
-
-export interface ProxyDeps {
-  logger: Logger;
-  metrics?: Metrics;
-  telemetry?: Telemetry;
-  /** Admission state shared by every worker thread (WORKERS > 1). */
-  shared?: SharedAdmission;
-  /** Every worker's metrics, so /metrics reports the whole process. */
-  board?: MetricsBoard;
-  /** The process-wide buffer budget's shared cell (WORKERS > 1); absent: this thread's own. */
-  budget?: SharedArrayBuffer;
-}
 
 export class ProxyContext {
   readonly cfg: Config;

@@ -7,21 +7,17 @@ import { Metrics } from './observability/metrics';
 import { RuntimeStats } from './observability/runtime-stats';
 import { NOOP_TELEMETRY, startTelemetry } from './observability/telemetry';
 import { TelemetryPump } from './observability/telemetry-pump';
-import { startProxy, type ProxyDeps, type ProxyServer } from './server';
+import type { Runtime, RuntimeOptions } from './api-types';
+import { startProxy, type InspectableProxy } from './server';
 
-export interface Runtime {
-  readonly server: ProxyServer;
-  readonly metrics: Metrics;
-  /** Drain and close the server, send the last telemetry, stop the monitors. */
-  stop(graceMs: number): Promise<void>;
+export type { Runtime, RuntimeOptions } from './api-types';
+
+/** The public Runtime with the inspectable server (the process entry logs its session count). */
+export interface InspectableRuntime extends Runtime {
+  readonly server: InspectableProxy;
 }
 
-export interface RuntimeOptions extends Pick<ProxyDeps, 'board' | 'shared' | 'budget'> {
-  /** Whether this thread reports the process-wide connection gauge to telemetry (one thread does). */
-  readonly reportsActive: boolean;
-}
-
-export async function startRuntime(cfg: Config, logger: Logger, opts: RuntimeOptions): Promise<Runtime> {
+export async function startRuntime(cfg: Config, logger: Logger, opts: RuntimeOptions): Promise<InspectableRuntime> {
   const eventLoop = new EventLoopMonitor();
   eventLoop.start();
   const runtime = new RuntimeStats();

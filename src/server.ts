@@ -7,34 +7,26 @@ import { UPSTREAM_CALLS_PATH, UPSTREAM_PATH } from './constants';
 import { admitHttp } from './http/request-facts';
 import { notFound, registerHttpRoutes, upgradeRequired } from './http/routes';
 import { listen } from './lifecycle';
-import type { Metrics } from './observability/metrics';
-import { ProxyContext, type ProxyDeps } from './proxy-context';
+import type { ProxyDeps, ProxyServer } from './api-types';
+import { ProxyContext } from './proxy-context';
 import type { Relay } from './relay/relay';
 import type { ClientUserData } from './relay/session';
 import type { AdmissionGate } from './admission/gate';
 import { clientSocketBehavior } from './socket/client-socket';
 
-export { UPSTREAM_MAX_PAYLOAD, type ProxyDeps } from './proxy-context';
+export { UPSTREAM_MAX_PAYLOAD } from './proxy-context';
+export type { ProxyDeps, ProxyServer } from './api-types';
 
 /** Every path a browser or SDK may open its socket on. */
 export const SOCKET_PATHS: readonly string[] = ['/ws', UPSTREAM_PATH, UPSTREAM_CALLS_PATH];
 
-export interface ProxyServer {
-  readonly port: number;
+/** The public handle (api-types.ts) plus the relay and the gate, for the process entry and the tests. */
+export interface InspectableProxy extends ProxyServer {
   readonly relay: Relay;
   readonly gate: AdmissionGate;
-  readonly metrics: Metrics;
-  /** Drain, wait up to graceMs for sessions to end, close the rest with 1001, close the port. */
-  shutdown(graceMs: number): Promise<void>;
-  /**
-   * Close every socket now, without close frames. For a worker thread that is
-   * dying: a thread must not exit with uWS sockets open (Node aborts the whole
-   * process on the open handles).
-   */
-  abort(): void;
 }
 
-export function startProxy(cfg: Config, deps: ProxyDeps): Promise<ProxyServer> {
+export function startProxy(cfg: Config, deps: ProxyDeps): Promise<InspectableProxy> {
   const px = new ProxyContext(cfg, deps);
   const app = uWS.App();
   registerHttpRoutes(px, app);

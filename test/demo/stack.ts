@@ -6,12 +6,12 @@ import { loadConfig, type Env } from '../../src/config';
 import { demoEnv } from '../../src/demo/demo-env';
 import { freePort } from '../../src/demo/free-port';
 import { createLogger } from '../../src/observability/logger';
-import { startProxy, type ProxyServer } from '../../src/server';
+import { startProxy, type InspectableProxy } from '../../src/server';
 import { startSimulator, type Simulator } from '../../src/simulator/simulator';
 
 export interface DemoStack {
   sim: Simulator;
-  proxy: ProxyServer;
+  proxy: InspectableProxy;
   logs: string[];
   /** http://127.0.0.1:PORT/demo/ (or pageHost) */
   pageUrl: string;

@@ -110,6 +110,10 @@ t.test('Dockerfile invariants', async (t) => {
     copies.some((c) => new RegExp(`--from=${build.name}\\s+\\S*node_modules\\s`).test(c)),
     'copies the pruned node_modules from the build stage',
   );
+  t.ok(
+    copies.some((c) => /^demo\/public\s/.test(c)),
+    'copies the demo page from the context (DEMO=true works in the image)',
+  );
 
   const users = all(runtime, 'USER');
   t.equal(users.length > 0, true, 'USER set');

@@ -3,14 +3,14 @@
 import { Writable } from 'node:stream';
 import { loadConfig, type Config, type Env } from '../../src/config';
 import { createLogger } from '../../src/observability/logger';
-import { startProxy, type ProxyServer } from '../../src/server';
+import { startProxy, type InspectableProxy } from '../../src/server';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator';
 import { TestClient, type ClientOptions } from './client';
 
 export const TEST_KEY = 'sk-test-api-key-0123456789abcdef';
 
 export interface Harness {
-  proxy: ProxyServer;
+  proxy: InspectableProxy;
   sim: Simulator;
   cfg: Config;
   logs: string[];

@@ -5,7 +5,16 @@
 // of being fetched from the registry.
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,6 +32,7 @@ interface Manifest {
   version: string;
   bin: Record<string, string>;
   dependencies: Record<string, string>;
+  engines: { node: string };
 }
 
 t.test('npm pack -> install into an empty folder -> the bin serves /health', { skip }, async (t) => {
@@ -34,11 +44,17 @@ t.test('npm pack -> install into an empty folder -> the bin serves /health', { s
   const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT });
   const [info] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = info.files.map((f) => f.path);
-  const besideDist = ['README.md', 'package.json', ...(existsSync(join(ROOT, 'LICENSE')) ? ['LICENSE'] : [])].sort();
+  const demoPage = readdirSync(join(ROOT, 'demo', 'public')).map((f) => `demo/public/${f}`);
+  const besideDist = [
+    'README.md',
+    'package.json',
+    ...(existsSync(join(ROOT, 'LICENSE')) ? ['LICENSE'] : []),
+    ...demoPage,
+  ].sort();
   t.same(
     files.filter((f) => !f.startsWith('dist/')).sort(),
     besideDist,
-    'outside dist/: the README, LICENSE, package.json',
+    'outside dist/: the README, LICENSE, package.json and the demo page',
   );
   t.same(
     files.filter((f) => !/^dist\/.+\.(js|d\.ts)$/.test(f) && f.startsWith('dist/')),
@@ -53,6 +69,9 @@ t.test('npm pack -> install into an empty folder -> the bin serves /health', { s
   mkdirSync(pkgDir, { recursive: true });
   await run('tar', ['xzf', join(dir, info.filename), '-C', pkgDir, '--strip-components=1']);
   const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as Manifest;
+  // jose 6 is an ES module loaded with require(esm): unflagged from Node 20.19 and 22.12.
+  t.equal(manifest.engines.node, '^20.19.0 || >=22.12.0', 'engines: the Node versions with require(esm)');
+  t.notOk('@types/ws' in manifest.dependencies, 'the public types need no @types/ws');
   for (const dep of Object.keys(manifest.dependencies)) {
     mkdirSync(dirname(join(dir, 'node_modules', dep)), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep), 'dir');
@@ -133,6 +152,8 @@ t.test('npm pack -> install into an empty folder -> the bin serves /health', { s
       AZURE_SPEECH_KEY: 'k',
       ALLOWED_ORIGINS: 'http://localhost:3000',
       LOG_LEVEL: 'info',
+      // The page ships in the tarball: DEMO=true must work from an installed package.
+      DEMO: 'true',
     },
     { entry: bin, cwd: dir },
   );
@@ -147,6 +168,10 @@ t.test('npm pack -> install into an empty folder -> the bin serves /health', { s
   ]);
   const health = await fetch(`http://127.0.0.1:${port}/health`);
   t.equal(health.status, 200, '/health answers');
+  const page = await fetch(`http://127.0.0.1:${port}/demo/`);
+  t.equal(page.status, 200, 'DEMO=true: the demo page is served from the installed package');
+  t.match(page.headers.get('content-type'), /^text\/html/);
+  t.equal(await page.text(), readFileSync(join(ROOT, 'demo', 'public', 'index.html'), 'utf8'), 'the page itself');
   const root = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { version: string };
   t.equal(
     root.version,
