@@ -10,14 +10,35 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   engines: { node: string };
 };
 
-t.test('engines.node admits no Node without util.parseEnv (20.12)', async (t) => {
-  const m = /^>=(\d+)\.(\d+)/.exec(pkg.engines.node);
-  t.ok(m, 'a >= range with major and minor');
-  if (m === null) return;
-  const [major, minor] = [Number(m[1]), Number(m[2])];
-  t.ok(major > 20 || (major === 20 && minor >= 12), `${pkg.engines.node}: config.ts needs util.parseEnv`);
-  t.match(readFileSync(join(ROOT, 'src', 'config.ts'), 'utf8'), /parseEnv/, 'the reason is still there');
-  t.match(readFileSync(join(ROOT, 'README.md'), 'utf8'), /Node\.js 20\.12\+/, 'README says the same');
+/**
+ * Node versions that load an ES module with require() unflagged: 20.19+,
+ * 22.12+, 23 and later (not 21, not 22.0 to 22.11). All of them have
+ * util.parseEnv (20.12+), which config.ts needs too.
+ */
+function hasRequireEsm(major: number, minor: number): boolean {
+  if (major === 20) return minor >= 19;
+  if (major === 22) return minor >= 12;
+  return major >= 23;
+}
+
+t.test('engines.node admits only Node versions with require(esm) (jose 6) and util.parseEnv', async (t) => {
+  const parts = pkg.engines.node.split('||').map((p) => p.trim());
+  for (const part of parts) {
+    const m = /^(\^|>=)(\d+)\.(\d+)\.\d+$/.exec(part);
+    t.ok(m, `${part}: ^ or >= with a full version`);
+    if (m === null) continue;
+    const [major, minor] = [Number(m[2]), Number(m[3])];
+    t.ok(hasRequireEsm(major, minor), `${part}: its lowest version has require(esm)`);
+    // ^ stays within its major; >= runs on through every later one, so it must start past 22.11.
+    if (m[1] === '>=') t.ok(major >= 22, `${part}: no later major lacks require(esm)`);
+  }
+  const jose = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'jose', 'package.json'), 'utf8')) as {
+    type?: string;
+  };
+  t.equal(jose.type, 'module', 'the reason: jose is an ES module, loaded from CommonJS');
+  t.match(readFileSync(join(ROOT, 'src', 'config.ts'), 'utf8'), /parseEnv/, 'and config.ts uses util.parseEnv');
+  t.match(readFileSync(join(ROOT, 'README.md'), 'utf8'), /Node\.js 20\.19\+ or 22\.12\+/, 'README says the same');
+  t.match(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), /^FROM node:22-/m, 'the image runs Node 22 (22.12 or later)');
 });
 
 t.test('LICENSE exists and matches package.json', async (t) => {
