@@ -4,31 +4,39 @@
 import { ConfigError, loadConfig, loadDemoConfig, readEnv, type Config } from './config';
 import { demoEnv, demoHost, demoUrls } from './demo/demo-env';
 import { freePort } from './demo/free-port';
+import type { Logger } from 'pino';
 import { stdoutSink } from './observability/log-sink';
 import { createLogger } from './observability/logger';
-import { startProxy } from './server';
+import { startProxy, type ProxyServer } from './server';
 import { startSimulator } from './simulator/simulator';
 
 async function main(): Promise<void> {
   const base = readEnv();
   const demo = loadDemoConfig(base);
   const sim = await startSimulator({ port: demo.simulator.port });
+  const sink = stdoutSink();
   let cfg: Config;
+  let server: ProxyServer;
+  let logger: Logger;
   try {
-    let proxyPort = demo.port;
-    // The page's origin must be in ALLOWED_ORIGINS before the proxy starts.
-    if (proxyPort === 0) proxyPort = await freePort();
-    cfg = loadConfig(demoEnv(base, proxyPort, sim.origin, demoHost(process.argv.slice(2))));
+    // The page's origin must be in ALLOWED_ORIGINS before the proxy starts, so
+    // "any port" is a port found free first. Another process can take it in
+    // between (the proxy never shares a port): then one more is tried.
+    for (let attempt = 1; ; attempt++) {
+      const proxyPort = demo.port === 0 ? await freePort() : demo.port;
+      cfg = loadConfig(demoEnv(base, proxyPort, sim.origin, demoHost(process.argv.slice(2))));
+      logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty, destination: sink });
+      try {
+        server = await startProxy(cfg, { logger });
+        break;
+      } catch (err) {
+        if (demo.port !== 0 || attempt === 3) throw err;
+      }
+    }
   } catch (err) {
     await sim.close();
     throw err;
   }
-  const sink = stdoutSink();
-  const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty, destination: sink });
-  const server = await startProxy(cfg, { logger }).catch(async (err: unknown) => {
-    await sim.close();
-    throw err;
-  });
   const urls = demoUrls(server.port);
   process.stdout.write(
     [

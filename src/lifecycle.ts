@@ -11,12 +11,30 @@ import type { InspectableProxy } from './server';
 /** How long closed sessions' upstream legs get to finish their close handshakes. */
 const UPSTREAM_CLOSE_WAIT_MS = 2000;
 
+// uWS's listen options. index.d.ts declares them as an enum the addon does not
+// export (ListenOptions is undefined at run time) and omits the overload with
+// both a host and options, which the addon accepts.
+const LISTEN_SHARED = 0;
+const LISTEN_EXCLUSIVE = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
+type ListenWithHost = (
+  host: string,
+  port: number,
+  options: number,
+  cb: (listenSocket: us_listen_socket | false) => void,
+) => TemplatedApp;
+
 export function listen(px: ProxyContext, app: TemplatedApp): Promise<InspectableProxy> {
   const { cfg } = px;
   return new Promise((resolve, reject) => {
-    app.listen(cfg.host, cfg.port, (listenSocket: us_listen_socket | false) => {
+    // uWS sets SO_REUSEPORT by default, so a second proxy started on a taken
+    // port (a stale process, a double deploy) would silently split the
+    // sessions with the first. A lone thread takes its port exclusively and
+    // fails to start instead; worker threads share theirs by design (the
+    // primary has checked that no one else holds it: cluster/port-check.ts).
+    const options = px.sharesPort ? LISTEN_SHARED : LISTEN_EXCLUSIVE;
+    (app.listen as unknown as ListenWithHost)(cfg.host, cfg.port, options, (listenSocket) => {
       if (listenSocket === false) {
-        reject(new Error(`cannot listen on ${cfg.host}:${cfg.port}`));
+        reject(new Error(`cannot listen on ${cfg.host}:${cfg.port} (in use, or not an address of this host)`));
         return;
       }
       px.sweeper.start();

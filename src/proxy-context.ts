@@ -45,6 +45,8 @@ export class ProxyContext {
   readonly board: MetricsBoard | null;
   /** This thread's row on the board and in the shared tables (0 with WORKERS=1). */
   readonly workerIndex: number;
+  /** One of several worker threads listening on one port (WORKERS > 1). */
+  readonly sharesPort: boolean;
   /**
    * Forwarded headers are read only when TRUST_PROXY says they mean something
    * (each getHeader is a scan of the request).
@@ -61,6 +63,7 @@ export class ProxyContext {
     this.gate = new AdmissionGate(cfg, deps.shared);
     this.models = new ModelPolicy(cfg);
     this.workerIndex = deps.shared?.index ?? 0;
+    this.sharesPort = deps.shared !== undefined;
     this.budget = new BufferBudget(cfg.bufferBudgetBytes, deps.budget, this.workerIndex);
     this.relay = new Relay(
       {

@@ -28,8 +28,6 @@ export interface StackOptions {
 /** `env` is applied over the demo's own environment (e.g. ALLOWED_ORIGINS to refuse the page). */
 export async function startDemoStack(env: Env = {}, opts: StackOptions = {}): Promise<DemoStack> {
   const sim = await startSimulator();
-  const port = opts.port ?? (await freePort());
-  const cfg = loadConfig({ ...demoEnv({ HOST: '127.0.0.1', LOG_LEVEL: 'debug' }, port, sim.origin), ...env });
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -37,7 +35,17 @@ export async function startDemoStack(env: Env = {}, opts: StackOptions = {}): Pr
       cb();
     },
   });
-  const proxy = await startProxy(cfg, { logger: createLogger({ level: cfg.logLevel, pretty: false, destination }) });
+  const start = async (port: number): Promise<ProxyServer> => {
+    const cfg = loadConfig({ ...demoEnv({ HOST: '127.0.0.1', LOG_LEVEL: 'debug' }, port, sim.origin), ...env });
+    return startProxy(cfg, { logger: createLogger({ level: cfg.logLevel, pretty: false, destination }) });
+  };
+  // A port freePort() found free can be taken by a parallel test before the
+  // proxy listens; the proxy then refuses to start (it never shares a port),
+  // and another free port is tried.
+  const proxy =
+    opts.port !== undefined
+      ? await start(opts.port)
+      : await start(await freePort()).catch(async () => start(await freePort()));
   return {
     sim,
     proxy,
