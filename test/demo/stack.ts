@@ -35,7 +35,7 @@ export async function startDemoStack(env: Env = {}, opts: StackOptions = {}): Pr
       cb();
     },
   });
-  const start = async (port: number): Promise<ProxyServer> => {
+  const start = async (port: number): Promise<InspectableProxy> => {
     const cfg = loadConfig({ ...demoEnv({ HOST: '127.0.0.1', LOG_LEVEL: 'debug' }, port, sim.origin), ...env });
     return startProxy(cfg, { logger: createLogger({ level: cfg.logLevel, pretty: false, destination }) });
   };
