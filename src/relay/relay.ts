@@ -15,6 +15,7 @@ import { Session, type ClientUserData } from './session';
 import { writeFrame } from './frame-writer';
 import { toKiB, type BufferBudget } from './buffer-budget';
 import { UpstreamSocket } from './upstream-socket';
+import { afterRead, beforeRead, enqueue, flush, shedWhenSafe } from './outbox';
 
 export interface RelayOptions {
   readonly pendingMaxFrames: number;
@@ -25,9 +26,7 @@ export interface RelayOptions {
   readonly upstreamMaxPayload: number;
 }
 
-/** uWS send() results, and ws's OPEN readyState. */
-const SEND_SUCCESS = 1;
-const SEND_DROPPED = 2;
+/** ws's OPEN readyState. */
 const OPEN = 1;
 
 /**
@@ -42,104 +41,6 @@ const UWS_FAILURES: ReadonlyMap<string, ProxyError> = new Map([
   ['Received invalid UTF-8', Errors.INVALID_UTF8],
   ['Received too big message', Errors.MESSAGE_TOO_BIG],
 ]);
-
-// Upstream -> browser frames wait in one process-wide outbox while an
-// upstream read is being parsed, then go out corked, one run per session: a
-// read that carries a burst of response.audio.delta frames (Voice Live streams
-// them faster than real time) costs one send call instead of one per frame.
-// Two 'data' listeners bracket ws's own (registered before and after it), so
-// the flush happens right after the read, with no microtask per read (which
-// measured +4k instructions per frame). A frame that arrives outside a read
-// (ws drains the socket when it closes) is flushed before the close, or by a
-// microtask. Flat parallel arrays, module-level functions: nothing is
-// allocated per frame.
-const outSessions: Session[] = [];
-const outData: Buffer[] = [];
-const outBinary: boolean[] = [];
-let flushQueued = false;
-/** Inside flushOutbox: a close decided meanwhile must not flush the outbox again. */
-let flushing = false;
-/** A relay whose budget was found spent during a flush: it sheds once the flush is done. */
-let shedAfterFlush: Relay | null = null;
-/** Inside an upstream socket's 'data' event (reads never nest: one socket emits at a time). */
-let inRead = false;
-let runSession: Session;
-let runStart = 0;
-let runEnd = 0;
-let runDropped = false;
-let runClean = true;
-
-function enqueue(s: Session, data: Buffer, isBinary: boolean): void {
-  outSessions.push(s);
-  outData.push(data);
-  outBinary.push(isBinary);
-  if (!inRead && !flushQueued) {
-    flushQueued = true;
-    queueMicrotask(flushOutbox);
-  }
-}
-
-function beforeRead(): void {
-  inRead = true;
-}
-
-function afterRead(): void {
-  inRead = false;
-  if (outSessions.length > 0) flushOutbox();
-}
-
-function sendRun(): void {
-  const client = runSession.client!;
-  for (let k = runStart; k < runEnd; k++) {
-    const result = client.send(outData[k], outBinary[k]);
-    if (result === SEND_SUCCESS) continue;
-    runClean = false;
-    if (result === SEND_DROPPED) {
-      runDropped = true;
-      return;
-    }
-  }
-}
-
-function flushOutbox(): void {
-  flushQueued = false;
-  const n = outSessions.length;
-  if (n === 0) return;
-  flushing = true;
-  try {
-    sendRuns(n);
-  } finally {
-    flushing = false;
-    outSessions.length = 0;
-    outData.length = 0;
-    outBinary.length = 0;
-  }
-  if (shedAfterFlush !== null) {
-    const relay = shedAfterFlush;
-    shedAfterFlush = null;
-    relay.shed();
-  }
-}
-
-function sendRuns(n: number): void {
-  for (let i = 0; i < n;) {
-    const s = outSessions[i];
-    let j = i + 1;
-    while (j < n && outSessions[j] === s) j++;
-    // A session that closed meanwhile drops what was waiting for it.
-    if (s.client !== null && !s.finished) {
-      runSession = s;
-      runStart = i;
-      runEnd = j;
-      runDropped = false;
-      runClean = true;
-      s.client.cork(sendRun);
-      // SUCCESS for every send means nothing is buffered: skip the native buffered-amount call.
-      if (!runClean) s.relay.afterSends(s, runDropped);
-    }
-    i = j;
-  }
-}
 
 // Scratch slots for a corked close: cork() runs its callback synchronously.
 let corkSocket: ClientSocket<ClientUserData>;
@@ -229,10 +130,7 @@ export class Relay {
     const delta = kib - s.heldKiB;
     if (delta === 0) return;
     s.heldKiB = kib;
-    if (this.budget.add(delta) > this.budget.limitKiB && delta > 0) {
-      if (flushing) shedAfterFlush = s.relay;
-      else this.shed();
-    }
+    if (this.budget.add(delta) > this.budget.limitKiB && delta > 0) shedWhenSafe(this);
   }
 
   /**
@@ -340,7 +238,7 @@ export class Relay {
 
   /** A decision of the proxy's own: close both legs with `err`. */
   fail(s: Session, err: ProxyError): void {
-    if (outSessions.length > 0 && !flushing) flushOutbox();
+    flush();
     if (s.closedBy === '') s.closedBy = 'proxy';
     s.error ??= err;
     const up = s.upstream;
@@ -401,7 +299,7 @@ export class Relay {
     enqueue(s, data, isBinary);
   }
 
-  /** After a corked run of sends to one browser: apply backpressure (see flushOutbox). */
+  /** After a corked run of sends to one browser that did not all succeed: apply backpressure (outbox.ts). */
   afterSends(s: Session, dropped: boolean): void {
     const client = s.client;
     if (client === null) return;
@@ -428,7 +326,7 @@ export class Relay {
   upstreamClosed(s: Session, code: number, reason: Buffer): void {
     // ws can deliver the last frames and the close in one turn (socketOnClose
     // drains the socket, then emits close): send them before the close frame.
-    if (outSessions.length > 0) flushOutbox();
+    flush();
     s.upstreamDone = true;
     s.upstreamCloseCode = code;
     if (s.connectTimer !== null) clearTimeout(s.connectTimer);
