@@ -4,19 +4,12 @@
 // reason to refuse; it never sees a uWS object, so it composes with any other
 // async admission step (upgrade/late-admission.ts awaits each in turn).
 import type { Config } from '../config';
-import type { AuthOutcome, AuthReason } from './refusal';
+import { AUTH_FIELDS } from '../observability/metric-table';
+import type { Metrics } from '../observability/metrics';
+import type { AuthOutcome } from './refusal';
 import { ReplayCache } from './replay-cache';
 import { TicketVerifier } from './ticket-verifier';
 import { TokenVerifier } from './token-verifier';
-
-export interface CallerAuthMetrics {
-  authOk: number;
-  authMissing: number;
-  authExpired: number;
-  authInvalid: number;
-  authReplayed: number;
-  authUnavailable: number;
-}
 
 /** Copied from the request synchronously, before any await. */
 export interface CallerCredentials {
@@ -47,7 +40,7 @@ export class CallerAuth {
   /** @param replays the jti table, shared by every worker thread (ReplayCache.createShared()). */
   constructor(
     cfg: AuthConfig,
-    private readonly metrics: CallerAuthMetrics,
+    private readonly metrics: Metrics,
     replays?: SharedArrayBuffer,
   ) {
     if (cfg.clientAuth === 'none') throw new RangeError('CallerAuth: CLIENT_AUTH is none');
@@ -66,17 +59,8 @@ export class CallerAuth {
     } else {
       outcome = await this.tokens!.verify(c.bearer);
     }
-    this.count(outcome.ok ? null : outcome.reason);
+    // One series per outcome in the metric table (auth_verifications_total).
+    this.metrics[AUTH_FIELDS[outcome.ok ? 'ok' : outcome.reason]]++;
     return outcome;
-  }
-
-  private count(reason: AuthReason | null): void {
-    const m = this.metrics;
-    if (reason === null) m.authOk++;
-    else if (reason === 'missing') m.authMissing++;
-    else if (reason === 'expired') m.authExpired++;
-    else if (reason === 'replayed') m.authReplayed++;
-    else if (reason === 'unavailable') m.authUnavailable++;
-    else m.authInvalid++;
   }
 }

@@ -103,6 +103,21 @@ export const UPGRADE_FIELDS: Readonly<Record<UpgradeOutcome, CounterField>> = Ob
   Object.fromEntries(UPGRADE_SERIES) as Record<UpgradeOutcome, CounterField>,
 );
 
+/** voice_live_proxy_auth_verifications_total: outcome (ok, or the refusal's reason) -> field. */
+const AUTH_SERIES = [
+  ['ok', 'authOk'],
+  ['missing', 'authMissing'],
+  ['expired', 'authExpired'],
+  ['invalid', 'authInvalid'],
+  ['replayed', 'authReplayed'],
+  ['unavailable', 'authUnavailable'],
+] as const satisfies Pairs;
+
+export type AuthVerificationOutcome = (typeof AUTH_SERIES)[number][0];
+export const AUTH_FIELDS: Readonly<Record<AuthVerificationOutcome, CounterField>> = Object.freeze(
+  Object.fromEntries(AUTH_SERIES) as Record<AuthVerificationOutcome, CounterField>,
+);
+
 /** The counters, in /metrics order. */
 export const COUNTERS: readonly CounterDef[] = Object.freeze([
   counter(
@@ -116,14 +131,7 @@ export const COUNTERS: readonly CounterDef[] = Object.freeze([
     `${P}auth_verifications_total`,
     'Caller verifications (CLIENT_AUTH) by outcome; a refusal names its reason.',
     'outcome',
-    [
-      ['ok', 'authOk'],
-      ['missing', 'authMissing'],
-      ['expired', 'authExpired'],
-      ['invalid', 'authInvalid'],
-      ['replayed', 'authReplayed'],
-      ['unavailable', 'authUnavailable'],
-    ],
+    AUTH_SERIES,
     true,
   ),
   counter(
