@@ -15,7 +15,8 @@ import { Session, type ClientUserData } from './session';
 import { writeFrame } from './frame-writer';
 import { toKiB, type BufferBudget } from './buffer-budget';
 import { UpstreamSocket } from './upstream-socket';
-import { afterRead, beforeRead, enqueue, flush, shedWhenSafe } from './outbox';
+import { enqueue, flush, shedWhenSafe } from './outbox';
+import { takeReads } from './upstream-reader';
 
 export interface RelayOptions {
   readonly pendingMaxFrames: number;
@@ -88,7 +89,6 @@ export class Relay {
     s.upstream = up;
     s.connectStartedAt = performance.now();
     up.on('open', onUpstreamOpen);
-    up.on('message', onUpstreamMessage);
     up.on('close', onUpstreamClose);
     up.on('error', onUpstreamError);
     up.on('unexpected-response', onUpstreamUnexpectedResponse);
@@ -268,9 +268,6 @@ export class Relay {
     if (s.connectTimer !== null) clearTimeout(s.connectTimer);
     s.connectTimer = null;
     s.upstreamOpen = true;
-    // ws registered its own 'data' listener when the socket was set; bracket it.
-    up.tcp.prependListener('data', beforeRead);
-    up.tcp.on('data', afterRead);
     const ms = performance.now() - s.connectStartedAt;
     const seconds = ms / 1000;
     s.upstreamConnectMs = Math.round(ms);
@@ -287,6 +284,8 @@ export class Relay {
       this.account(s);
       this.checkUpstreamBuffer(s, up);
     }
+    // From here the upstream's frames come through upstream-reader.ts, not ws's 'message'.
+    takeReads(up, up, this.opts.upstreamMaxPayload);
   }
 
   upstreamMessage(s: Session, data: Buffer, isBinary: boolean): void {
@@ -425,10 +424,6 @@ type Up = WebSocket;
 function onUpstreamOpen(this: Up): void {
   const up = this as UpstreamSocket;
   up.session.relay.upstreamOpened(up.session, up);
-}
-function onUpstreamMessage(this: Up, data: Buffer, isBinary: boolean): void {
-  const up = this as UpstreamSocket;
-  up.session.relay.upstreamMessage(up.session, data, isBinary);
 }
 function onUpstreamClose(this: Up, code: number, reason: Buffer): void {
   const up = this as UpstreamSocket;
