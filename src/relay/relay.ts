@@ -1,7 +1,8 @@
 // The per-connection bridge (docs/contract.md §3): frames in one side, out the other,
-// unchanged. A frame's path: uWS `message` -> clientMessage -> ws.send (or the
-// pending queue while the upstream connects); ws `message` -> onUpstreamMessage
-// -> uWS send, corked. Nothing here parses JSON.
+// unchanged. A frame's path: uWS `message` -> clientMessage -> writeFrame (or
+// the pending queue while the upstream connects); an upstream read ->
+// upstream-reader.ts -> frame-parser.ts -> upstreamMessage -> outbox.ts -> uWS
+// send, corked. Nothing here parses JSON.
 import type { WebSocket as ClientSocket } from 'uWebSockets.js';
 import type { IncomingMessage, ClientRequest } from 'node:http';
 import type { Logger } from 'pino';
