@@ -41,7 +41,7 @@ function isValidStatusCode(code: number): boolean {
 export class FrameParser {
   private state = HEADER;
   /** Header bytes carried over from the previous read (at most 10: no mask on server frames). */
-  private readonly head = Buffer.alloc(10);
+  private readonly head = Buffer.allocUnsafe(10); // a slice of Buffer's pool: no ArrayBuffer per session
   private headLen = 0;
   private fin = false;
   private opcode = 0;
