@@ -60,11 +60,6 @@ export class FrameParser {
     private readonly maxPayload: number,
   ) {}
 
-  /** True once a close frame or an error ended the stream: push() ignores what follows. */
-  get done(): boolean {
-    return this.state === DONE;
-  }
-
   /** Parses buf[0, end); may call the sink any number of times. */
   push(buf: Buffer, end: number): void {
     let pos = 0;
