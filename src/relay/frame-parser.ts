@@ -10,6 +10,8 @@
 // read callback returns (the relay's outbox sends it before then). Only a frame
 // cut by a read boundary is copied, into a buffer of its own exact size.
 
+import { ASSEMBLY_BYTES, ASSEMBLY_MIN_BYTES, lend, takeAssembly } from './assembly-pool';
+
 /** What a parsed stream produces; every method is called synchronously from push(). */
 export interface FrameSink {
   /** A complete data message; `data` may be a view of the read buffer (see above). */
@@ -49,6 +51,8 @@ export class FrameParser {
   /** The payload of a frame cut by a read boundary, filled up to `partialLen`. */
   private partial: Buffer = EMPTY;
   private partialLen = 0;
+  /** The reused buffer `partial` is a view of (assembly-pool.ts), or null. */
+  private assembly: Buffer | null = null;
   /** Opcode of the message being reassembled from fragments, 0 when none. */
   private fragmented = 0;
   private fragments: Buffer[] = [];
@@ -189,18 +193,37 @@ export class FrameParser {
       this.frame(buf.subarray(pos, pos + missing), false);
       return pos + missing;
     }
-    if (this.partialLen === 0) this.partial = Buffer.allocUnsafe(this.payloadLength);
+    if (this.partialLen === 0) this.startPartial();
     const n = Math.min(missing, end - pos);
     buf.copy(this.partial, this.partialLen, pos, pos + n);
     this.partialLen += n;
     if (this.partialLen === this.payloadLength) {
       const data = this.partial;
+      const assembly = this.assembly;
       this.partial = EMPTY;
       this.partialLen = 0;
+      this.assembly = null;
       this.state = HEADER;
       this.frame(data, true);
+      if (assembly !== null) lend(assembly);
     }
     return pos + n;
+  }
+
+  /**
+   * Where a cut frame is put together. A final data frame's payload is never
+   * kept once frame() returns (it is sent, as a view, before the read callback
+   * returns, or copied by Buffer.concat), so it may use a reused buffer; a
+   * non-final fragment is kept until its message ends, so it gets its own.
+   */
+  private startPartial(): void {
+    const size = this.payloadLength;
+    if (this.fin && this.opcode < 0x08 && size >= ASSEMBLY_MIN_BYTES && size <= ASSEMBLY_BYTES) {
+      this.assembly = takeAssembly();
+      this.partial = this.assembly.subarray(0, size);
+    } else {
+      this.partial = Buffer.allocUnsafe(size);
+    }
   }
 
   /** A complete frame's payload; `owned` when it is not a view of the read buffer. */
@@ -256,6 +279,7 @@ export class FrameParser {
     this.state = DONE;
     this.fragments = [];
     this.partial = EMPTY;
+    this.assembly = null;
     this.sink.onProtocolError(closeCode, message, code);
     return false;
   }

@@ -19,6 +19,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Writable } from 'node:stream';
 import type WebSocket from 'ws';
 import { FrameParser, type FrameSink } from './frame-parser';
+import { reclaimAssemblies } from './assembly-pool';
 import { afterRead, beforeRead } from './outbox';
 
 /** As Node's own default read size: a read never holds more than this. */
@@ -46,6 +47,7 @@ function onRead(this: ReaderSocket, nread: number, buf: Buffer): boolean {
   beforeRead();
   parser.push(buf, nread);
   afterRead();
+  reclaimAssemblies();
   return true;
 }
 
@@ -85,6 +87,7 @@ export function takeReads(ws: WebSocket, sink: FrameSink, maxPayload: number): v
   beforeRead();
   socket.reader.push(head, head.length);
   afterRead();
+  reclaimAssemblies();
 }
 
 /** A close frame from the upstream: ws's Receiver would emit this and end. */

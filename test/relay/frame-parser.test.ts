@@ -321,3 +321,65 @@ t.test('a message of more than 16384 fragments is refused with 1008', async (t) 
   const exactly = Buffer.concat([...pieces.slice(0, MAX_FRAGMENTS - 1), frame(0, 'a')]);
   t.same(parse([exactly]), [['message', hex('a'.repeat(MAX_FRAGMENTS)), false]], '16384 fragments are fine');
 });
+
+t.test('cut frames assembled in reused buffers: each freed only after its read, never while still held', async (t) => {
+  // The reader's contract (upstream-reader.ts): a read is pushed, the frames it
+  // produced are sent (uWS copies them) by afterRead, then reclaimAssemblies().
+  // Two sessions, interleaved reads that cut every frame, content that differs
+  // per frame: what is "sent" at the end of each read must be what was framed.
+  const { reclaimAssemblies } = await import('../../src/relay/assembly-pool');
+  reclaimAssemblies();
+  const held: Array<{ who: number; view: Buffer }> = [];
+  const sinks = [0, 1].map(
+    (who) =>
+      ({
+        onMessage: (data: Buffer) => held.push({ who, view: data }),
+        onPing: () => undefined,
+        onPong: () => undefined,
+        onClose: () => undefined,
+        onProtocolError: (_c: number, message: string) => t.fail(message),
+      }) satisfies FrameSink,
+  );
+  const parsers = sinks.map((s) => new FrameParser(s, MAX_PAYLOAD));
+  const sent: Buffer[][] = [[], []];
+  const expected: Buffer[][] = [[], []];
+  const arenas = new Set<ArrayBufferLike>();
+  const streams = [0, 1].map((who) => {
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 40; i++) {
+      const payload = Buffer.alloc(5000 + i * 1500 + who * 700, (i * 7 + who * 31) & 0xff);
+      payload.writeUInt32BE(i, 0);
+      expected[who].push(payload);
+      // Some messages in two fragments: the first is kept (its own buffer), the last is assembled.
+      if (i % 5 === 4) {
+        const cut = 4500; // the kept first fragment is large enough to be assembled in a reused buffer, were it allowed
+        frames.push(frame(0x02, payload.subarray(0, cut), { fin: false }), frame(0x00, payload.subarray(cut)));
+      } else frames.push(frame(0x02, payload));
+    }
+    return Buffer.concat(frames);
+  });
+  const READ = 4093; // cuts nearly every frame, at a different place each time
+  for (let pos = 0; pos < Math.max(streams[0].length, streams[1].length); pos += READ) {
+    for (const who of [0, 1]) {
+      const chunk = streams[who].subarray(pos, pos + READ);
+      if (chunk.length > 0) parsers[who].push(Buffer.from(chunk), chunk.length);
+    }
+    // afterRead: the outbox sends (copies) what the reads produced...
+    for (const h of held) {
+      // Single-frame messages only: a fragmented one comes out of Buffer.concat.
+      if (sent[h.who].length % 5 !== 4) arenas.add(h.view.buffer);
+      sent[h.who].push(Buffer.from(h.view));
+    }
+    held.length = 0;
+    // ...and only then are the assembly buffers free for the next read.
+    reclaimAssemblies();
+  }
+  for (const who of [0, 1]) {
+    t.equal(sent[who].length, expected[who].length, `session ${who}: every message`);
+    t.ok(
+      sent[who].every((b, i) => b.equals(expected[who][i])),
+      `session ${who}: every byte as framed`,
+    );
+  }
+  t.ok(arenas.size <= 4, `64 single-frame messages, all cut, assembled in ${arenas.size} buffers`);
+});
