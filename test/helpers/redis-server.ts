@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeTestCert } from './test-cert';
 import { freePort } from '../../src/demo/free-port';
 
 export const REDIS_BIN = '/usr/bin/redis-server';
@@ -42,27 +43,13 @@ export async function startRedis(
 ): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'vlp-redis-'));
-  const caFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
+  let caFile = '';
+  let keyFile = '';
   if (opts.tls === true) {
-    const r = spawnSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-keyout',
-      keyFile,
-      '-out',
-      caFile,
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ]);
-    if (r.status !== 0) throw new Error(`openssl failed: ${String(r.stderr)}`);
+    const cert = writeTestCert(dir);
+    if (cert === null) throw new Error('openssl failed to make a certificate for rediss://');
+    caFile = cert.cert;
+    keyFile = cert.key;
   }
   const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
   if (opts.tls === true) {

@@ -4,7 +4,6 @@
 // (close 1002/1009 upstream, 1011 "Upstream connection lost" to the browser),
 // over plain TCP in this process and over TLS in a real proxy process.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { startHarness } from '../helpers/harness';
 import { TestClient } from '../helpers/client';
 import { startRawUpstream, serverFrame } from '../helpers/raw-upstream';
 import { entryBuilt, freePort, spawnProxy } from '../helpers/spawn-proxy';
+import { writeTestCert } from '../helpers/test-cert';
 
 const text = (i: number) => `{"type":"response.audio.delta","delta":"${'x'.repeat(i % 300)}","i":${i}}`;
 
@@ -88,38 +88,13 @@ t.test('malformed upstream frames: the upstream gets ws close codes, the browser
   await h.logLine('upstream socket error');
 });
 
-function makeCert(): { cert: string; key: string; dir: string } | null {
-  const dir = mkdtempSync(join(tmpdir(), 'vlp-up-tls-'));
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  try {
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1'].concat([
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ]),
-      { stdio: 'ignore' },
-    );
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return null;
-  }
-  return { cert, key, dir };
-}
-
-const cert = makeCert();
+const certDir = mkdtempSync(join(tmpdir(), 'vlp-up-tls-'));
+const cert = writeTestCert(certDir);
+t.teardown(() => rmSync(certDir, { recursive: true, force: true }));
 t.test(
   'over TLS (a real proxy process trusting the upstream through NODE_EXTRA_CA_CERTS)',
   { skip: cert === null ? 'openssl not installed' : !entryBuilt() ? 'dist not built' : false },
   async (t) => {
-    t.teardown(() => rmSync(cert!.dir, { recursive: true, force: true }));
     const up = await startRawUpstream({
       head: serverFrame(1, '{"type":"session.created"}'),
       tls: { cert: readFileSync(cert!.cert), key: readFileSync(cert!.key) },
