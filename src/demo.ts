@@ -3,7 +3,7 @@
 // is the simulator, which echoes your voice back (or a tone for silence).
 import { ConfigError, loadConfig, loadDemoConfig, readEnv, type Config } from './config';
 import { demoEnv, demoHost, demoUrls } from './demo/demo-env';
-import { freePort } from './demo/free-port';
+import { onFreePort } from './demo/free-port';
 import type { Logger } from 'pino';
 import { stdoutSink } from './observability/log-sink';
 import { createLogger } from './observability/logger';
@@ -15,28 +15,20 @@ async function main(): Promise<void> {
   const demo = loadDemoConfig(base);
   const sim = await startSimulator({ port: demo.simulator.port });
   const sink = stdoutSink();
-  let cfg: Config;
-  let server: ProxyServer;
-  let logger: Logger;
+  // The page's origin must be in ALLOWED_ORIGINS before the proxy starts.
+  const startAt = async (port: number): Promise<{ cfg: Config; logger: Logger; server: ProxyServer }> => {
+    const cfg = loadConfig(demoEnv(base, port, sim.origin, demoHost(process.argv.slice(2))));
+    const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty, destination: sink });
+    return { cfg, logger, server: await startProxy(cfg, { logger }) };
+  };
+  let started: Awaited<ReturnType<typeof startAt>>;
   try {
-    // The page's origin must be in ALLOWED_ORIGINS before the proxy starts, so
-    // "any port" is a port found free first. Another process can take it in
-    // between (the proxy never shares a port): then one more is tried.
-    for (let attempt = 1; ; attempt++) {
-      const proxyPort = demo.port === 0 ? await freePort() : demo.port;
-      cfg = loadConfig(demoEnv(base, proxyPort, sim.origin, demoHost(process.argv.slice(2))));
-      logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty, destination: sink });
-      try {
-        server = await startProxy(cfg, { logger });
-        break;
-      } catch (err) {
-        if (demo.port !== 0 || attempt === 3) throw err;
-      }
-    }
+    started = demo.port === 0 ? await onFreePort(startAt) : await startAt(demo.port);
   } catch (err) {
     await sim.close();
     throw err;
   }
+  const { cfg, logger, server } = started;
   const urls = demoUrls(server.port);
   process.stdout.write(
     [

@@ -30,7 +30,7 @@ export function listen(px: ProxyContext, app: TemplatedApp): Promise<Inspectable
     // port (a stale process, a double deploy) would silently split the
     // sessions with the first. A lone thread takes its port exclusively and
     // fails to start instead; worker threads share theirs by design (the
-    // primary has checked that no one else holds it: cluster/port-check.ts).
+    // primary has checked that no one else holds it: port-probe.ts).
     const options = px.sharesPort ? LISTEN_SHARED : LISTEN_EXCLUSIVE;
     (app.listen as unknown as ListenWithHost)(cfg.host, cfg.port, options, (listenSocket) => {
       if (listenSocket === false) {

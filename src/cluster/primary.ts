@@ -9,8 +9,8 @@ import type { Config } from '../config';
 import { ConnectionCounter } from '../admission/connection-counter';
 import { MetricsBoard } from '../observability/metrics-board';
 import { BufferBudget } from '../relay/buffer-budget';
+import { probePort } from '../port-probe';
 import type { LogSink } from '../observability/log-sink';
-import { checkPortFree } from './port-check';
 import { createClusterState, type FromWorker, type ToWorker } from './shared-state';
 
 /** A worker that keeps dying is a bug, not bad luck: give up rather than spin. */
@@ -130,7 +130,7 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
   // join another process's socket. PORT=0 asks the kernel for a fresh one.
   if (port === 0) spawn(0);
   else
-    checkPortFree(cfg.host, port).then(
+    probePort(cfg.host, port).then(
       () => spawn(0),
       (err: Error) => {
         logger.fatal({ err: err.message }, 'port in use; not starting');

@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import { loadConfig, type Env } from '../../src/config';
 import { demoEnv } from '../../src/demo/demo-env';
-import { freePort } from '../../src/demo/free-port';
+import { onFreePort } from '../../src/demo/free-port';
 import { createLogger } from '../../src/observability/logger';
 import { startProxy, type InspectableProxy } from '../../src/server';
 import { startSimulator, type Simulator } from '../../src/simulator/simulator';
@@ -39,13 +39,8 @@ export async function startDemoStack(env: Env = {}, opts: StackOptions = {}): Pr
     const cfg = loadConfig({ ...demoEnv({ HOST: '127.0.0.1', LOG_LEVEL: 'debug' }, port, sim.origin), ...env });
     return startProxy(cfg, { logger: createLogger({ level: cfg.logLevel, pretty: false, destination }) });
   };
-  // A port freePort() found free can be taken by a parallel test before the
-  // proxy listens; the proxy then refuses to start (it never shares a port),
-  // and another free port is tried.
-  const proxy =
-    opts.port !== undefined
-      ? await start(opts.port)
-      : await start(await freePort()).catch(async () => start(await freePort()));
+  // A free port can be taken by a parallel test before the proxy listens: onFreePort tries another.
+  const proxy = opts.port !== undefined ? await start(opts.port) : await onFreePort(start);
   return {
     sim,
     proxy,
