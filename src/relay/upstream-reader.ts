@@ -21,6 +21,7 @@ import type WebSocket from 'ws';
 import { FrameParser, type FrameSink } from './frame-parser';
 import { reclaimAssemblies } from './assembly-pool';
 import { afterRead, beforeRead } from './outbox';
+import { upstreamSecureContext } from './upstream-tls';
 
 /** As Node's own default read size: a read never holds more than this. */
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -62,13 +63,14 @@ export function connectPlain(options: ConnectOptions): Socket {
   return netConnect(options);
 }
 
-/** ws's tlsConnect, reading through onRead. */
+/** ws's tlsConnect, reading through onRead, with the thread's shared context (upstream-tls.ts). */
 export function connectTls(options: ConnectOptions): Socket {
   (options as { path?: string }).path = undefined;
   if (!options.servername && options.servername !== '') {
     options.servername = isIP(options.host ?? '') !== 0 ? '' : options.host;
   }
   (options as { onread?: unknown }).onread = ONREAD;
+  options.secureContext ??= upstreamSecureContext();
   return tlsConnect(options);
 }
 

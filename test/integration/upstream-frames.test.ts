@@ -132,6 +132,17 @@ t.test(
     while (u.messages.length === 0) await new Promise((r) => u.socket.once('data', r));
     t.equal(u.messages[0].data.toString(), '{"type":"input_audio_buffer.append"}', 'and the other way');
 
+    // A second session over the thread's shared TLS context (upstream-tls.ts), alongside the first.
+    const c2 = new TestClient(url);
+    t.teardown(() => c2.ws.terminate());
+    t.equal((await c2.nextJson()).type, 'session.created', 'a second session trusts the same upstream');
+    const u2 = await up.nextConnection();
+    c2.send('{"type":"second"}');
+    while (u2.messages.length === 0) await new Promise((r) => u2.socket.once('data', r));
+    t.equal(u2.messages[0].data.toString(), '{"type":"second"}', 'and relays both ways');
+    c2.ws.close(1000);
+    t.equal((await u2.closed).code, 1000, 'and closes without touching the first');
+
     await u.write(serverFrame(2, 'x', { rsv: 0x40 }));
     t.equal((await u.closed).code, 1002, 'a malformed frame: 1002 upstream');
     u.socket.end();
