@@ -27,20 +27,29 @@ const NATIVE_MASK_MIN = 48;
 
 let keyPool = Buffer.alloc(0);
 let keyOffset = KEY_POOL_SIZE;
+/**
+ * The current frame's key, for the native mask (which reads a 4-byte buffer):
+ * refilled per frame rather than a subarray of the pool per frame, which cost
+ * a typed-array allocation on every browser frame. Read synchronously, so one
+ * per thread is enough.
+ */
+const key = Buffer.alloc(4);
 
-function nextKey(): Buffer {
+function nextKey(): void {
   if (keyOffset === KEY_POOL_SIZE) {
-    // A fresh pool each time: frames still queued in the socket keep their keys.
+    // A fresh pool each time, as ws does: never hand out a key twice.
     keyPool = randomFillSync(Buffer.allocUnsafe(KEY_POOL_SIZE));
     keyOffset = 0;
   }
-  const key = keyPool.subarray(keyOffset, keyOffset + 4);
+  key[0] = keyPool[keyOffset];
+  key[1] = keyPool[keyOffset + 1];
+  key[2] = keyPool[keyOffset + 2];
+  key[3] = keyPool[keyOffset + 3];
   keyOffset += 4;
-  return key;
 }
 
 /** Writes one complete, masked WebSocket data frame carrying `payload`. */
-export function writeFrame(socket: Socket, payload: Buffer, isBinary: boolean): void {
+export function writeFrame(socket: Socket, payload: Uint8Array, isBinary: boolean): void {
   const len = payload.length;
   const head = len < 126 ? 6 : len < 65536 ? 8 : 14;
   const frame = Buffer.allocUnsafe(head + len);
@@ -55,9 +64,13 @@ export function writeFrame(socket: Socket, payload: Buffer, isBinary: boolean): 
     frame.writeUInt32BE(Math.floor(len / 0x100000000), 2);
     frame.writeUInt32BE(len >>> 0, 6);
   }
-  const key = nextKey();
-  key.copy(frame, head - 4);
-  if (len >= NATIVE_MASK_MIN) nativeMask(payload, key, frame, head, len);
+  nextKey();
+  frame[head - 4] = key[0];
+  frame[head - 3] = key[1];
+  frame[head - 2] = key[2];
+  frame[head - 1] = key[3];
+  // bufferutil is typed for Buffer but reads any Uint8Array (napi_get_buffer_info).
+  if (len >= NATIVE_MASK_MIN) nativeMask(payload as Buffer, key, frame, head, len);
   else for (let i = 0; i < len; i++) frame[head + i] = payload[i] ^ key[i & 3];
   socket.write(frame);
 }

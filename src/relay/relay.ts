@@ -107,7 +107,8 @@ export class Relay {
       if (up.readyState !== OPEN) return;
       countIn(this.metrics, s, size);
       // writeFrame copies the payload out of the uWS buffer, which is neutered when we return.
-      writeFrame(up.tcp, Buffer.from(message), isBinary);
+      // A plain Uint8Array view: Buffer.from's argument dispatch is not needed to read it.
+      writeFrame(up.tcp, new Uint8Array(message), isBinary);
       this.checkUpstreamBuffer(s, up);
       return;
     }

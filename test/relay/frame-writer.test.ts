@@ -40,6 +40,15 @@ t.test('frames round-trip through a ws server', async (t) => {
       sent.push([buf, isBinary]);
     }
   }
+  // What the relay passes: a plain Uint8Array over the uWS ArrayBuffer (here with an offset into it),
+  // both sides of the native-mask cut-off.
+  for (const size of [20, 2644]) {
+    const ab = new ArrayBuffer(size + 16);
+    const view = new Uint8Array(ab, 16, size);
+    for (let i = 0; i < size; i++) view[i] = (i * 13 + 1) & 0xff;
+    writeFrame(socket, view, true);
+    sent.push([Buffer.from(view), true]);
+  }
   expect = sent.length;
   await new Promise<void>((r) => {
     done = r;
