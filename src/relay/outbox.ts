@@ -1,7 +1,8 @@
 // Upstream -> browser frames wait in one process-wide outbox while an
 // upstream read is being parsed, then go out corked, one run per session: a
 // read that carries a burst of response.audio.delta frames (Voice Live streams
-// them faster than real time) costs one send call instead of one per frame.
+// them faster than real time) costs one write instead of one per frame (a run
+// larger than uWS's 16 KiB cork buffer goes out in corks that each fit it).
 // The reader brackets each read with beforeRead/afterRead, so the flush
 // happens right after the read, with no microtask per read (which measured +4k
 // instructions per frame). A frame that arrives outside a read (ws drains the
@@ -27,6 +28,17 @@ export interface OutboxSession {
   readonly finished: boolean;
   readonly relay: OutboxOwner<this>;
 }
+
+/**
+ * uWS's cork buffer (LoopData::CORK_BUFFER_SIZE). A corked run that outgrows
+ * it does not fail: uWS moves what is corked, and every frame after it, into
+ * the socket's own backpressure string (zero-filled as it grows, copied, and
+ * never given back until the socket closes), and send() reports backpressure.
+ * So a session's run goes out in corks that each fit: one write each, nothing
+ * kept. Measured with 8 echoes in flight per session (bench/instructions.mjs):
+ * that spill was 2.3k instructions of memset and 2k of memcpy per frame.
+ */
+const CORK_BYTES = 16 * 1024;
 
 /** uWS send() results. */
 const SEND_SUCCESS = 1;
@@ -120,16 +132,35 @@ function sendRuns(n: number): void {
     let j = i + 1;
     while (j < n && outSessions[j] === s) j++;
     // A session that closed meanwhile drops what was waiting for it.
-    if (s.client !== null && !s.finished) {
-      runSession = s;
-      runStart = i;
-      runEnd = j;
-      runDropped = false;
-      runClean = true;
-      s.client.cork(sendRun);
-      // SUCCESS for every send means nothing is buffered: skip the native buffered-amount call.
-      if (!runClean) s.relay.afterSends(s, runDropped);
-    }
+    if (s.client !== null && !s.finished) sendSession(s, i, j);
     i = j;
   }
+}
+
+/** Frames i..j-1, all for `s`: in corks that fit uWS's cork buffer, stopping at a drop. */
+function sendSession(s: OutboxSession, i: number, j: number): void {
+  runSession = s;
+  runDropped = false;
+  runClean = true;
+  for (let start = i; start < j && !runDropped;) {
+    let end = start + 1;
+    let bytes = framedSize(outData[start].length);
+    while (end < j) {
+      const next = framedSize(outData[end].length);
+      if (bytes + next >= CORK_BYTES) break;
+      bytes += next;
+      end++;
+    }
+    runStart = start;
+    runEnd = end;
+    s.client!.cork(sendRun);
+    start = end;
+  }
+  // SUCCESS for every send means nothing is buffered: skip the native buffered-amount call.
+  if (!runClean) s.relay.afterSends(s, runDropped);
+}
+
+/** A server frame's size on the wire: payload and an unmasked header. */
+function framedSize(len: number): number {
+  return len + (len < 126 ? 2 : len < 65536 ? 4 : 10);
 }

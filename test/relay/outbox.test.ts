@@ -137,6 +137,27 @@ t.test('a read goes out after the read, in order, one cork per session run', asy
   t.equal(b.received[0].isBinary, false);
 });
 
+t.test("a run larger than uWS's cork buffer goes out in corks that each fit it", async (t) => {
+  const server = await start(t);
+  const owner = new Owner();
+  const [a, sa] = await server.connect();
+  const A = new TestSession(sa, owner);
+  beforeRead();
+  for (let i = 0; i < 10; i++) enqueue(A, Buffer.alloc(4000, i), true);
+  enqueue(A, Buffer.alloc(40_000, 99), true);
+  enqueue(A, Buffer.from('last'), false);
+  afterRead();
+  t.equal(A.sends, 12);
+  // 4004 bytes framed: 4 fit under 16 KiB, the 40 KB frame goes alone.
+  t.equal(A.corks, 5, '4 + 4 + 2 frames, the large one, then the last');
+  t.same(A.results, new Array(12).fill(1), 'every send SUCCESS');
+  t.equal(owner.afterSendsCalls.length, 0);
+  await a.until(12);
+  for (let i = 0; i < 10; i++) t.ok(a.received[i].data.equals(Buffer.alloc(4000, i)), `frame ${i} in order`);
+  t.ok(a.received[10].data.equals(Buffer.alloc(40_000, 99)));
+  t.equal(a.received[11].data.toString(), 'last');
+});
+
 t.test('a frame outside a read goes out in a microtask; flush() sends it at once', async (t) => {
   const server = await start(t);
   const owner = new Owner();
