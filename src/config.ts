@@ -61,7 +61,7 @@ export interface Config {
   readonly clientHighWaterBytes: number;
   readonly slowPeerTimeoutMs: number;
   readonly upstreamMaxBufferedBytes: number;
-  /** Process-wide (all workers) bytes held for slow peers; see src/relay/buffer-budget.ts. */
+  /** Process-wide (all workers) bytes held for slow peers and unfinished upstream messages; see src/relay/buffer-budget.ts. */
   readonly bufferBudgetBytes: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: string;

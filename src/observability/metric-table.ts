@@ -276,7 +276,7 @@ export const GAUGES = Object.freeze({
   /** Rendered when the server reports its budget (always, from startProxy). */
   bufferedBytes: gauge(
     `${P}buffered_bytes`,
-    'Bytes held for slow peers, all threads (BUFFER_BUDGET_BYTES counts these).',
+    'Bytes held for slow peers and for upstream messages still arriving, all threads (BUFFER_BUDGET_BYTES counts these).',
   ),
   bufferBudgetBytes: gauge(`${P}buffer_budget_bytes`, 'Configured BUFFER_BUDGET_BYTES.'),
   /** Rendered only with the fleet on (REDIS_URL). */

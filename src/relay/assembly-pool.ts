@@ -1,34 +1,41 @@
-// Buffers for putting back together an upstream frame cut by a read boundary.
-// Over TLS every frame larger than a record (16 KiB) is cut, and over plain
-// sockets most 64 KiB audio bursts are; one fresh buffer per such frame was
-// garbage that V8 collects late (it waits for tens of MiB of external memory
-// per thread), about 45 MiB of RSS beyond what the buffer budget can see in
-// the 1000-stalled-readers run. So a frame that ends a message is assembled in
-// a reused buffer: the outbox sends its payload (uWS copies it) before the read
-// callback returns, and only then (reclaimAssemblies, called by the reader
-// after the flush) is the buffer handed out again. Per thread, as module state.
+// Blocks for putting back together an upstream message that spans reads: a
+// frame cut by a read boundary, or a message sent in fragments
+// (message-assembly.ts). Over TLS every frame larger than a record (16 KiB) is
+// cut, and over plain sockets most 64 KiB audio bursts are; one fresh buffer
+// per such frame was garbage that V8 collects late (it waits for tens of MiB
+// of external memory per thread), about 45 MiB of RSS beyond what the buffer
+// budget could see in the 1000-stalled-readers run. So blocks are reused: a
+// message that fits in one block is sent as a view of it (the outbox sends
+// it, and uWS copies it, before the read callback returns), and only then
+// (reclaimAssemblies, called by the reader after the flush) is the block
+// handed out again. Per thread, as module state.
 
-/** A cut frame up to this size is assembled in a reused buffer; larger ones get their own. */
-export const ASSEMBLY_BYTES = 128 * 1024;
-/** Below this a fresh buffer is a slice of Buffer's pool anyway: not worth a slot. */
-export const ASSEMBLY_MIN_BYTES = 4 * 1024;
-/** Spare buffers kept between reads (2 MiB per thread at most). */
-const MAX_SPARE = 16;
+/** One block: the read buffer's size, so one read never needs more than two. */
+export const BLOCK_BYTES = 64 * 1024;
+/** A piece smaller than this is a slice of Buffer's pool anyway: not worth a block. */
+export const BLOCK_MIN_BYTES = 4 * 1024;
+/** Spare blocks kept between reads (2 MiB per thread at most). */
+const MAX_SPARE = 32;
 
 const spare: Buffer[] = [];
 const lent: Buffer[] = [];
 
-/** A buffer of ASSEMBLY_BYTES, to hold one frame until lend() hands it back. */
-export function takeAssembly(): Buffer {
-  return spare.pop() ?? Buffer.allocUnsafeSlow(ASSEMBLY_BYTES);
+/** A block of BLOCK_BYTES, to hold part of one message until lend() or giveBack(). */
+export function takeBlock(): Buffer {
+  return spare.pop() ?? Buffer.allocUnsafeSlow(BLOCK_BYTES);
 }
 
-/** The frame held by `b` has been passed on; `b` is free once this read's frames are sent. */
+/** A message is being sent as a view of `b`: `b` is free once this read's frames are sent. */
 export function lend(b: Buffer): void {
   if (lent.length < MAX_SPARE) lent.push(b);
 }
 
-/** After a read's frames went out (outbox afterRead): the buffers they were in are free again. */
+/** Nothing refers to what `b` holds any more (it was copied out, or dropped): free now. */
+export function giveBack(b: Buffer): void {
+  if (spare.length < MAX_SPARE) spare.push(b);
+}
+
+/** After a read's frames went out (outbox afterRead): the blocks they were in are free again. */
 export function reclaimAssemblies(): void {
   while (lent.length > 0) {
     const b = lent.pop()!;

@@ -1,14 +1,15 @@
 // One memory budget for the whole process (docs/contract.md §3, BUFFER_BUDGET_BYTES): the
 // bytes held for slow peers by every session on every worker thread, that is
 // what waits in uWS toward a slow browser, the queue kept while an upstream
-// connects, and what waits in an upstream socket's write buffer.
+// connects, what waits in an upstream socket's write buffer, and the blocks
+// of an upstream message still arriving (message-assembly.ts).
 //
 // The total lives in one Int32 of a SharedArrayBuffer (handed to every worker
 // like the connection counter), counted in KiB so that 2^31 units cover 2 TiB;
 // each session adds the KiB it holds, rounded up, and takes them back when it
 // holds less. Sessions touch it only when what they hold changes by a KiB or
 // more, which a reader that keeps up never does: the hot path pays one field
-// compare per send run.
+// compare per send run, and one per upstream read.
 const KIB = 1024;
 
 /** Past this share of the budget it is "short": any session that builds backpressure is paused. */

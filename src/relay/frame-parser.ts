@@ -5,12 +5,14 @@
 // permessage-deflate, skipUTF8Validation, maxPayload = UPSTREAM_MAX_PAYLOAD,
 // maxFragments 16384. The error messages and close codes are ws's own.
 //
-// A payload that lies wholly inside one read is handed to the sink as a view
-// of the read buffer, not a copy: the sink must be done with it before the
-// read callback returns (the relay's outbox sends it before then). Only a frame
-// cut by a read boundary is copied, into a buffer of its own exact size.
+// A message that is one frame lying wholly inside one read is handed to the
+// sink as a view of the read buffer, not a copy: the sink must be done with it
+// before the read callback returns (the relay's outbox sends it before then).
+// Only a message that spans reads (a frame cut by a read boundary, or
+// fragments) is copied, into blocks that grow with the bytes received
+// (message-assembly.ts); what they hold is reported through onHeld.
 
-import { ASSEMBLY_BYTES, ASSEMBLY_MIN_BYTES, lend, takeAssembly } from './assembly-pool';
+import { MessageAssembly } from './message-assembly';
 
 /** What a parsed stream produces; every method is called synchronously from push(). */
 export interface FrameSink {
@@ -23,6 +25,11 @@ export interface FrameSink {
   onClose(code: number, reason: Buffer): void;
   /** A protocol error: `closeCode` goes in the close frame we answer with. Nothing is parsed after it. */
   onProtocolError(closeCode: number, message: string, code: string): void;
+  /**
+   * The bytes of memory held for a message not yet complete changed (at most
+   * once per push(), at its end; never for a message that fits in one read).
+   */
+  onHeld(bytes: number): void;
 }
 
 /** ws's default for a client: a message made of more frames than this is refused (1008). */
@@ -48,14 +55,18 @@ export class FrameParser {
   private fin = false;
   private opcode = 0;
   private payloadLength = 0;
-  /** The payload of a frame cut by a read boundary, filled up to `partialLen`. */
-  private partial: Buffer = EMPTY;
+  /** Payload bytes of the current frame received in earlier reads (or earlier in this one). */
   private partialLen = 0;
-  /** The reused buffer `partial` is a view of (assembly-pool.ts), or null. */
-  private assembly: Buffer | null = null;
+  /** A control frame's payload cut by a read boundary (at most 125 bytes). */
+  private control: Buffer = EMPTY;
   /** Opcode of the message being reassembled from fragments, 0 when none. */
   private fragmented = 0;
-  private fragments: Buffer[] = [];
+  /** The data message that spans reads or fragments, as received so far. */
+  private readonly message = new MessageAssembly();
+  /** message.held as last told to the sink. */
+  private reported = 0;
+  /** drop() was called: data payloads are parsed past, not kept. */
+  private dropping = false;
   private totalPayloadLength = 0;
   private numFragments = 0;
 
@@ -70,13 +81,30 @@ export class FrameParser {
     while (pos < end) {
       if (this.state === HEADER) {
         pos = this.readHeader(buf, pos, end);
-        if (pos < 0) return;
+        if (pos < 0) break;
       } else if (this.state === PAYLOAD) {
         pos = this.readPayload(buf, pos, end);
       } else {
-        return;
+        break;
       }
     }
+    // Once per read, and only when a message spans reads: the session charges the budget.
+    if (this.message.held !== this.reported) {
+      this.reported = this.message.held;
+      this.sink.onHeld(this.reported);
+    }
+  }
+
+  /**
+   * The session is over (or its browser gone): free what the unfinished
+   * message holds, and keep no data from here on; frames are still parsed,
+   * so control frames and the close handshake go on. The caller stops
+   * charging for it: onHeld is not called.
+   */
+  drop(): void {
+    this.dropping = true;
+    this.message.drop();
+    this.reported = 0;
   }
 
   /** Returns where the payload starts, or `end` while the header is incomplete, or -1 on error. */
@@ -181,7 +209,8 @@ export class FrameParser {
       return pos;
     }
     // Nothing to wait for: a read ending here would never reach readPayload.
-    this.frame(EMPTY, true);
+    if (this.opcode > 0x07) this.controlFrame(this.opcode, EMPTY);
+    else this.dataFrame(EMPTY);
     return this.state === DONE ? -1 : pos;
   }
 
@@ -190,71 +219,65 @@ export class FrameParser {
     if (this.partialLen === 0 && end - pos >= missing) {
       // The common case: the whole payload is in this read.
       this.state = HEADER;
-      this.frame(buf.subarray(pos, pos + missing), false);
+      const view = buf.subarray(pos, pos + missing);
+      if (this.opcode > 0x07) this.controlFrame(this.opcode, view);
+      else this.dataFrame(view);
       return pos + missing;
     }
-    if (this.partialLen === 0) this.startPartial();
+    // A frame cut by a read boundary: keep what came, as it comes.
     const n = Math.min(missing, end - pos);
-    buf.copy(this.partial, this.partialLen, pos, pos + n);
+    if (this.opcode > 0x07) {
+      if (this.partialLen === 0) this.control = Buffer.allocUnsafe(this.payloadLength);
+      buf.copy(this.control, this.partialLen, pos, pos + n);
+    } else if (!this.dropping) {
+      this.message.append(buf, pos, pos + n, missing);
+    }
     this.partialLen += n;
     if (this.partialLen === this.payloadLength) {
-      const data = this.partial;
-      const assembly = this.assembly;
-      this.partial = EMPTY;
       this.partialLen = 0;
-      this.assembly = null;
       this.state = HEADER;
-      this.frame(data, true);
-      if (assembly !== null) lend(assembly);
+      if (this.opcode > 0x07) {
+        const data = this.control;
+        this.control = EMPTY;
+        this.controlFrame(this.opcode, data);
+      } else {
+        // Its payload is in `message` already.
+        this.dataFrame(null);
+      }
     }
     return pos + n;
   }
 
   /**
-   * Where a cut frame is put together. A final data frame's payload is never
-   * kept once frame() returns (it is sent, as a view, before the read callback
-   * returns, or copied by Buffer.concat), so it may use a reused buffer; a
-   * non-final fragment is kept until its message ends, so it gets its own.
+   * A complete data frame. `view`: its payload as a view of the read buffer,
+   * or null when it was cut and is in `message` already.
    */
-  private startPartial(): void {
-    const size = this.payloadLength;
-    if (this.fin && this.opcode < 0x08 && size >= ASSEMBLY_MIN_BYTES && size <= ASSEMBLY_BYTES) {
-      this.assembly = takeAssembly();
-      this.partial = this.assembly.subarray(0, size);
-    } else {
-      this.partial = Buffer.allocUnsafe(size);
-    }
-  }
-
-  /** A complete frame's payload; `owned` when it is not a view of the read buffer. */
-  private frame(data: Buffer, owned: boolean): void {
-    const opcode = this.opcode;
-    if (opcode > 0x07) {
-      this.control(opcode, data);
-      return;
-    }
+  private dataFrame(view: Buffer | null): void {
     if (++this.numFragments > MAX_FRAGMENTS) {
       this.fail(1008, 'Too many message fragments', 'WS_ERR_TOO_MANY_BUFFERED_PARTS');
       return;
     }
-    if (!this.fin) {
-      // A fragment outlives this read: copy it unless it already is a copy.
-      if (data.length > 0) this.fragments.push(owned ? data : Buffer.from(data));
-      return;
+    const message = this.message;
+    if (view !== null && !this.dropping) {
+      if (this.fin && message.length === 0) {
+        // The common case: one frame, one read, no copy.
+        this.endMessage(view);
+        return;
+      }
+      // A fragment outlives this read: copy it.
+      if (view.length > 0) message.append(view, 0, view.length, view.length);
     }
-    let message = data;
-    if (this.fragments.length > 0) {
-      if (data.length > 0) this.fragments.push(data);
-      message = Buffer.concat(this.fragments, this.totalPayloadLength);
-      this.fragments = [];
-    }
+    if (this.fin) this.endMessage(message.take());
+  }
+
+  private endMessage(data: Buffer): void {
     this.totalPayloadLength = 0;
     this.numFragments = 0;
     this.fragmented = 0;
-    this.sink.onMessage(message, opcode === 0x02);
+    if (!this.dropping) this.sink.onMessage(data, this.opcode === 0x02);
   }
 
-  private control(opcode: number, view: Buffer): void {
+  private controlFrame(opcode: number, view: Buffer): void {
     // Control payloads are small and leave this parser's hands (ws answers pings with them): copy.
     const data = view.length === 0 ? EMPTY : Buffer.from(view);
     if (opcode === 0x09) {
@@ -262,7 +285,7 @@ export class FrameParser {
     } else if (opcode === 0x0a) {
       this.sink.onPong(data);
     } else if (data.length === 0) {
-      this.state = DONE;
+      this.close();
       this.sink.onClose(1005, EMPTY);
     } else {
       const code = data.readUInt16BE(0);
@@ -270,16 +293,20 @@ export class FrameParser {
         this.fail(1002, `Invalid WebSocket frame: invalid status code ${code}`, 'WS_ERR_INVALID_CLOSE_CODE');
         return;
       }
-      this.state = DONE;
+      this.close();
       this.sink.onClose(code, data.subarray(2));
     }
   }
 
-  private fail(closeCode: number, message: string, code: string): false {
+  /** Nothing is parsed after a close frame or an error: an unfinished message is dropped (push() reports it). */
+  private close(): void {
     this.state = DONE;
-    this.fragments = [];
-    this.partial = EMPTY;
-    this.assembly = null;
+    this.message.drop();
+    this.control = EMPTY;
+  }
+
+  private fail(closeCode: number, message: string, code: string): false {
+    this.close();
     this.sink.onProtocolError(closeCode, message, code);
     return false;
   }

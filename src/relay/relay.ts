@@ -17,7 +17,7 @@ import { writeFrame } from './frame-writer';
 import { toKiB, type BufferBudget } from './buffer-budget';
 import { UpstreamSocket } from './upstream-socket';
 import { enqueue, flush, shedWhenSafe } from './outbox';
-import { takeReads } from './upstream-reader';
+import { dropReads, takeReads } from './upstream-reader';
 
 export interface RelayOptions {
   readonly pendingMaxFrames: number;
@@ -128,7 +128,7 @@ export class Relay {
 
   /** Charge the budget for what `s` holds now; shed when that spends it. */
   account(s: Session): void {
-    const kib = toKiB(s.heldClient + s.heldUpstream + s.pendingBytes);
+    const kib = toKiB(s.heldClient + s.heldUpstream + s.pendingBytes + s.heldAssembly);
     const delta = kib - s.heldKiB;
     if (delta === 0) return;
     s.heldKiB = kib;
@@ -146,6 +146,19 @@ export class Relay {
   noteClientBuffer(s: Session, buffered: number): void {
     if (buffered <= s.heldClient) return;
     s.heldClient = 2 ** Math.ceil(Math.log2(buffered));
+    this.account(s);
+  }
+
+  /**
+   * What the upstream parser holds for a message that spans reads changed
+   * (once per read at most). It is charged like bytes held for a slow
+   * browser, and a spent budget sheds the sessions holding the most; but it
+   * does not pause this session's reads when the budget is short: a message
+   * is only let go of once it is read to its end, so pausing its readers
+   * would hold the memory longer, not free it.
+   */
+  noteAssembly(s: Session, bytes: number): void {
+    s.heldAssembly = bytes;
     this.account(s);
   }
 
@@ -390,6 +403,8 @@ function releaseHeld(s: Session): void {
   s.pendingBytes = 0;
   s.heldClient = 0;
   s.heldUpstream = 0;
+  s.heldAssembly = 0;
+  if (s.upstream !== null) dropReads(s.upstream);
   s.relay.account(s);
 }
 

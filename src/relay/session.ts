@@ -60,11 +60,13 @@ export class Session {
   /**
    * Bytes held for this session's slow peers (BUFFER_BUDGET_BYTES): uWS's
    * buffer toward the browser at its largest (see Relay.noteClientBuffer), and
-   * the upstream socket's write buffer as last seen; with pendingBytes,
-   * charged to the process budget as heldKiB.
+   * the upstream socket's write buffer as last seen; with pendingBytes and
+   * heldAssembly, charged to the process budget as heldKiB.
    */
   heldClient: number;
   heldUpstream: number;
+  /** Memory the upstream frame parser holds for a message that spans reads (message-assembly.ts). */
+  heldAssembly: number;
   heldKiB: number;
 
   /** Upstream reading paused because the browser's send buffer is above the high-water mark. */
@@ -131,6 +133,7 @@ export class Session {
     this.pendingBytes = 0;
     this.heldClient = 0;
     this.heldUpstream = 0;
+    this.heldAssembly = 0;
     this.heldKiB = 0;
     this.paused = false;
     this.pausedAt = 0;

@@ -35,7 +35,8 @@ interface ReaderSocket extends Socket {
 
 /** What of ws's internals the handover needs (ws 8: lib/websocket.js). */
 interface WsInternals {
-  _socket: ReaderSocket;
+  /** null until ws has a socket. */
+  _socket: ReaderSocket | null;
   _receiver: Writable;
 }
 
@@ -80,7 +81,7 @@ export function connectTls(options: ConnectOptions): Socket {
  * response, which ws put back into the stream.
  */
 export function takeReads(ws: WebSocket, sink: FrameSink, maxPayload: number): void {
-  const socket = (ws as unknown as WsInternals)._socket;
+  const socket = (ws as unknown as WsInternals)._socket!;
   socket.removeAllListeners('data');
   socket.reader = new FrameParser(sink, maxPayload);
   if (socket.readableLength === 0) return;
@@ -90,6 +91,15 @@ export function takeReads(ws: WebSocket, sink: FrameSink, maxPayload: number): v
   socket.reader.push(head, head.length);
   afterRead();
   reclaimAssemblies();
+}
+
+/**
+ * The session let go of its upstream (its browser left, or it ended): free
+ * the unfinished message the parser holds and keep no more data, so nothing
+ * is held or charged for a browser that is gone.
+ */
+export function dropReads(ws: WebSocket): void {
+  (ws as unknown as WsInternals)._socket?.reader?.drop();
 }
 
 /** A close frame from the upstream: ws's Receiver would emit this and end. */

@@ -57,4 +57,8 @@ export class UpstreamSocket extends WebSocket implements FrameSink {
   onProtocolError(closeCode: number, message: string, code: string): void {
     failUpstream(this, closeCode, message, code);
   }
+
+  onHeld(bytes: number): void {
+    this.session.relay.noteAssembly(this.session, bytes);
+  }
 }

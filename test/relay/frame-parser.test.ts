@@ -7,6 +7,7 @@ import t, { type Test } from 'tap';
 import type { Writable } from 'node:stream';
 import WebSocket from 'ws';
 import { FrameParser, MAX_FRAGMENTS, type FrameSink } from '../../src/relay/frame-parser';
+import { BLOCK_BYTES, reclaimAssemblies } from '../../src/relay/assembly-pool';
 
 type Event = [string, ...Array<string | number | boolean>];
 
@@ -42,6 +43,11 @@ function closeFrame(code: number, reason = ''): Buffer {
 
 class Collect implements FrameSink {
   events: Event[] = [];
+  /** Every value onHeld reported, in order. */
+  held: number[] = [];
+  onHeld(bytes: number): void {
+    this.held.push(bytes);
+  }
   onMessage(data: Buffer, isBinary: boolean): void {
     // Copy now: the view is only good until push() returns.
     this.events.push(['message', Buffer.from(data).toString('hex'), isBinary]);
@@ -60,7 +66,13 @@ class Collect implements FrameSink {
   }
 }
 
-/** Feeds `chunks` through one parser, each chunk in a scratch buffer that is overwritten afterwards (as the read buffer is). */
+/**
+ * Feeds `chunks` through one parser, each chunk in a scratch buffer that is
+ * overwritten afterwards (as the read buffer is). The blocks messages are
+ * assembled in are reclaimed after each chunk, as the reader does after each
+ * read's flush, so a block handed out again too early would corrupt a later
+ * message. Whatever is held must be given back once the stream ends complete.
+ */
 function parse(chunks: Buffer[], maxPayload = MAX_PAYLOAD): Event[] {
   const sink = new Collect();
   const parser = new FrameParser(sink, maxPayload);
@@ -69,8 +81,19 @@ function parse(chunks: Buffer[], maxPayload = MAX_PAYLOAD): Event[] {
     c.copy(scratch);
     parser.push(scratch, c.length);
     scratch.fill(0xee);
+    // The sink copied each message before this point (Collect.onMessage).
+    reclaimAssemblies();
   }
+  const held = sink.held.length === 0 ? 0 : sink.held[sink.held.length - 1];
+  if (held !== 0) sink.events.push(['still held', held]);
   return sink.events;
+}
+
+/** `bytes` in reads of `size` bytes. */
+function reads(bytes: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += size) out.push(bytes.subarray(at, at + size));
+  return out;
 }
 
 /** What ws's Receiver makes of the same bytes, as the proxy configured it (ws 8, lib/receiver.js). */
@@ -120,6 +143,8 @@ function splits(bytes: Buffer): Buffer[][] {
       out.push([bytes.subarray(0, i), bytes.subarray(i)]);
       out.push([bytes.subarray(0, i), bytes.subarray(i, i + 3), bytes.subarray(i + 3)]);
     }
+    // As sockets cut it: a full read buffer, a TLS record, and an odd size that lands everywhere.
+    for (const size of [65536, 16384, 4093, 1021]) out.push(reads(bytes, size));
   }
   return out;
 }
@@ -322,64 +347,189 @@ t.test('a message of more than 16384 fragments is refused with 1008', async (t) 
   t.same(parse([exactly]), [['message', hex('a'.repeat(MAX_FRAGMENTS)), false]], '16384 fragments are fine');
 });
 
-t.test('cut frames assembled in reused buffers: each freed only after its read, never while still held', async (t) => {
-  // The reader's contract (upstream-reader.ts): a read is pushed, the frames it
-  // produced are sent (uWS copies them) by afterRead, then reclaimAssemblies().
-  // Two sessions, interleaved reads that cut every frame, content that differs
-  // per frame: what is "sent" at the end of each read must be what was framed.
-  const { reclaimAssemblies } = await import('../../src/relay/assembly-pool');
-  reclaimAssemblies();
-  const held: Array<{ who: number; view: Buffer }> = [];
-  const sinks = [0, 1].map(
-    (who) =>
-      ({
-        onMessage: (data: Buffer) => held.push({ who, view: data }),
-        onPing: () => undefined,
-        onPong: () => undefined,
-        onClose: () => undefined,
-        onProtocolError: (_c: number, message: string) => t.fail(message),
-      }) satisfies FrameSink,
-  );
-  const parsers = sinks.map((s) => new FrameParser(s, MAX_PAYLOAD));
-  const sent: Buffer[][] = [[], []];
-  const expected: Buffer[][] = [[], []];
-  const arenas = new Set<ArrayBufferLike>();
-  const streams = [0, 1].map((who) => {
-    const frames: Buffer[] = [];
-    for (let i = 0; i < 40; i++) {
-      const payload = Buffer.alloc(5000 + i * 1500 + who * 700, (i * 7 + who * 31) & 0xff);
-      payload.writeUInt32BE(i, 0);
-      expected[who].push(payload);
-      // Some messages in two fragments: the first is kept (its own buffer), the last is assembled.
-      if (i % 5 === 4) {
-        const cut = 4500; // the kept first fragment is large enough to be assembled in a reused buffer, were it allowed
-        frames.push(frame(0x02, payload.subarray(0, cut), { fin: false }), frame(0x00, payload.subarray(cut)));
-      } else frames.push(frame(0x02, payload));
-    }
-    return Buffer.concat(frames);
-  });
-  const READ = 4093; // cuts nearly every frame, at a different place each time
-  for (let pos = 0; pos < Math.max(streams[0].length, streams[1].length); pos += READ) {
-    for (const who of [0, 1]) {
-      const chunk = streams[who].subarray(pos, pos + READ);
-      if (chunk.length > 0) parsers[who].push(Buffer.from(chunk), chunk.length);
-    }
-    // afterRead: the outbox sends (copies) what the reads produced...
-    for (const h of held) {
-      // Single-frame messages only: a fragmented one comes out of Buffer.concat.
-      if (sent[h.who].length % 5 !== 4) arenas.add(h.view.buffer);
-      sent[h.who].push(Buffer.from(h.view));
-    }
-    held.length = 0;
-    // ...and only then are the assembly buffers free for the next read.
+t.test(
+  'cut frames and fragments assembled in reused blocks: each freed only after its read, never while still held',
+  async (t) => {
+    // The reader's contract (upstream-reader.ts): a read is pushed, the frames it
+    // produced are sent (uWS copies them) by afterRead, then reclaimAssemblies().
+    // Two sessions, interleaved reads that cut every frame, content that differs
+    // per frame: what is "sent" at the end of each read must be what was framed.
     reclaimAssemblies();
-  }
-  for (const who of [0, 1]) {
-    t.equal(sent[who].length, expected[who].length, `session ${who}: every message`);
-    t.ok(
-      sent[who].every((b, i) => b.equals(expected[who][i])),
-      `session ${who}: every byte as framed`,
+    const held: Array<{ who: number; view: Buffer }> = [];
+    const sinks = [0, 1].map(
+      (who) =>
+        ({
+          onMessage: (data: Buffer) => held.push({ who, view: data }),
+          onPing: () => undefined,
+          onPong: () => undefined,
+          onClose: () => undefined,
+          onProtocolError: (_c: number, message: string) => t.fail(message),
+          onHeld: () => undefined,
+        }) satisfies FrameSink,
     );
+    const parsers = sinks.map((s) => new FrameParser(s, MAX_PAYLOAD));
+    const sent: Buffer[][] = [[], []];
+    const expected: Buffer[][] = [[], []];
+    const arenas = new Set<ArrayBufferLike>();
+    const streams = [0, 1].map((who) => {
+      const frames: Buffer[] = [];
+      for (let i = 0; i < 40; i++) {
+        const payload = Buffer.alloc(5000 + i * 1500 + who * 700, (i * 7 + who * 31) & 0xff);
+        payload.writeUInt32BE(i, 0);
+        expected[who].push(payload);
+        // Some messages in two fragments, assembled in the same block.
+        if (i % 5 === 4) {
+          const cut = 4500;
+          frames.push(frame(0x02, payload.subarray(0, cut), { fin: false }), frame(0x00, payload.subarray(cut)));
+        } else frames.push(frame(0x02, payload));
+      }
+      return Buffer.concat(frames);
+    });
+    const READ = 4093; // cuts nearly every frame, at a different place each time
+    for (let pos = 0; pos < Math.max(streams[0].length, streams[1].length); pos += READ) {
+      for (const who of [0, 1]) {
+        const chunk = streams[who].subarray(pos, pos + READ);
+        if (chunk.length > 0) parsers[who].push(Buffer.from(chunk), chunk.length);
+      }
+      // afterRead: the outbox sends (copies) what the reads produced...
+      for (const h of held) {
+        arenas.add(h.view.buffer);
+        sent[h.who].push(Buffer.from(h.view));
+      }
+      held.length = 0;
+      // ...and only then are the assembly buffers free for the next read.
+      reclaimAssemblies();
+    }
+    for (const who of [0, 1]) {
+      t.equal(sent[who].length, expected[who].length, `session ${who}: every message`);
+      t.ok(
+        sent[who].every((b, i) => b.equals(expected[who][i])),
+        `session ${who}: every byte as framed`,
+      );
+    }
+    t.ok(arenas.size <= 4, `80 messages, all cut or fragmented, assembled in ${arenas.size} blocks`);
+  },
+);
+
+t.test('messages that span blocks, fragments packed into blocks: the same events as ws', async (t) => {
+  const max = 4 * 1024 * 1024;
+  const big = Buffer.alloc(3 * BLOCK_BYTES + 12_345);
+  for (let i = 0; i + 4 <= big.length; i += 4) big.writeUInt32BE(i, i);
+  const parts = [big.subarray(0, 70_000), big.subarray(70_000, 70_003), big.subarray(70_003, 200_000)];
+  await same(
+    t,
+    'span',
+    Buffer.concat([
+      frame(2, big),
+      frame(1, 'between'),
+      frame(2, parts[0], { fin: false }),
+      frame(9, 'mid'),
+      frame(0, parts[1], { fin: false }),
+      frame(0, '', { fin: false }),
+      frame(0, parts[2]),
+      frame(2, Buffer.alloc(BLOCK_BYTES, 9)),
+    ]),
+    [
+      ['message', hex(big), true],
+      ['message', hex('between'), false],
+      ['ping', hex('mid')],
+      ['message', hex(big.subarray(0, 200_000)), true],
+      ['message', hex(Buffer.alloc(BLOCK_BYTES, 9)), true],
+    ],
+    max,
+  );
+  // Many fragments of every size class: exact pieces under 4 KiB, blocks above, shared blocks.
+  const sizes = [1, 3000, 5000, 4095, 4096, 65_535, 2, 70_000, 100];
+  const pieces = sizes.map((n, i) => Buffer.alloc(n, i + 1));
+  const frames = pieces.map((p, i) => frame(i === 0 ? 1 : 0, p, { fin: i === pieces.length - 1 }));
+  await same(
+    t,
+    'mixed fragments',
+    Buffer.concat([...frames, frame(1, 'after')]),
+    [
+      ['message', hex(Buffer.concat(pieces)), false],
+      ['message', hex('after'), false],
+    ],
+    max,
+  );
+  // A close frame in the middle of a fragmented message: the message is never delivered, nothing stays held.
+  await same(
+    t,
+    'close mid-message',
+    Buffer.concat([frame(2, big.subarray(0, 90_000), { fin: false }), closeFrame(1000)]),
+    [['close', 1000, '']],
+    max,
+  );
+});
+
+/** A sink that checks, after every push, that the memory held follows the bytes received. */
+function dribble(t: Test, bytes: Buffer, read: number, maxPayload: number) {
+  const sink = new Collect();
+  const parser = new FrameParser(sink, maxPayload);
+  let worst = 0;
+  for (let at = 0; at < bytes.length; at += read) {
+    const chunk = Buffer.from(bytes.subarray(at, at + read));
+    parser.push(chunk, chunk.length);
+    reclaimAssemblies();
+    const held = sink.held.length === 0 ? 0 : sink.held[sink.held.length - 1];
+    const received = Math.min(at + read, bytes.length);
+    // Never more than what arrived plus one block being filled.
+    worst = Math.max(worst, held - received);
+    if (held > received + BLOCK_BYTES) t.fail(`${held} bytes held after ${received} received`);
   }
-  t.ok(arenas.size <= 4, `64 single-frame messages, all cut, assembled in ${arenas.size} buffers`);
+  return { sink, worst };
+}
+
+t.test('a large message sent slowly: memory grows with the bytes received, not the announced length', async (t) => {
+  const size = 8 * 1024 * 1024;
+  const payload = Buffer.alloc(size);
+  for (let i = 0; i < size; i += 4) payload.writeUInt32BE(i, i);
+  const bytes = Buffer.concat([frame(2, payload), frame(1, 'next')]);
+  const { sink, worst } = dribble(t, bytes, 64 * 1024, 16 * 1024 * 1024);
+  t.ok(worst <= BLOCK_BYTES, `held at most ${worst} bytes beyond what was received`);
+  t.equal(sink.held[0], BLOCK_BYTES, 'the first read of an 8 MiB frame holds one block, not 8 MiB');
+  t.ok(sink.held.length >= size / (64 * 1024) - 1, 'held reported as it grew');
+  t.equal(sink.held[sink.held.length - 1], 0, 'nothing held once the message is delivered');
+  t.equal(sink.events.length, 2);
+  t.equal(sink.events[0][1], hex(payload), 'delivered intact');
+  t.same(sink.events[1], ['message', hex('next'), false], 'and in order');
+});
+
+t.test('a fragmented message sent slowly: the same, across fragments', async (t) => {
+  const fragment = 1024 * 1024 + 7;
+  const frames: Buffer[] = [];
+  const payloads: Buffer[] = [];
+  for (let i = 0; i < 6; i++) {
+    const p = Buffer.alloc(fragment, i + 1);
+    p.writeUInt32BE(i, 0);
+    payloads.push(p);
+    frames.push(frame(i === 0 ? 2 : 0, p, { fin: i === 5 }));
+    // A ping between fragments, cut too.
+    if (i === 2) frames.push(frame(9, 'still here'));
+  }
+  const bytes = Buffer.concat(frames);
+  const { sink, worst } = dribble(t, bytes, 16 * 1024 + 3, 16 * 1024 * 1024);
+  t.ok(worst <= BLOCK_BYTES, `held at most ${worst} bytes beyond what was received`);
+  t.equal(sink.held[sink.held.length - 1], 0, 'nothing held once the message is delivered');
+  t.same(
+    sink.events.map((e) => e[0]),
+    ['ping', 'message'],
+  );
+  t.equal(sink.events[1][1], hex(Buffer.concat(payloads)), 'delivered intact');
+});
+
+t.test('drop(): what was held is freed, no more data is kept or delivered, control frames still parse', async (t) => {
+  const sink = new Collect();
+  const parser = new FrameParser(sink, 16 * 1024 * 1024);
+  const big = frame(2, Buffer.alloc(1024 * 1024, 5));
+  parser.push(big, 300_000);
+  t.ok(sink.held[0] >= 300_000 - 10, 'the cut frame is held');
+  parser.drop();
+  const rest = Buffer.concat([big.subarray(300_000), frame(1, 'dropped'), frame(9, 'ping'), closeFrame(1001)]);
+  parser.push(rest, rest.length);
+  t.same(sink.events, [
+    ['ping', hex('ping')],
+    ['close', 1001, ''],
+  ]);
+  t.same(sink.held, [sink.held[0]], 'nothing more was held or reported after drop()');
 });
