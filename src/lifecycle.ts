@@ -23,8 +23,10 @@ type ListenWithHost = (
   cb: (listenSocket: us_listen_socket | false) => void,
 ) => TemplatedApp;
 
-export function listen(px: ProxyContext, app: TemplatedApp): Promise<InspectableProxy> {
+export async function listen(px: ProxyContext, app: TemplatedApp): Promise<InspectableProxy> {
   const { cfg } = px;
+  // Held before the port opens, so the first late upgrade is already corked by it.
+  await px.corkAnchor?.start();
   return new Promise((resolve, reject) => {
     // uWS sets SO_REUSEPORT by default, so a second proxy started on a taken
     // port (a stale process, a double deploy) would silently split the
@@ -34,6 +36,8 @@ export function listen(px: ProxyContext, app: TemplatedApp): Promise<Inspectable
     const options = px.sharesPort ? LISTEN_SHARED : LISTEN_EXCLUSIVE;
     (app.listen as unknown as ListenWithHost)(cfg.host, cfg.port, options, (listenSocket) => {
       if (listenSocket === false) {
+        px.corkAnchor?.stop();
+        app.close();
         reject(new Error(`cannot listen on ${cfg.host}:${cfg.port} (in use, or not an address of this host)`));
         return;
       }
@@ -43,6 +47,7 @@ export function listen(px: ProxyContext, app: TemplatedApp): Promise<Inspectable
         port: uWS.us_socket_local_port(listenSocket as unknown as us_socket),
         relay: px.relay,
         gate: px.gate,
+        corkAnchor: px.corkAnchor,
         metrics: px.metrics,
         shutdown(graceMs: number): Promise<void> {
           closing ??= shutdown(px, app, listenSocket, graceMs);
@@ -68,6 +73,7 @@ async function shutdown(
   for (const s of relay.sessions) s.upstream?.terminate();
   px.sweeper.stop();
   px.identity.close();
+  px.corkAnchor?.stop();
   uWS.us_listen_socket_close(listenSocket);
   app.close();
   await px.fleet?.close();
@@ -78,6 +84,7 @@ function abort(px: ProxyContext, app: TemplatedApp, listenSocket: us_listen_sock
   px.identity.close();
   px.sweeper.stop();
   for (const s of px.relay.sessions) s.upstream?.terminate();
+  px.corkAnchor?.stop();
   uWS.us_listen_socket_close(listenSocket);
   app.close();
   px.fleet?.abort();

@@ -17,6 +17,7 @@ import { BufferBudget } from './relay/buffer-budget';
 import { Relay } from './relay/relay';
 import type { Session } from './relay/session';
 import { Sweeper } from './relay/sweeper';
+import type { CorkAnchor } from './http/cork-anchor';
 import { ModelPolicy } from './upstream/model-policy';
 import { ServerCredential } from './upstream/server-credential';
 
@@ -54,6 +55,8 @@ export class ProxyContext {
   readonly readsForwarded: boolean;
   /** Set while shutdown waits for the last session to end. */
   onIdle: (() => void) | null;
+  /** Corks late upgrades (http/cork-anchor.ts); set by startProxy when CLIENT_AUTH or the fleet defers them. */
+  corkAnchor: CorkAnchor | null;
 
   constructor(cfg: Config, deps: ProxyDeps) {
     this.cfg = cfg;
@@ -108,6 +111,7 @@ export class ProxyContext {
     this.board = deps.board ?? null;
     this.readsForwarded = this.gate.ips.readsForwardedHeaders;
     this.onIdle = null;
+    this.corkAnchor = null;
   }
 }
 

@@ -2,8 +2,10 @@
 // request's fields were copied out synchronously by the caller (HttpRequest
 // is stack-allocated), onAborted is registered at once (a response whose
 // client left must never be touched), and the upgrade is corked because it
-// now runs outside a uWS callback.
+// now runs outside a uWS callback: in the cork anchor's cork when there is
+// one, never in its own (cork-anchor.ts says why).
 import type { HttpResponse, us_socket_context_t } from 'uWebSockets.js';
+import type { CorkAnchor } from './cork-anchor';
 import type { ProxyError } from '../errors';
 import { sendError, type ResponseContext } from './respond';
 
@@ -17,6 +19,7 @@ export class DeferredUpgrade<UserData> {
     private readonly extensions: string,
     private readonly context: us_socket_context_t,
     readonly ctx: ResponseContext,
+    private readonly anchor: CorkAnchor | null,
     onAbort: () => void,
   ) {
     res.onAborted(() => {
@@ -28,7 +31,9 @@ export class DeferredUpgrade<UserData> {
   /** Upgrade now; false when the client already left. */
   upgrade(userData: UserData): boolean {
     if (this.aborted) return false;
-    this.res.cork(() => this.res.upgrade(userData, this.key, this.protocol, this.extensions, this.context));
+    const upgrade = (): void => this.res.upgrade(userData, this.key, this.protocol, this.extensions, this.context);
+    if (this.anchor !== null) this.anchor.corkUpgrade(this.res, upgrade);
+    else this.res.cork(upgrade);
     return true;
   }
 

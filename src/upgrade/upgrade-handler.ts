@@ -94,6 +94,7 @@ export function upgrade(px: ProxyContext, res: HttpResponse, req: HttpRequest, c
     extensions,
     context,
     { tls: v.tls, corsOrigin: corsOrigin(px, f) },
+    px.corkAnchor,
     () => {
       log.debug({ ip: ud.ip }, 'client left before admission was decided');
       releaseSlots(px, ud);

@@ -11,10 +11,8 @@ import { redisMissing, startRedis, type RedisServer } from '../helpers/redis-ser
 import { entryBuilt, spawnProxy, type Child } from '../helpers/spawn-proxy';
 import { startSimulator } from '../../src/simulator/simulator';
 
-// Client addresses no other test uses (and a different /16 per run): tests
-// that run at the same time and connect from the same local address have
-// been seen to cut each other's fresh connections, which frees a place and
-// would make an exact count look wrong.
+// Client addresses no other test uses (and a different /16 per run), so the
+// per-IP counts here are this file's alone.
 const NET = `127.${100 + randomInt(150)}`;
 
 const skip = redisMissing() || (entryBuilt() ? false : 'dist/index.js missing: run `npm run build` (npm test does)');
@@ -70,7 +68,7 @@ async function startFleet(t: Test, redis: RedisServer, n: number, env: Record<st
 interface Outcome {
   client: TestClient;
   result: string;
-  /** The connection ended without our asking (see cutFree). */
+  /** The connection ended without our asking (see noneCut). */
   cut: boolean;
   closing: boolean;
 }
@@ -108,26 +106,24 @@ function tally(outcomes: Outcome[]): Record<string, number> {
 }
 
 /**
- * Runs a scenario until no admitted session was cut from outside (at most 3
- * times), then makes its assertions. On this shared, loaded machine a fresh
- * loopback connection is now and then reset by something outside the test
- * (seen in other suites too); a reset session frees its place at once, which
- * is correct, but would make an exact count look one too high.
+ * Runs a scenario, then checks that no admitted session was cut from outside
+ * before making its assertions. Fresh fleet replicas used to lose a session or
+ * two right after the 101 (1006 on both sides): uWS v20.51's res.cork around a
+ * late upgrade, now corked by the anchor (src/http/cork-anchor.ts). These
+ * tests are where that showed (about 7 runs in 10), so they stay strict.
  */
-async function cutFree(t: Test, scenario: () => Promise<{ outcomes: Outcome[]; check(): void }>): Promise<void> {
-  for (let i = 1; ; i++) {
-    const { outcomes, check } = await scenario();
-    if (!outcomes.some((o) => o.cut) || i === 3) {
-      check();
-      return;
-    }
-    t.comment(`a session was reset from outside during try ${i}; running the scenario again`);
-    await closeAll(outcomes);
-  }
+async function noneCut(t: Test, scenario: () => Promise<{ outcomes: Outcome[]; check(): void }>): Promise<void> {
+  const { outcomes, check } = await scenario();
+  t.same(
+    outcomes.filter((o) => o.cut).map((o) => o.result),
+    [],
+    'no admitted session was cut right after its upgrade',
+  );
+  check();
 }
 
 t.test('FLEET_MAX_SESSIONS and MAX_CONNECTIONS_PER_IP hold exactly across three replicas', { skip }, async (t) => {
-  await cutFree(t, async () => {
+  await noneCut(t, async () => {
     const redis = await startRedis(t);
     const reps = await startFleet(t, redis, 3, { FLEET_MAX_SESSIONS: '12', MAX_CONNECTIONS_PER_IP: '4' });
     // 60 clients from 30 addresses, spread over the replicas, all at once.
@@ -163,12 +159,13 @@ t.test('the token bucket does not multiply by the number of replicas', { skip },
 
 t.test('a replica killed with SIGKILL frees its sessions within FLEET_LEASE_MS', { skip }, async (t) => {
   const leaseMs = 1500;
-  await cutFree(t, async () => {
+  await noneCut(t, async () => {
     const redis = await startRedis(t);
     const [a, b] = await startFleet(t, redis, 2, { FLEET_MAX_SESSIONS: '2', FLEET_LEASE_MS: String(leaseMs) });
     const held = await Promise.all([attempt(a.url, `${NET}.15.1`), attempt(a.url, `${NET}.15.2`)]);
     const full = await attempt(b.url, `${NET}.15.3`);
-    const cut = held.some((o) => o.cut);
+    // Only a cut before the kill matters: after it, the sessions are gone anyway.
+    const cutBeforeKill = held.filter((o) => o.cut);
     a.child.proc.kill('SIGKILL');
     await a.child.exited;
     const killed = Date.now();
@@ -183,8 +180,7 @@ t.test('a replica killed with SIGKILL frees its sessions within FLEET_LEASE_MS',
     }
     const freedMs = Date.now() - killed;
     return {
-      // Only a cut before the kill matters: after it, the sessions are gone anyway.
-      outcomes: cut ? held : [],
+      outcomes: cutBeforeKill,
       check() {
         t.same(
           held.map((o) => o.result),
@@ -202,7 +198,7 @@ t.test(
   'Redis stopped and restarted under live replicas: local limits meanwhile, shared again after',
   { skip },
   async (t) => {
-    await cutFree(t, async () => {
+    await noneCut(t, async () => {
       const redis = await startRedis(t);
       const reps = await startFleet(t, redis, 2, { FLEET_MAX_SESSIONS: '3', FLEET_REDIS_TIMEOUT_MS: '200' });
       const before = await attempt(reps[0].url, `${NET}.16.1`);
@@ -245,26 +241,19 @@ t.test(
 t.test('rediss:// with a password: TLS to Redis, and the password never logged', { skip }, async (t) => {
   const redis = await startRedis(t, { tls: true, password: 'fleet-pass-0123456789' });
   const [r] = await startFleet(t, redis, 1, { FLEET_MAX_SESSIONS: '5', NODE_EXTRA_CA_CERTS: redis.caFile });
-  let first = await attempt(r.url, `${NET}.17.1`);
+  const first = await attempt(r.url, `${NET}.17.1`);
   t.equal(first.result, 'open');
   // The lease went to Redis over TLS: the replica reports it held there.
   // Worker metrics reach /metrics on the next publish: poll briefly for the lease.
   let metrics = '';
   for (let i = 0; i < 50 && !/voice_live_proxy_fleet_leases 1\n/.test(metrics); i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, 100));
-    if (first.cut) {
-      // Seen once in a full CI run: the test's own socket dropped (1006) 10 ms
-      // after the 101, before the lease could be seen; cause unknown (see the
-      // replica's log lines above). What is tested here is TLS to Redis, so
-      // say so and try with one more session.
-      t.comment('the session was cut before its lease was seen; opening another');
-      first = await attempt(r.url, `${NET}.17.2`);
-    }
     metrics = await (await fetch(`http://127.0.0.1:${r.port}/metrics`)).text();
   }
   t.match(metrics, /voice_live_proxy_fleet_redis_up 1\n/);
   t.match(metrics, /voice_live_proxy_fleet_leases 1\n/);
   t.match(metrics, /voice_live_proxy_fleet_redis_errors_total 0\n/);
+  t.notOk(first.cut, 'the session was not cut after its upgrade');
   await closeAll([first]);
   r.child.proc.kill('SIGTERM');
   await r.child.exited;

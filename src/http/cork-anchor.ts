@@ -1,0 +1,142 @@
+// A cork for upgrades answered late (CLIENT_AUTH, the fleet), held by a
+// loopback HTTP request this thread makes to itself and never answers.
+//
+// Why: in uWS v20.51.0 (our pinned binaries) `res.cork(() => res.upgrade())`
+// outside a uWS callback can close the new WebSocket right after its 101.
+// The upgrade shrinks the socket in place, so HttpResponse::cork does not see
+// that it changed, and then reads the old "Connection: close" bits from memory
+// that is no longer an HttpResponse. When they happen to be set it sends FIN
+// and closes. The client sees 1006 a few milliseconds after `open`. Measured
+// here: about 1 first session in 12 fresh processes, and a few sessions per
+// fresh replica in the fleet tests. Fixed upstream in uWebSockets fe7c01a
+// (#1929, July 2026), which is not in any uWS.js build we can install.
+//
+// Upgrading inside *another* socket's cork never takes that branch: the
+// anchor's cork holds the loop's cork buffer, the 101 goes out as direct
+// writes, and the check that follows reads the anchor's own, valid state (a
+// pending request, so it never closes it). The loopback listener exists only
+// until the anchor's request arrives; the path is random per process, and the
+// route answers 404 to anyone once the anchor is held. Drop this module when
+// the uWS.js pin includes the upstream fix.
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
+import type { Logger } from 'pino';
+import uWS from '../uws';
+
+export class CorkAnchor {
+  private res: HttpResponse | null = null;
+  private client: Socket | null = null;
+  private listenSocket: us_listen_socket | null = null;
+  /** The loopback port of the last (re)start; closed once the request is held. */
+  port = 0;
+  private waiting: (() => void) | null = null;
+  /** The request was held at least once since the last (re)start: losing it is worth a retry. */
+  private anchored = false;
+  private stopped = false;
+  private starting: Promise<void> = Promise.resolve();
+  /** Random per process: the route is on the public app too. */
+  readonly path = `/.cork-anchor/${randomBytes(16).toString('hex')}`;
+
+  constructor(
+    private readonly app: TemplatedApp,
+    private readonly log: Logger,
+    onStray: (res: HttpResponse, req: HttpRequest) => void,
+  ) {
+    app.get(this.path, (res, req) => {
+      if (this.waiting === null) {
+        onStray(res, req);
+        return;
+      }
+      this.hold(res);
+    });
+  }
+
+  /** True while the anchor request is held (false only while it is being re-made). */
+  get held(): boolean {
+    return this.res !== null;
+  }
+
+  /** Makes the loopback request and resolves once uWS holds it (or it cannot be made). */
+  start(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.starting = new Promise((resolve) => {
+      this.waiting = resolve;
+      this.app.listen('127.0.0.1', 0, (ls) => {
+        if (ls === false) {
+          this.giveUp('cannot listen on a loopback port');
+          return;
+        }
+        this.listenSocket = ls;
+        const port = uWS.us_socket_local_port(ls as unknown as us_socket);
+        this.port = port;
+        const client = connect(port, '127.0.0.1', () => {
+          client.write(`GET ${this.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+        });
+        client.setNoDelay(true);
+        client.on('error', (err) => this.giveUp(err.message));
+        client.on('close', () => this.lost());
+        this.client = client;
+      });
+    });
+    return this.starting;
+  }
+
+  /** Resolves when the current (re)start is over. */
+  settled(): Promise<void> {
+    return this.starting;
+  }
+
+  /**
+   * Runs `upgrade` (a late res.upgrade) inside the anchor's cork, or inside
+   * res's own cork while the anchor is being re-made.
+   */
+  corkUpgrade(res: HttpResponse, upgrade: () => void): void {
+    (this.res ?? res).cork(upgrade);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.closeListener();
+    this.client?.destroy();
+    this.client = null;
+    this.res = null;
+  }
+
+  private hold(res: HttpResponse): void {
+    res.onAborted(() => {
+      this.res = null;
+    });
+    this.res = res;
+    this.anchored = true;
+    this.closeListener();
+    const done = this.waiting;
+    this.waiting = null;
+    done?.();
+  }
+
+  /** The anchor connection ended while the proxy runs: make it again. */
+  private lost(): void {
+    this.res = null;
+    this.client = null;
+    if (this.stopped || !this.anchored) return;
+    this.anchored = false;
+    this.log.warn('cork anchor connection lost; making it again');
+    void this.start();
+  }
+
+  /** Late upgrades fall back to res.cork; the proxy still works. */
+  private giveUp(reason: string): void {
+    this.closeListener();
+    this.log.warn({ reason }, 'cork anchor unavailable: late upgrades use their own cork');
+    const done = this.waiting;
+    this.waiting = null;
+    done?.();
+  }
+
+  private closeListener(): void {
+    if (this.listenSocket === null) return;
+    uWS.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
+  }
+}

@@ -1,0 +1,104 @@
+// The cork anchor (src/http/cork-anchor.ts): late upgrades (CLIENT_AUTH,
+// the fleet) are corked by a loopback request the proxy holds, because uWS
+// v20.51's own res.cork can close a WebSocket right after its 101. What is
+// pinned here: the anchor is held before the port opens, its loopback port is
+// closed once held, its path is a 404 for anyone else, a lost anchor is made
+// again, and late upgrades work with it, without it, and after shutdown
+// nothing of it is left.
+import t from 'tap';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { startHarness, type Harness } from '../helpers/harness';
+import { mintTicket } from '../../src/auth/mint-ticket';
+import type { CorkAnchor } from '../../src/http/cork-anchor';
+
+const SECRET = 'ticket-secret-for-tests-0123456789-abcdef';
+
+function setup(t: Parameters<typeof startHarness>[0]): Promise<Harness> {
+  return startHarness(t, { CLIENT_AUTH: 'ticket', TICKET_SECRET: SECRET });
+}
+
+function anchorOf(h: Harness): CorkAnchor {
+  const a = h.proxy.corkAnchor;
+  if (a === null) throw new Error('no cork anchor');
+  return a;
+}
+
+/** A late (ticket-verified) session that gets its first event. */
+async function lateSession(h: Harness, sub: string): Promise<void> {
+  const ticket = await mintTicket({ sub, secret: SECRET, origin: 'http://localhost:3000' });
+  const c = h.client(`model=gpt-realtime&ticket=${ticket}`);
+  if ((await c.nextJson()).type !== 'session.created') throw new Error('no session.created');
+  await c.close(1000, 'bye');
+}
+
+function connectError(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve('connected');
+    });
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+t.test('held before the port opens; its loopback port is closed once held', async (t) => {
+  const h = await setup(t);
+  const a = anchorOf(h);
+  t.ok(a.held, 'held when startProxy resolves');
+  t.not(a.port, 0);
+  t.equal(await connectError(a.port), 'ECONNREFUSED', 'no loopback listener left');
+  await lateSession(h, 'u1');
+  t.equal(h.proxy.metrics.authOk, 1);
+});
+
+t.test('its path is a 404 on the public port once held', async (t) => {
+  const h = await setup(t);
+  const res = await h.http(anchorOf(h).path);
+  t.equal(res.status, 404);
+  t.ok(anchorOf(h).held, 'the anchor is still the one held');
+  await lateSession(h, 'u2');
+});
+
+t.test('a lost anchor is made again, through a new loopback listener', async (t) => {
+  const h = await setup(t);
+  const a = anchorOf(h);
+  const firstPort = a.port;
+  const lost = h.logLine('cork anchor connection lost');
+  (a as unknown as { client: Socket }).client.destroy();
+  await lost;
+  await a.settled();
+  t.ok(a.held, 'held again');
+  t.not(a.port, firstPort);
+  t.equal(await connectError(a.port), 'ECONNREFUSED', 'closed again once held');
+  await lateSession(h, 'u3');
+  t.equal(h.proxy.metrics.authOk, 1);
+});
+
+t.test('without the anchor a late upgrade falls back to its own cork', async (t) => {
+  const h = await setup(t);
+  const a = anchorOf(h);
+  a.stop();
+  t.notOk(a.held);
+  await lateSession(h, 'u4');
+  t.equal(h.proxy.metrics.authOk, 1);
+  t.notOk(
+    h.logs.some((l) => l.includes('cork anchor connection lost')),
+    'a stopped anchor is not made again',
+  );
+});
+
+t.test('no anchor without late upgrades (CLIENT_AUTH=none, no REDIS_URL)', async (t) => {
+  const h = await startHarness(t);
+  t.equal(h.proxy.corkAnchor, null);
+});
+
+t.test('shutdown lets go of it', async (t) => {
+  const h = await setup(t);
+  const a = anchorOf(h);
+  await h.proxy.shutdown(0);
+  t.notOk(a.held);
+  const client = (a as unknown as { client: Socket | null }).client;
+  t.equal(client, null, 'its socket is closed, and it is not made again');
+});
