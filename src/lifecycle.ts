@@ -25,8 +25,9 @@ type ListenWithHost = (
 
 export async function listen(px: ProxyContext, app: TemplatedApp): Promise<InspectableProxy> {
   const { cfg } = px;
-  // Held before the port opens, so the first late upgrade is already corked by it.
-  await px.corkAnchor?.start();
+  // Held before the port opens, so the first late upgrade is already corked by
+  // it; only CLIENT_AUTH and the fleet make upgrades late.
+  if (px.auth !== null || px.fleet !== null) await px.corkAnchor.start();
   return new Promise((resolve, reject) => {
     // uWS sets SO_REUSEPORT by default, so a second proxy started on a taken
     // port (a stale process, a double deploy) would silently split the
@@ -36,7 +37,7 @@ export async function listen(px: ProxyContext, app: TemplatedApp): Promise<Inspe
     const options = px.sharesPort ? LISTEN_SHARED : LISTEN_EXCLUSIVE;
     (app.listen as unknown as ListenWithHost)(cfg.host, cfg.port, options, (listenSocket) => {
       if (listenSocket === false) {
-        px.corkAnchor?.stop();
+        px.corkAnchor.stop();
         app.close();
         reject(new Error(`cannot listen on ${cfg.host}:${cfg.port} (in use, or not an address of this host)`));
         return;
@@ -73,7 +74,7 @@ async function shutdown(
   for (const s of relay.sessions) s.upstream?.terminate();
   px.sweeper.stop();
   px.identity.close();
-  px.corkAnchor?.stop();
+  px.corkAnchor.stop();
   uWS.us_listen_socket_close(listenSocket);
   app.close();
   await px.fleet?.close();
@@ -84,7 +85,7 @@ function abort(px: ProxyContext, app: TemplatedApp, listenSocket: us_listen_sock
   px.identity.close();
   px.sweeper.stop();
   for (const s of px.relay.sessions) s.upstream?.terminate();
-  px.corkAnchor?.stop();
+  px.corkAnchor.stop();
   uWS.us_listen_socket_close(listenSocket);
   app.close();
   px.fleet?.abort();

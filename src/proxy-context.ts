@@ -17,7 +17,7 @@ import { BufferBudget } from './relay/buffer-budget';
 import { Relay } from './relay/relay';
 import type { Session } from './relay/session';
 import { Sweeper } from './relay/sweeper';
-import type { CorkAnchor } from './http/cork-anchor';
+import { CorkAnchor } from './http/cork-anchor';
 import { ModelPolicy } from './upstream/model-policy';
 import { ServerCredential } from './upstream/server-credential';
 
@@ -55,8 +55,8 @@ export class ProxyContext {
   readonly readsForwarded: boolean;
   /** Set while shutdown waits for the last session to end. */
   onIdle: (() => void) | null;
-  /** Corks late upgrades (http/cork-anchor.ts); set by startProxy when CLIENT_AUTH or the fleet defers them. */
-  corkAnchor: CorkAnchor | null;
+  /** Corks late upgrades (http/cork-anchor.ts); its request is made only when upgrades can be late. */
+  readonly corkAnchor: CorkAnchor;
 
   constructor(cfg: Config, deps: ProxyDeps) {
     this.cfg = cfg;
@@ -111,7 +111,7 @@ export class ProxyContext {
     this.board = deps.board ?? null;
     this.readsForwarded = this.gate.ips.readsForwardedHeaders;
     this.onIdle = null;
-    this.corkAnchor = null;
+    this.corkAnchor = new CorkAnchor(this.log);
   }
 }
 

@@ -4,7 +4,6 @@
 import uWS from './uws';
 import type { Config } from './config';
 import { UPSTREAM_CALLS_PATH, UPSTREAM_PATH } from './constants';
-import { CorkAnchor } from './http/cork-anchor';
 import { admitHttp } from './http/request-facts';
 import { notFound, registerHttpRoutes, upgradeRequired } from './http/routes';
 import { listen } from './lifecycle';
@@ -13,6 +12,7 @@ import { ProxyContext } from './proxy-context';
 import type { Relay } from './relay/relay';
 import type { ClientUserData } from './relay/session';
 import type { AdmissionGate } from './admission/gate';
+import type { CorkAnchor } from './http/cork-anchor';
 import { clientSocketBehavior } from './socket/client-socket';
 
 export { UPSTREAM_MAX_PAYLOAD } from './proxy-context';
@@ -25,16 +25,16 @@ export const SOCKET_PATHS: readonly string[] = ['/ws', UPSTREAM_PATH, UPSTREAM_C
 export interface InspectableProxy extends ProxyServer {
   readonly relay: Relay;
   readonly gate: AdmissionGate;
-  readonly corkAnchor: CorkAnchor | null;
+  readonly corkAnchor: CorkAnchor;
 }
 
 export function startProxy(cfg: Config, deps: ProxyDeps): Promise<InspectableProxy> {
   const px = new ProxyContext(cfg, deps);
   const app = uWS.App();
   registerHttpRoutes(px, app);
-  // Upgrades decided after an await need a cork that is not their own (see cork-anchor.ts).
-  if (px.auth !== null || px.fleet !== null)
-    px.corkAnchor = new CorkAnchor(app, px.log, (res, req) => notFound(px, res, req));
+  // Upgrades decided after an await need a cork that is not their own (see cork-anchor.ts);
+  // lifecycle.ts makes the anchor's request only when CLIENT_AUTH or the fleet defers upgrades.
+  px.corkAnchor.route(app, (res, req) => notFound(px, res, req));
 
   // One behaviour for every socket path (docs/contract.md §1): the older proxies' /ws, the
   // service's own path (so the official SDK can use the proxy as its

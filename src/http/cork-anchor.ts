@@ -25,24 +25,25 @@ import type { Logger } from 'pino';
 import uWS from '../uws';
 
 export class CorkAnchor {
+  /** Random per process: the route is on the public app too. */
+  readonly path = `/.cork-anchor/${randomBytes(16).toString('hex')}`;
+  private app: TemplatedApp | null = null;
+  /** The held request; null before start, while it is re-made, and after stop. */
   private res: HttpResponse | null = null;
   private client: Socket | null = null;
   private listenSocket: us_listen_socket | null = null;
-  /** The loopback port of the last (re)start; closed once the request is held. */
-  port = 0;
+  private lastPort = 0;
   private waiting: (() => void) | null = null;
-  /** The request was held at least once since the last (re)start: losing it is worth a retry. */
+  private starting: Promise<void> = Promise.resolve();
+  /** The request was held since the last (re)start: losing it is worth a retry. */
   private anchored = false;
   private stopped = false;
-  private starting: Promise<void> = Promise.resolve();
-  /** Random per process: the route is on the public app too. */
-  readonly path = `/.cork-anchor/${randomBytes(16).toString('hex')}`;
 
-  constructor(
-    private readonly app: TemplatedApp,
-    private readonly log: Logger,
-    onStray: (res: HttpResponse, req: HttpRequest) => void,
-  ) {
+  constructor(private readonly log: Logger) {}
+
+  /** Adds the anchor's route to `app`; anyone else asking for it gets `onStray` (a 404). */
+  route(app: TemplatedApp, onStray: (res: HttpResponse, req: HttpRequest) => void): void {
+    this.app = app;
     app.get(this.path, (res, req) => {
       if (this.waiting === null) {
         onStray(res, req);
@@ -52,24 +53,30 @@ export class CorkAnchor {
     });
   }
 
-  /** True while the anchor request is held (false only while it is being re-made). */
+  /** True while the anchor request is held. */
   get held(): boolean {
     return this.res !== null;
   }
 
+  /** The loopback port of the last (re)start (0 if never made); closed once the request is held. */
+  get port(): number {
+    return this.lastPort;
+  }
+
   /** Makes the loopback request and resolves once uWS holds it (or it cannot be made). */
   start(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+    const app = this.app;
+    if (this.stopped || app === null) return Promise.resolve();
     this.starting = new Promise((resolve) => {
       this.waiting = resolve;
-      this.app.listen('127.0.0.1', 0, (ls) => {
+      app.listen('127.0.0.1', 0, (ls) => {
         if (ls === false) {
           this.giveUp('cannot listen on a loopback port');
           return;
         }
         this.listenSocket = ls;
         const port = uWS.us_socket_local_port(ls as unknown as us_socket);
-        this.port = port;
+        this.lastPort = port;
         const client = connect(port, '127.0.0.1', () => {
           client.write(`GET ${this.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
         });
@@ -109,6 +116,7 @@ export class CorkAnchor {
     });
     this.res = res;
     this.anchored = true;
+    this.log.debug({ port: this.port }, 'cork anchor held');
     this.closeListener();
     const done = this.waiting;
     this.waiting = null;

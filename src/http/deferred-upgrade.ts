@@ -19,7 +19,7 @@ export class DeferredUpgrade<UserData> {
     private readonly extensions: string,
     private readonly context: us_socket_context_t,
     readonly ctx: ResponseContext,
-    private readonly anchor: CorkAnchor | null,
+    private readonly anchor: CorkAnchor,
     onAbort: () => void,
   ) {
     res.onAborted(() => {
@@ -31,9 +31,9 @@ export class DeferredUpgrade<UserData> {
   /** Upgrade now; false when the client already left. */
   upgrade(userData: UserData): boolean {
     if (this.aborted) return false;
-    const upgrade = (): void => this.res.upgrade(userData, this.key, this.protocol, this.extensions, this.context);
-    if (this.anchor !== null) this.anchor.corkUpgrade(this.res, upgrade);
-    else this.res.cork(upgrade);
+    this.anchor.corkUpgrade(this.res, () =>
+      this.res.upgrade(userData, this.key, this.protocol, this.extensions, this.context),
+    );
     return true;
   }
 

@@ -10,18 +10,11 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { startHarness, type Harness } from '../helpers/harness';
 import { mintTicket } from '../../src/auth/mint-ticket';
-import type { CorkAnchor } from '../../src/http/cork-anchor';
 
 const SECRET = 'ticket-secret-for-tests-0123456789-abcdef';
 
 function setup(t: Parameters<typeof startHarness>[0]): Promise<Harness> {
   return startHarness(t, { CLIENT_AUTH: 'ticket', TICKET_SECRET: SECRET });
-}
-
-function anchorOf(h: Harness): CorkAnchor {
-  const a = h.proxy.corkAnchor;
-  if (a === null) throw new Error('no cork anchor');
-  return a;
 }
 
 /** A late (ticket-verified) session that gets its first event. */
@@ -45,7 +38,7 @@ function connectError(port: number): Promise<string> {
 
 t.test('held before the port opens; its loopback port is closed once held', async (t) => {
   const h = await setup(t);
-  const a = anchorOf(h);
+  const a = h.proxy.corkAnchor;
   t.ok(a.held, 'held when startProxy resolves');
   t.not(a.port, 0);
   t.equal(await connectError(a.port), 'ECONNREFUSED', 'no loopback listener left');
@@ -55,15 +48,15 @@ t.test('held before the port opens; its loopback port is closed once held', asyn
 
 t.test('its path is a 404 on the public port once held', async (t) => {
   const h = await setup(t);
-  const res = await h.http(anchorOf(h).path);
+  const res = await h.http(h.proxy.corkAnchor.path);
   t.equal(res.status, 404);
-  t.ok(anchorOf(h).held, 'the anchor is still the one held');
+  t.ok(h.proxy.corkAnchor.held, 'the anchor is still the one held');
   await lateSession(h, 'u2');
 });
 
 t.test('a lost anchor is made again, through a new loopback listener', async (t) => {
   const h = await setup(t);
-  const a = anchorOf(h);
+  const a = h.proxy.corkAnchor;
   const firstPort = a.port;
   const lost = h.logLine('cork anchor connection lost');
   (a as unknown as { client: Socket }).client.destroy();
@@ -78,7 +71,7 @@ t.test('a lost anchor is made again, through a new loopback listener', async (t)
 
 t.test('without the anchor a late upgrade falls back to its own cork', async (t) => {
   const h = await setup(t);
-  const a = anchorOf(h);
+  const a = h.proxy.corkAnchor;
   a.stop();
   t.notOk(a.held);
   await lateSession(h, 'u4');
@@ -89,14 +82,17 @@ t.test('without the anchor a late upgrade falls back to its own cork', async (t)
   );
 });
 
-t.test('no anchor without late upgrades (CLIENT_AUTH=none, no REDIS_URL)', async (t) => {
+t.test('no anchor request without late upgrades (CLIENT_AUTH=none, no REDIS_URL)', async (t) => {
   const h = await startHarness(t);
-  t.equal(h.proxy.corkAnchor, null);
+  const a = h.proxy.corkAnchor;
+  t.notOk(a.held);
+  t.equal(a.port, 0, 'no loopback listener was ever opened');
+  t.equal((await h.http(a.path)).status, 404);
 });
 
 t.test('shutdown lets go of it', async (t) => {
   const h = await setup(t);
-  const a = anchorOf(h);
+  const a = h.proxy.corkAnchor;
   await h.proxy.shutdown(0);
   t.notOk(a.held);
   const client = (a as unknown as { client: Socket | null }).client;

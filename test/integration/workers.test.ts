@@ -9,6 +9,7 @@ import { rawUpgradeStatus } from '../helpers/raw-upgrade';
 import { entryBuilt, freePort, spawnProxy, type Child } from '../helpers/spawn-proxy';
 import { startSimulator } from '../../src/simulator/simulator';
 import { until } from '../helpers/wait';
+import { mintTicket } from '../../src/auth/mint-ticket';
 
 const skip = entryBuilt() ? false : 'dist/index.js missing: run `npm run build` (npm test does)';
 
@@ -130,3 +131,33 @@ t.test('SIGTERM drains every worker and exits 0', { skip }, async (t) => {
   );
   t.same(await child.exited, { code: 0, signal: null });
 });
+
+t.test(
+  "late upgrades on every worker are corked by that worker's anchor; SIGTERM lets go of them",
+  { skip },
+  async (t) => {
+    const secret = 'ticket-secret-for-tests-0123456789-abcdef';
+    const { child, url } = await startCluster(t, {
+      CLIENT_AUTH: 'ticket',
+      TICKET_SECRET: secret,
+      LOG_LEVEL: 'debug',
+      RATE_LIMIT_MAX_REQUESTS: '100000',
+      UPGRADE_RATE_LIMIT_MAX_REQUESTS: '100000',
+      MAX_CONNECTIONS_PER_IP: '1000',
+    });
+    await until(() => child.stdout.filter((l) => l.includes('cork anchor held')).length === 2, 'an anchor per worker');
+    const clients = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const ticket = await mintTicket({ sub: `user-${i}`, secret, origin: 'http://localhost:3000' });
+        return new TestClient(`${url}?model=gpt-realtime&ticket=${ticket}`);
+      }),
+    );
+    const first = await Promise.all(clients.map(async (c) => (await c.nextJson()).type as string));
+    t.same(new Set(first), new Set(['session.created']), 'every late session got its first event');
+    t.equal(clients.filter((c) => c.ws.readyState !== c.ws.OPEN).length, 0, 'none was cut after its upgrade');
+    await Promise.all(clients.map((c) => c.close(1000, 'bye')));
+    child.proc.kill('SIGTERM');
+    const { code } = await child.exited;
+    t.equal(code, 0, 'drained and exited: the anchors did not hold the workers open');
+  },
+);
