@@ -81,7 +81,10 @@ export class CorkAnchor {
           client.write(`GET ${this.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
         });
         client.setNoDelay(true);
-        client.on('error', (err) => this.giveUp(err.message));
+        // Once held, an error is followed by 'close', and lost() makes it again.
+        client.on('error', (err) => {
+          if (this.waiting !== null) this.giveUp(err.message);
+        });
         client.on('close', () => this.lost());
         this.client = client;
       });
