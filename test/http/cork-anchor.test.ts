@@ -46,6 +46,17 @@ t.test('held before the port opens; its loopback port is closed once held', asyn
   t.equal(h.proxy.metrics.authOk, 1);
 });
 
+t.test('a late upgrade that carries a request error still sends its error event and 1008', async (t) => {
+  // Inside the anchor's cork the new socket is not corked: its sends take uWS's uncorked path.
+  const h = await setup(t);
+  const ticket = await mintTicket({ sub: 'u5', secret: SECRET, origin: 'http://localhost:3000' });
+  const c = h.client(`model=not-an-allowed-model&ticket=${ticket}`);
+  const event = await c.nextJson();
+  t.equal(event.type, 'error');
+  t.equal((event.error as { code: string }).code, 'model_not_allowed');
+  t.same(await c.closed, { code: 1008, reason: 'Model not allowed' });
+});
+
 t.test('its path is a 404 on the public port once held', async (t) => {
   const h = await setup(t);
   const res = await h.http(h.proxy.corkAnchor.path);
