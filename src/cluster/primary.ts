@@ -34,7 +34,7 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
   let started = false;
   let stopping = false;
   let exitCode = 0;
-  // PORT=0: the first worker picks the port, the others join it (SO_REUSEPORT).
+  // PORT=0 becomes a fixed free port below, before any worker listens.
   let port = cfg.port;
 
   function send(w: Worker, msg: ToWorker): void {
@@ -127,16 +127,19 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
   }
 
   // A fixed port is checked first: the workers' SO_REUSEPORT would let them
-  // join another process's socket. PORT=0 asks the kernel for a fresh one.
-  if (port === 0) spawn(0);
-  else
-    probePort(cfg.host, port).then(
-      () => spawn(0),
-      (err: Error) => {
-        logger.fatal({ err: err.message }, 'port in use; not starting');
-        exitNow();
-      },
-    );
+  // join another process's socket. PORT=0 is turned into a free port here,
+  // not by the first worker: uWS sets SO_REUSEPORT only on a non-zero port,
+  // so the others could not join a port the first one was given by the kernel.
+  probePort(cfg.host, port).then(
+    (bound) => {
+      port = bound;
+      spawn(0);
+    },
+    (err: Error) => {
+      logger.fatal({ err: err.message }, 'port in use; not starting');
+      exitNow();
+    },
+  );
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -108,3 +108,45 @@ export function spawnProxy(env: Record<string, string>, opts: SpawnOptions = {})
   });
   return child;
 }
+
+/** What a test's teardown needs: the process is killed when the test ends, whatever happened. */
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export interface ProxyProcess {
+  child: Child;
+  port: number;
+  /** ws://127.0.0.1:<port>/ws */
+  url: string;
+}
+
+/**
+ * The real entry point in front of `upstreamOrigin` on 127.0.0.1, listening,
+ * killed at teardown. PORT=0 unless `env` says otherwise: the kernel picks a
+ * port no one holds, and the listening line says which.
+ */
+export async function startProxyProcess(
+  t: Teardown,
+  upstreamOrigin: string,
+  env: Record<string, string> = {},
+  opts: SpawnOptions = {},
+): Promise<ProxyProcess> {
+  const child = spawnProxy(
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      AZURE_VOICE_LIVE_ENDPOINT: upstreamOrigin,
+      AZURE_SPEECH_KEY: 'k',
+      ALLOWED_ORIGINS: 'http://localhost:3000',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    opts,
+  );
+  t.teardown(() => {
+    child.proc.kill('SIGKILL');
+  });
+  const port = Number((await child.line('voice-live-proxy listening')).port);
+  return { child, port, url: `ws://127.0.0.1:${port}/ws` };
+}

@@ -5,31 +5,16 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { TestClient } from '../helpers/client';
-import { entryBuilt, freePort, spawnProxy, type Child } from '../helpers/spawn-proxy';
+import { entryBuilt, startProxyProcess, type Child, type ProxyProcess } from '../helpers/spawn-proxy';
 import { startWsUpstream } from '../helpers/ws-upstream';
 
 const skip = entryBuilt() ? false : 'dist/index.js missing: run `npm run build` (npm test does)';
 const SESSIONS = 4;
 
-async function startStack(t: Test, env: Record<string, string>): Promise<{ child: Child; url: string; port: number }> {
+async function startStack(t: Test, env: Record<string, string>): Promise<ProxyProcess> {
   const up = await startWsUpstream();
   t.teardown(() => up.close());
-  const port = await freePort();
-  const child = spawnProxy({
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    AZURE_VOICE_LIVE_ENDPOINT: up.origin,
-    AZURE_SPEECH_KEY: 'k',
-    ALLOWED_ORIGINS: 'http://localhost:3000',
-    LOG_LEVEL: 'info',
-    SHUTDOWN_GRACE_MS: '200',
-    ...env,
-  });
-  t.teardown(() => {
-    child.proc.kill('SIGKILL');
-  });
-  await child.line('voice-live-proxy listening');
-  return { child, url: `ws://127.0.0.1:${port}/ws`, port };
+  return startProxyProcess(t, up.origin, { SHUTDOWN_GRACE_MS: '200', ...env });
 }
 
 function messages(child: Child): string[] {

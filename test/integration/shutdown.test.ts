@@ -3,7 +3,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { TestClient } from '../helpers/client';
-import { entryBuilt, freePort, spawnProxy } from '../helpers/spawn-proxy';
+import { entryBuilt, spawnProxy, startProxyProcess } from '../helpers/spawn-proxy';
 import { startWsUpstream } from '../helpers/ws-upstream';
 
 const skip = entryBuilt() ? false : 'dist/index.js missing: run `npm run build` (npm test does)';
@@ -13,21 +13,7 @@ async function startStack(t: Test, env: Record<string, string> = {}) {
     c.ws.on('message', (d, isBinary) => c.ws.send(d, { binary: isBinary }));
   });
   t.teardown(() => up.close());
-  const port = await freePort();
-  const child = spawnProxy({
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    AZURE_VOICE_LIVE_ENDPOINT: up.origin,
-    AZURE_SPEECH_KEY: 'k',
-    ALLOWED_ORIGINS: 'http://localhost:3000',
-    LOG_LEVEL: 'info',
-    ...env,
-  });
-  t.teardown(() => {
-    child.proc.kill('SIGKILL');
-  });
-  await child.line('voice-live-proxy listening');
-  return { up, child, port, url: `ws://127.0.0.1:${port}/ws` };
+  return { up, ...(await startProxyProcess(t, up.origin, env)) };
 }
 
 t.test(

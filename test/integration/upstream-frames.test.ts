@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startHarness } from '../helpers/harness';
 import { TestClient } from '../helpers/client';
 import { startRawUpstream, serverFrame } from '../helpers/raw-upstream';
-import { entryBuilt, freePort, spawnProxy } from '../helpers/spawn-proxy';
+import { entryBuilt, startProxyProcess } from '../helpers/spawn-proxy';
 import { writeTestCert } from '../helpers/test-cert';
 
 const text = (i: number) => `{"type":"response.audio.delta","delta":"${'x'.repeat(i % 300)}","i":${i}}`;
@@ -100,22 +100,11 @@ t.test(
       tls: { cert: readFileSync(cert!.cert), key: readFileSync(cert!.key) },
     });
     t.teardown(() => up.close());
-    const port = await freePort();
-    const child = spawnProxy({
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      AZURE_VOICE_LIVE_ENDPOINT: up.origin,
-      AZURE_SPEECH_KEY: 'k',
-      ALLOWED_ORIGINS: 'http://localhost:3000',
-      LOG_LEVEL: 'info',
+    const { port } = await startProxyProcess(t, up.origin, {
       WORKERS: '1',
       SHUTDOWN_GRACE_MS: '0',
       NODE_EXTRA_CA_CERTS: cert!.cert,
     });
-    t.teardown(() => {
-      child.proc.kill('SIGKILL');
-    });
-    await child.line('voice-live-proxy listening');
     const url = `ws://127.0.0.1:${port}/ws`;
 
     const c = new TestClient(url);

@@ -6,7 +6,7 @@ import type { Test } from 'tap';
 import { join } from 'node:path';
 import { TestClient } from '../helpers/client';
 import { rawUpgradeStatus } from '../helpers/raw-upgrade';
-import { entryBuilt, freePort, spawnProxy, type Child } from '../helpers/spawn-proxy';
+import { entryBuilt, freePort, spawnProxy, startProxyProcess, type Child } from '../helpers/spawn-proxy';
 import { startSimulator } from '../../src/simulator/simulator';
 import { until } from '../helpers/wait';
 import { mintTicket } from '../../src/auth/mint-ticket';
@@ -161,3 +161,15 @@ t.test(
     t.equal(code, 0, 'drained and exited: the anchors did not hold the workers open');
   },
 );
+
+t.test('PORT=0 with workers: every worker joins the one free port the primary picked', { skip }, async (t) => {
+  const sim = await startSimulator();
+  t.teardown(() => sim.close());
+  const { child, port, url } = await startProxyProcess(t, sim.origin, { WORKERS: '2', PORT: '0' });
+  t.not(port, 0);
+  t.equal((await child.line('voice-live-proxy listening')).workers, 2, 'both workers listen');
+  t.equal((await health(port)).status, 'ok');
+  const c = new TestClient(`${url}?model=gpt-realtime`);
+  t.equal((await c.nextJson()).type, 'session.created');
+  await c.close(1000, 'bye');
+});
