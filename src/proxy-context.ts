@@ -105,7 +105,7 @@ export class ProxyContext {
             this.metrics,
             cfg.maxSessionsPerSubject,
           );
-    this.metricsGuard = new MetricsGuard(cfg);
+    this.metricsGuard = new MetricsGuard(cfg, deps.shared?.metricsFailures);
     if (this.metricsGuard.disabled)
       this.log.warn({ host: cfg.host }, '/metrics refused: listening beyond loopback without METRICS_TOKEN');
     this.board = deps.board ?? null;

@@ -30,6 +30,8 @@ export interface SharedAdmission {
   readonly replays?: SharedArrayBuffer;
   /** Sessions per verified subject (auth/subject-limit.ts). */
   readonly subjects?: SharedArrayBuffer;
+  /** Wrong /metrics tokens per client (admission/metrics-guard.ts). */
+  readonly metricsFailures?: SharedArrayBuffer;
 }
 
 /** What the upgrade handler read from the request, synchronously. */

@@ -6,9 +6,11 @@
 // - No token, listening beyond loopback: refused with 403 `metrics_disabled`.
 // Wrong tokens spend a small per-client bucket; once it is empty every
 // attempt from that client gets 429 before the token is even compared, so a
-// guess costs about six seconds instead of twenty microseconds.
+// guess costs about six seconds instead of twenty microseconds. With worker
+// threads the buckets are shared, so the allowance does not multiply by WORKERS.
 import { timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config';
+import { SharedRateLimiter } from './shared-rate-limiter';
 import { RateLimiter } from './token-bucket';
 
 export type MetricsAccess = 'ok' | 'disabled' | 'unauthorized' | 'rate';
@@ -34,15 +36,21 @@ export class MetricsGuard {
   retryAfter = 0;
   private readonly expected: Buffer | null;
   private readonly open: boolean;
-  private readonly failures = new RateLimiter({
-    windowMs: 60_000,
-    maxRequests: METRICS_FAILURES_PER_MINUTE,
-    maxKeys: MAX_TRACKED,
-  });
+  private readonly failures: RateLimiter | SharedRateLimiter;
 
-  constructor(cfg: Pick<Config, 'metricsToken' | 'host'>) {
+  /** Room for the failure buckets every worker shares (WORKERS > 1). */
+  static createShared(): SharedArrayBuffer {
+    return SharedRateLimiter.createShared(MAX_TRACKED);
+  }
+
+  constructor(cfg: Pick<Config, 'metricsToken' | 'host'>, shared?: SharedArrayBuffer) {
     this.expected = cfg.metricsToken === '' ? null : Buffer.from(`Bearer ${cfg.metricsToken}`);
     this.open = this.expected === null && isLoopbackHost(cfg.host);
+    const bucket = { windowMs: 60_000, maxRequests: METRICS_FAILURES_PER_MINUTE };
+    this.failures =
+      shared === undefined
+        ? new RateLimiter({ ...bucket, maxKeys: MAX_TRACKED })
+        : new SharedRateLimiter({ ...bucket, shared });
   }
 
   /** Whether /metrics is served at all without a token (for the start-up log line). */

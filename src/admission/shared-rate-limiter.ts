@@ -86,6 +86,22 @@ export class SharedRateLimiter {
     table.unlock(first);
     return wait;
   }
+
+  /** What take() would answer, without spending or tracking anything. */
+  peek(key: string, scale = 1): number {
+    const table = this.table;
+    const first = table.lock(key);
+    const i = table.find(first);
+    let t = this.burst * scale;
+    if (i >= 0) {
+      const refilled = table.a[i] + (this.now() - table.b[i]) * this.perMs * scale;
+      if (refilled < t) t = refilled;
+    }
+    table.unlock(first);
+    if (t >= 1 - EPSILON) return 0;
+    const seconds = Math.ceil((1 - t) / (this.perMs * scale) / 1000 - EPSILON * 1000);
+    return seconds > 1 ? seconds : 1;
+  }
 }
 
 function leastRecent(stamps: Float64Array, first: number): number {

@@ -9,6 +9,7 @@ import { MetricsBoard } from '../observability/metrics-board';
 import { BufferBudget } from '../relay/buffer-budget';
 import { ReplayCache } from '../auth/replay-cache';
 import { SubjectLimit } from '../auth/subject-limit';
+import { MetricsGuard } from '../admission/metrics-guard';
 
 export interface ClusterState {
   readonly workers: number;
@@ -24,6 +25,8 @@ export interface ClusterState {
   /** Ticket ids already used, and sessions per verified subject (CLIENT_AUTH). */
   readonly replays: SharedArrayBuffer;
   readonly subjects: SharedArrayBuffer;
+  /** Wrong /metrics tokens per client, one allowance for the process. */
+  readonly metricsFailures: SharedArrayBuffer;
 }
 
 export function createClusterState(cfg: Config): ClusterState {
@@ -38,6 +41,7 @@ export function createClusterState(cfg: Config): ClusterState {
     // Small unless used: the tables are only sized when CLIENT_AUTH needs them.
     replays: cfg.clientAuth === 'ticket' ? ReplayCache.createShared() : ReplayCache.createShared(32),
     subjects: SubjectLimit.createShared(cfg.maxSessionsPerSubject > 0 ? cfg.maxConnections : 0),
+    metricsFailures: MetricsGuard.createShared(),
   };
 }
 

@@ -38,6 +38,7 @@ async function run(): Promise<void> {
       index,
       replays: state.replays,
       subjects: state.subjects,
+      metricsFailures: state.metricsFailures,
     },
   });
   // A thread that dies with uWS sockets open takes the whole process down

@@ -29,3 +29,14 @@ t.test('a token: checked in constant time; failures throttled per client', async
   t.equal(g.retryAfter, 6);
   t.equal(g.check(`Bearer ${token}`, 'b'), 'ok', 'another client is unaffected');
 });
+
+t.test('with worker threads one client has one allowance, not one per worker', async (t) => {
+  const token = 'y'.repeat(32);
+  const shared = MetricsGuard.createShared();
+  const workers = [0, 1].map(() => new MetricsGuard({ metricsToken: token, host: '0.0.0.0' }, shared));
+  const answers: string[] = [];
+  for (let i = 0; i < 12; i++) answers.push(workers[i % 2].check('Bearer wrong', 'a'));
+  t.equal(answers.filter((a) => a === 'unauthorized').length, 10, 'ten wrong tokens in all, whichever worker answers');
+  t.same(answers.slice(10), ['rate', 'rate']);
+  t.equal(workers[1].check(`Bearer ${token}`, 'b'), 'ok', 'another client is unaffected');
+});

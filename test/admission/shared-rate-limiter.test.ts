@@ -88,6 +88,23 @@ t.test('a recovered hash key is useless: an attacker cannot lock out a chosen cl
   for (let i = 0; i < 3; i++) t.equal(b.take('198.51.100.7'), 0, 'and so does the rest of its own burst');
 });
 
+t.test('peek answers what take would, without spending or tracking', async (t) => {
+  const clock = { now: 1_000_000 };
+  const [a, b, shared] = pair(3, 3000, clock);
+  t.equal(a.peek('k'), 0, 'an unknown key has a full bucket');
+  t.equal(new KeyedTable(shared).size, 0, 'and peeking did not track it');
+  t.equal(a.take('k'), 0);
+  t.equal(a.take('k'), 0);
+  t.equal(b.peek('k'), 0, 'one token left, seen from the other worker');
+  t.equal(b.peek('k'), 0, 'peeking again spent nothing');
+  t.equal(b.take('k'), 0);
+  t.equal(a.peek('k'), 1, 'empty: a whole second until the next token');
+  t.equal(a.take('k'), 1, 'take agrees');
+  clock.now += 1000;
+  t.equal(a.peek('k'), 0, 'refilled');
+  t.equal(a.peek('k', 2), 0, 'scaled keys refill faster');
+});
+
 t.test('invalid options', async (t) => {
   t.throws(
     () => new SharedRateLimiter({ windowMs: 0, maxRequests: 1, shared: SharedRateLimiter.createShared(1) }),

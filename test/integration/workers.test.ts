@@ -173,3 +173,15 @@ t.test('PORT=0 with workers: every worker joins the one free port the primary pi
   t.equal((await c.nextJson()).type, 'session.created');
   await c.close(1000, 'bye');
 });
+
+t.test('/metrics: wrong tokens spend one allowance for the process, not one per worker', { skip }, async (t) => {
+  const sim = await startSimulator();
+  t.teardown(() => sim.close());
+  const { port } = await startProxyProcess(t, sim.origin, { WORKERS: '2', METRICS_TOKEN: 'z'.repeat(32) });
+  const wrong = `GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer wrong\r\n\r\n`;
+  // A fresh connection each time: the kernel spreads them over both workers.
+  const statuses: number[] = [];
+  for (let i = 0; i < 24; i++) statuses.push(await rawUpgradeStatus(port, '127.0.0.1', wrong));
+  t.equal(statuses.filter((s) => s === 401).length, 10, 'ten wrong tokens in all');
+  t.equal(statuses.filter((s) => s === 429).length, 14);
+});
