@@ -38,6 +38,15 @@ const OPEN = 1;
  */
 const UPSTREAM_SLACK_BYTES = 16 * 1024;
 
+/**
+ * What the upstream parser holds for a message that spans reads is charged
+ * beyond this: one read's worth, the frame a read cut, which every reader
+ * holds between two reads (and a stalled one for as long as it is paused);
+ * the per-session bound already counts it. Charging it too made the budget
+ * test shed readers that pausing had kept within the budget.
+ */
+const ASSEMBLY_SLACK_BYTES = 64 * 1024;
+
 /** Reasons uWS gives its close handler when it fails a connection itself. */
 const UWS_FAILURES: ReadonlyMap<string, ProxyError> = new Map([
   ['Received invalid UTF-8', Errors.INVALID_UTF8],
@@ -128,7 +137,8 @@ export class Relay {
 
   /** Charge the budget for what `s` holds now; shed when that spends it. */
   account(s: Session): void {
-    const kib = toKiB(s.heldClient + s.heldUpstream + s.pendingBytes + s.heldAssembly);
+    const assembly = s.heldAssembly > ASSEMBLY_SLACK_BYTES ? s.heldAssembly - ASSEMBLY_SLACK_BYTES : 0;
+    const kib = toKiB(s.heldClient + s.heldUpstream + s.pendingBytes + assembly);
     const delta = kib - s.heldKiB;
     if (delta === 0) return;
     s.heldKiB = kib;
@@ -151,11 +161,11 @@ export class Relay {
 
   /**
    * What the upstream parser holds for a message that spans reads changed
-   * (once per read at most). It is charged like bytes held for a slow
-   * browser, and a spent budget sheds the sessions holding the most; but it
-   * does not pause this session's reads when the budget is short: a message
-   * is only let go of once it is read to its end, so pausing its readers
-   * would hold the memory longer, not free it.
+   * (once per read at most). Beyond ASSEMBLY_SLACK_BYTES it is charged like
+   * bytes held for a slow browser, and a spent budget sheds the sessions
+   * holding the most; but it does not pause this session's reads when the
+   * budget is short: a message is only let go of once it is read to its end,
+   * so pausing its readers would hold the memory longer, not free it.
    */
   noteAssembly(s: Session, bytes: number): void {
     s.heldAssembly = bytes;
