@@ -6,6 +6,7 @@
 // it ends; a budget spent by unfinished messages sheds the session holding
 // the most with 1013 (docs/contract.md §3).
 import t from 'tap';
+import type { Test } from 'tap';
 import { startHarness, type Harness } from '../helpers/harness';
 import { until } from '../helpers/wait';
 import { startRawUpstream, serverFrame, type RawConn, type RawUpstream } from '../helpers/raw-upstream';
@@ -50,6 +51,15 @@ async function open(h: Harness, up: RawUpstream): Promise<Leg> {
   await until(() => [...h.proxy.relay.sessions].some((s) => !before.has(s) && s.upstreamOpen), 'the upstream to open');
   const s = [...h.proxy.relay.sessions].find((x) => !before.has(x))!;
   return { c, u, s };
+}
+
+/** The browser closes, both legs end, and the budget is back where it was before the session. */
+async function endAndCheckIdle(t: Test, h: Harness, leg: Leg, idleKiB: number): Promise<void> {
+  leg.c.ws.close();
+  await leg.u.closed;
+  leg.u.socket.end();
+  await until(() => h.proxy.relay.sessions.size === 0, 'the session to end');
+  t.equal(h.proxy.relay.budget.heldKiB, idleKiB, 'the budget is back at its idle value');
 }
 
 /**
@@ -104,11 +114,7 @@ t.test(
     clearInterval(watch);
     t.ok(peakKiB * KIB <= size + 2 * BLOCK_BYTES + 4 * MIB, `budget peak ${peakKiB} KiB`);
 
-    leg.c.ws.close();
-    await leg.u.closed;
-    leg.u.socket.end();
-    await until(() => h.proxy.relay.sessions.size === 0, 'the session to end');
-    t.equal(budget.heldKiB, idle, 'the budget is back at its idle value');
+    await endAndCheckIdle(t, h, leg, idle);
   },
 );
 
@@ -139,11 +145,7 @@ t.test('a message in fragments sent slowly: the same across fragments, with a pi
   while (leg.u.pongs.length === 0) await new Promise((r) => leg.u.socket.once('data', r));
   t.equal(leg.u.pongs[0].toString(), 'still there', 'the ping between fragments was answered');
 
-  leg.c.ws.close();
-  await leg.u.closed;
-  leg.u.socket.end();
-  await until(() => h.proxy.relay.sessions.size === 0, 'the session to end');
-  t.equal(budget.heldKiB, idle, 'the budget is back at its idle value');
+  await endAndCheckIdle(t, h, leg, idle);
 });
 
 t.test('unfinished messages spend the budget: the session holding the most is shed with 1013, counted', async (t) => {
