@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from './lib/cli.mjs';
-import { ROOT } from './lib/procs.mjs';
+import { ROOT, requireValgrind } from './lib/procs.mjs';
 
 const o = parseArgs(process.argv.slice(2), {
   dist: 'dist',
@@ -86,12 +86,7 @@ if (o.child > 0) {
   process.exit(0);
 }
 
-try {
-  execFileSync('valgrind', ['--version']);
-} catch {
-  console.error('valgrind not installed (apt-get install valgrind)');
-  process.exit(2);
-}
+requireValgrind();
 
 /** Instructions and messages of one run of `reads` reads (callgrind prints its total on stderr). */
 function instructions(reads) {

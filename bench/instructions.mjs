@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
 import { parseArgs } from './lib/cli.mjs';
-import { ROOT, freePort, sleep, startSimulator } from './lib/procs.mjs';
+import { ROOT, freePort, requireValgrind, sleep, startSimulator } from './lib/procs.mjs';
 import { benchCertificate } from './lib/tls-cert.mjs';
 
 const opts = parseArgs(process.argv.slice(2), {
@@ -37,12 +37,7 @@ if (opts.help) {
   );
   process.exit(0);
 }
-try {
-  execFileSync('valgrind', ['--version']);
-} catch {
-  console.error('valgrind not installed (apt-get install valgrind)');
-  process.exit(2);
-}
+requireValgrind();
 
 const payload = JSON.stringify({
   type: 'input_audio_buffer.append',

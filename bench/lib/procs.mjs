@@ -314,3 +314,13 @@ http {
   }
   throw new Error('nginx did not start');
 }
+
+/** Exits with 2 and says how to install it when valgrind is missing (the callgrind benches). */
+export function requireValgrind() {
+  try {
+    execFileSync('valgrind', ['--version']);
+  } catch {
+    console.error('valgrind not installed (apt-get install valgrind)');
+    process.exit(2);
+  }
+}

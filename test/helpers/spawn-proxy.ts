@@ -109,6 +109,17 @@ export function spawnProxy(env: Record<string, string>, opts: SpawnOptions = {})
   return child;
 }
 
+/** What every spawned test proxy is given: loopback, a test key, the test page's origin. */
+export function proxyTestEnv(upstreamOrigin: string): Record<string, string> {
+  return {
+    HOST: '127.0.0.1',
+    AZURE_VOICE_LIVE_ENDPOINT: upstreamOrigin,
+    AZURE_SPEECH_KEY: 'k',
+    ALLOWED_ORIGINS: 'http://localhost:3000',
+    LOG_LEVEL: 'info',
+  };
+}
+
 /** What a test's teardown needs: the process is killed when the test ends, whatever happened. */
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -132,18 +143,7 @@ export async function startProxyProcess(
   env: Record<string, string> = {},
   opts: SpawnOptions = {},
 ): Promise<ProxyProcess> {
-  const child = spawnProxy(
-    {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      AZURE_VOICE_LIVE_ENDPOINT: upstreamOrigin,
-      AZURE_SPEECH_KEY: 'k',
-      ALLOWED_ORIGINS: 'http://localhost:3000',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    opts,
-  );
+  const child = spawnProxy({ PORT: '0', ...proxyTestEnv(upstreamOrigin), ...env }, opts);
   t.teardown(() => {
     child.proc.kill('SIGKILL');
   });

@@ -5,20 +5,12 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { startHarness } from '../helpers/harness';
-import { entryBuilt, freePort, spawnProxy, type Child } from '../helpers/spawn-proxy';
+import { entryBuilt, freePort, proxyTestEnv, spawnProxy, type Child } from '../helpers/spawn-proxy';
 
 const skip = entryBuilt() ? false : 'dist/index.js missing: run `npm run build` (npm test does)';
 
 function start(t: Test, port: number, workers: number): Child {
-  const child = spawnProxy({
-    WORKERS: String(workers),
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:9',
-    AZURE_SPEECH_KEY: 'k',
-    ALLOWED_ORIGINS: 'http://localhost:3000',
-    LOG_LEVEL: 'info',
-  });
+  const child = spawnProxy({ ...proxyTestEnv('ws://127.0.0.1:9'), WORKERS: String(workers), PORT: String(port) });
   t.teardown(() => {
     if (child.proc.exitCode === null) child.proc.kill('SIGKILL');
   });

@@ -53,6 +53,13 @@ async function open(h: Harness, up: RawUpstream): Promise<Leg> {
   return { c, u, s };
 }
 
+/** The proxy in front of a raw upstream this test writes frames with, both closed at teardown. */
+async function behindRawUpstream(t: Test, env: Record<string, string> = {}): Promise<{ up: RawUpstream; h: Harness }> {
+  const up = await startRawUpstream();
+  t.teardown(() => up.close());
+  return { up, h: await startHarness(t, { AZURE_VOICE_LIVE_ENDPOINT: up.origin, ...env }) };
+}
+
 /** The browser closes, both legs end, and the budget is back where it was before the session. */
 async function endAndCheckIdle(t: Test, h: Harness, leg: Leg, idleKiB: number): Promise<void> {
   leg.c.ws.close();
@@ -83,9 +90,7 @@ async function dribble(leg: Leg, payload: Buffer, already = 0, stop = () => fals
 t.test(
   'an 8 MiB frame sent 64 KiB at a time: held memory follows the bytes received, charged, then given back',
   async (t) => {
-    const up = await startRawUpstream();
-    t.teardown(() => up.close());
-    const h = await startHarness(t, { AZURE_VOICE_LIVE_ENDPOINT: up.origin });
+    const { up, h } = await behindRawUpstream(t);
     const budget = h.proxy.relay.budget;
     const idle = budget.heldKiB;
     const leg = await open(h, up);
@@ -119,9 +124,7 @@ t.test(
 );
 
 t.test('a message in fragments sent slowly: the same across fragments, with a ping between them', async (t) => {
-  const up = await startRawUpstream();
-  t.teardown(() => up.close());
-  const h = await startHarness(t, { AZURE_VOICE_LIVE_ENDPOINT: up.origin });
+  const { up, h } = await behindRawUpstream(t);
   const budget = h.proxy.relay.budget;
   const idle = budget.heldKiB;
   const leg = await open(h, up);
@@ -149,9 +152,7 @@ t.test('a message in fragments sent slowly: the same across fragments, with a pi
 });
 
 t.test('unfinished messages spend the budget: the session holding the most is shed with 1013, counted', async (t) => {
-  const up = await startRawUpstream();
-  t.teardown(() => up.close());
-  const h = await startHarness(t, { AZURE_VOICE_LIVE_ENDPOINT: up.origin, BUFFER_BUDGET_BYTES: String(4 * MIB) });
+  const { up, h } = await behindRawUpstream(t, { BUFFER_BUDGET_BYTES: String(4 * MIB) });
   const budget = h.proxy.relay.budget;
   const small = await open(h, up);
   const big = await open(h, up);
@@ -187,9 +188,7 @@ t.test('unfinished messages spend the budget: the session holding the most is sh
 });
 
 t.test('every way a session ends mid-message gives the budget back', async (t) => {
-  const up = await startRawUpstream();
-  t.teardown(() => up.close());
-  const h = await startHarness(t, { AZURE_VOICE_LIVE_ENDPOINT: up.origin, SHUTDOWN_GRACE_MS: '0' });
+  const { up, h } = await behindRawUpstream(t, { SHUTDOWN_GRACE_MS: '0' });
   const budget = h.proxy.relay.budget;
   const idle = budget.heldKiB;
 

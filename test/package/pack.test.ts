@@ -18,7 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { entryBuilt, freePort, spawnProxy } from '../helpers/spawn-proxy';
+import { entryBuilt, freePort, proxyTestEnv, spawnProxy } from '../helpers/spawn-proxy';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
@@ -146,12 +146,8 @@ t.test('npm pack -> install into an empty folder -> the bin serves /health', { s
   const port = await freePort();
   const child = spawnProxy(
     {
+      ...proxyTestEnv('ws://127.0.0.1:9'),
       PORT: String(port),
-      HOST: '127.0.0.1',
-      AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:9',
-      AZURE_SPEECH_KEY: 'k',
-      ALLOWED_ORIGINS: 'http://localhost:3000',
-      LOG_LEVEL: 'info',
       // The page ships in the tarball: DEMO=true must work from an installed package.
       DEMO: 'true',
     },
