@@ -35,6 +35,8 @@ export interface Config {
   readonly agentVersion: string;
   /** Scope of the proxy's own Entra ID token (keyless upstream). */
   readonly azureTokenScope: string;
+  /** A request for that token not answered by then is abandoned (the identity library sets no deadline). */
+  readonly azureTokenTimeoutMs: number;
   readonly allowedOrigins: readonly string[];
   readonly allowAnyOrigin: boolean;
   readonly allowNoOrigin: boolean;
@@ -471,6 +473,7 @@ export function loadConfig(env: Env): Config {
     webrtcApiVersion,
     ...agent,
     azureTokenScope: scope(env),
+    azureTokenTimeoutMs: int(env, 'AZURE_TOKEN_TIMEOUT_MS', 30_000, 100, 300_000),
     allowedOrigins: Object.freeze(allowedOrigins),
     allowAnyOrigin,
     allowNoOrigin: bool(env, 'ALLOW_NO_ORIGIN', false),

@@ -82,7 +82,7 @@ export class ProxyContext {
       (s) => sessionFinished(this, s),
     );
     this.sweeper = new Sweeper(this.relay, cfg);
-    this.identity = new ServerCredential(cfg.azureTokenScope, this.log, this.metrics);
+    this.identity = new ServerCredential(cfg.azureTokenScope, cfg.azureTokenTimeoutMs, this.log, this.metrics);
     // jose is loaded only when callers are verified.
     this.auth =
       cfg.clientAuth === 'none'

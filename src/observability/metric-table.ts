@@ -167,6 +167,7 @@ export const COUNTERS: readonly CounterDef[] = Object.freeze([
     [
       ['ok', 'serverTokenOk'],
       ['error', 'serverTokenErrors'],
+      ['timeout', 'serverTokenTimeouts'],
     ],
   ),
   counter(

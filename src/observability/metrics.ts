@@ -97,6 +97,8 @@ export class Metrics {
   // The proxy's own identity token (keyless upstream), by outcome.
   serverTokenOk = 0;
   serverTokenErrors = 0;
+  /** Requests abandoned after AZURE_TOKEN_TIMEOUT_MS with no answer (counted apart from errors). */
+  serverTokenTimeouts = 0;
   // Relayed traffic.
   framesClientToUpstream = 0;
   framesUpstreamToClient = 0;

@@ -80,6 +80,7 @@ t.test('config: CLIENT_AUTH settings are validated and name their variable', asy
     [{ MAX_SESSIONS_PER_SUBJECT: '2' }, /^MAX_SESSIONS_PER_SUBJECT/],
     [{ TICKET_MAX_TTL_S: '0' }, /^TICKET_MAX_TTL_S/],
     [{ AZURE_TOKEN_SCOPE: 'has space' }, /^AZURE_TOKEN_SCOPE/],
+    [{ AZURE_TOKEN_TIMEOUT_MS: '50' }, /^AZURE_TOKEN_TIMEOUT_MS: expected an integer from 100 to 300000/],
   ];
   for (const [env, re] of bad) t.throws(() => loadConfig({ ...base, ...env }), re, JSON.stringify(env));
   const ok = loadConfig({

@@ -34,7 +34,11 @@ export interface IdentityEndpoint {
   close(): Promise<void>;
 }
 
-function answer(res: ServerResponse, a: { token: string; lifeS?: number } | { status: number }): number {
+function answer(
+  res: ServerResponse,
+  resource: string,
+  a: { token: string; lifeS?: number } | { status: number },
+): number {
   if ('status' in a) {
     res.writeHead(a.status, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: 'invalid_request', error_description: 'identity refused' }));
@@ -46,7 +50,9 @@ function answer(res: ServerResponse, a: { token: string; lifeS?: number } | { st
     JSON.stringify({
       access_token: a.token,
       token_type: 'Bearer',
-      resource: 'https://ai.azure.com',
+      // The real endpoint echoes the resource asked for, and MSAL files the token
+      // in its cache under it: a fixed value here made every lookup miss.
+      resource,
       expires_on: String(expiresOn),
     }),
   );
@@ -59,10 +65,11 @@ export async function startIdentityEndpoint(): Promise<IdentityEndpoint> {
   const waiters: Array<(r: IdentityRequest) => void> = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const u = new URL(req.url ?? '/', 'http://x');
+    const resource = u.searchParams.get('resource') ?? '';
     const r: IdentityRequest = {
-      resource: u.searchParams.get('resource') ?? '',
+      resource,
       header: String(req.headers['x-identity-header'] ?? ''),
-      respond: (a) => answer(res, a),
+      respond: (a) => answer(res, resource, a),
     };
     requests.push(r);
     if (ep.auto !== null) r.respond(ep.auto);

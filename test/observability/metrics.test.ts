@@ -250,6 +250,7 @@ t.test('each counter field lands in its own series', async (t) => {
     ['upstreamConnectsCredential', 'voice_live_proxy_upstream_connects_total', { outcome: 'credential' }],
     ['serverTokenOk', 'voice_live_proxy_server_token_requests_total', { outcome: 'ok' }],
     ['serverTokenErrors', 'voice_live_proxy_server_token_requests_total', { outcome: 'error' }],
+    ['serverTokenTimeouts', 'voice_live_proxy_server_token_requests_total', { outcome: 'timeout' }],
     ['framesClientToUpstream', 'voice_live_proxy_frames_total', { direction: 'client_to_upstream' }],
     ['framesUpstreamToClient', 'voice_live_proxy_frames_total', { direction: 'upstream_to_client' }],
     ['bytesClientToUpstream', 'voice_live_proxy_bytes_total', { direction: 'client_to_upstream' }],

@@ -7,7 +7,7 @@ import type { Test } from 'tap';
 import { startHarness, type Harness } from '../helpers/harness';
 import { startWsUpstream, type UpstreamConn, type WsUpstream } from '../helpers/ws-upstream';
 import { IDENTITY_HEADER, startIdentityEndpoint, type IdentityEndpoint } from '../helpers/identity-endpoint';
-import { refreshAt } from '../../src/upstream/server-credential';
+import { REFRESH_MARGIN_MS, refreshAt } from '../../src/upstream/server-credential';
 
 const TOKEN = 'eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJodHRwczovL2FpLmF6dXJlLmNvbSJ9.bWktc2lnbmF0dXJl';
 
@@ -17,14 +17,23 @@ let shared: IdentityEndpoint | null = null;
 let scopes = 0;
 t.teardown(() => shared?.close());
 
+function nextScope(): string {
+  return `https://test-${++scopes}.example/.default`;
+}
+
+async function endpoint(): Promise<IdentityEndpoint> {
+  shared ??= await startIdentityEndpoint();
+  shared.reset();
+  shared.install();
+  return shared;
+}
+
 async function setup(
   t: Test,
-  scope = `https://test-${++scopes}.example/.default`,
+  scope = nextScope(),
+  env: Record<string, string> = {},
 ): Promise<{ ep: IdentityEndpoint; up: WsUpstream; h: Harness }> {
-  shared ??= await startIdentityEndpoint();
-  const ep = shared;
-  ep.reset();
-  ep.install();
+  const ep = await endpoint();
   const up = await startWsUpstream();
   t.teardown(() => up.close());
   const h = await startHarness(t, {
@@ -32,8 +41,35 @@ async function setup(
     AZURE_VOICE_LIVE_ENDPOINT: up.origin,
     LOG_LEVEL: 'trace',
     AZURE_TOKEN_SCOPE: scope,
+    ...env,
   });
   return { ep, up, h };
+}
+
+/** No token, no identity header in the logs or on /metrics. */
+async function noSecrets(t: Test, h: Harness, tokens: string[]): Promise<void> {
+  const logs = h.logs.join('\n');
+  const metrics = await (await h.http('/metrics')).text();
+  for (const [i, secret] of [...tokens, IDENTITY_HEADER].entries()) {
+    t.notOk(logs.includes(secret), `secret ${i} never logged`);
+    t.notOk(metrics.includes(secret), `secret ${i} not in /metrics`);
+  }
+}
+
+/**
+ * MSAL turns expires_on into a lifetime against its own clock, rounded to the
+ * second, at the request's start and at its end, so the expiry it reports is
+ * up to one second per second of fetch earlier than the one sent. (This test
+ * once waited for a log line with the exact second: a renewal slowed across a
+ * half-second boundary by load then hung it until tap's 120 s timeout.)
+ */
+function sameExpiry(t: Test, line: Record<string, unknown>, sentS: number): void {
+  const loggedS = Date.parse(String(line.expiresAt)) / 1000;
+  const slackS = Math.ceil(Number(line.fetchMs) / 1000) + 1;
+  t.ok(
+    loggedS <= sentS && loggedS >= sentS - slackS,
+    `expiry ${loggedS} is the one sent (${sentS}), to MSAL's rounding`,
+  );
 }
 
 function firstMessage(c: UpstreamConn): Promise<string> {
@@ -112,11 +148,87 @@ t.test('the token is renewed in the background before it expires', async (t) => 
   // No session asks: the renewal is the proxy's own timer (at half the life of a short token).
   const renewal = await ep.nextRequest();
   const expiresOn = renewal.respond({ token: 'renewed-token-2', lifeS: 3600 });
-  await h.logLine(`"expiresAt":"${new Date(expiresOn * 1000).toISOString()}"`);
+  sameExpiry(t, await h.logLine('server identity token renewed'), expiresOn);
   const c2 = h.client();
   await c2.opened;
   t.equal((await up.nextConnection()).headers.authorization, 'Bearer renewed-token-2');
   t.equal(ep.requests.length, 2);
+  t.equal(h.proxy.metrics.serverTokenOk, 2);
+});
+
+t.test(
+  'a token request the endpoint never answers is abandoned after AZURE_TOKEN_TIMEOUT_MS; the next session asks again',
+  async (t) => {
+    const { ep, up, h } = await setup(t, nextScope(), { AZURE_TOKEN_TIMEOUT_MS: '2000' });
+    const c1 = h.client();
+    await c1.opened;
+    // Accepted and read, never answered: before the deadline existed this stayed
+    // the shared in-flight request, and every later session waited on it.
+    const stuck = await ep.nextRequest();
+    t.same(await c1.closed, { code: 1011, reason: 'Upstream credential unavailable' });
+    const line = await h.logLine('server identity token failed');
+    t.match(String(line.err), /^TokenTimeoutError: the identity endpoint did not answer within 2000 ms$/);
+    t.equal(h.proxy.metrics.serverTokenTimeouts, 1);
+    t.equal(h.proxy.metrics.serverTokenErrors, 0);
+
+    const c2 = h.client();
+    await c2.opened;
+    (await ep.nextRequest()).respond({ token: TOKEN });
+    t.equal((await up.nextConnection()).headers.authorization, `Bearer ${TOKEN}`, 'a new request, not the stuck one');
+    t.equal(ep.requests.length, 2);
+    t.match(await (await h.http('/metrics')).text(), /server_token_requests_total\{outcome="timeout"\} 1/);
+    // The abandoned request settles late: nothing uses it.
+    stuck.respond({ token: 'late-token-3' });
+    await noSecrets(t, h, [TOKEN, 'late-token-3']);
+  },
+);
+
+t.test('a background renewal that never answers is retried in the background until one does', async (t) => {
+  const { ep, up, h } = await setup(t, nextScope(), { AZURE_TOKEN_TIMEOUT_MS: '1500' });
+  const c1 = h.client();
+  await c1.opened;
+  (await ep.nextRequest()).respond({ token: 'short-lived-token-1', lifeS: 10 });
+  t.equal((await up.nextConnection()).headers.authorization, 'Bearer short-lived-token-1');
+  const stuck = await ep.nextRequest();
+  const failed = await h.logLine('server identity token failed');
+  t.match(String(failed.err), /^TokenTimeoutError/);
+  t.ok(Number(failed.retryMs) > 0 && Number(failed.retryMs) <= 15_000, 'the next attempt is scheduled');
+  // No session asks: the retry is the proxy's own timer again.
+  const retry = await ep.nextRequest();
+  const expiresOn = retry.respond({ token: 'renewed-token-2', lifeS: 3600 });
+  sameExpiry(t, await h.logLine('server identity token renewed'), expiresOn);
+  stuck.respond({ status: 400 });
+  const c2 = h.client();
+  await c2.opened;
+  t.equal((await up.nextConnection()).headers.authorization, 'Bearer renewed-token-2');
+  t.equal(h.proxy.metrics.serverTokenTimeouts, 1);
+  t.equal(h.proxy.metrics.serverTokenOk, 2);
+  await noSecrets(t, h, ['short-lived-token-1', 'renewed-token-2']);
+});
+
+t.test("the renewal margin is inside MSAL's cache window: a token that close to expiry is fetched anew", async (t) => {
+  const ep = await endpoint();
+  const { DefaultAzureCredential } = await import('@azure/identity');
+  const credential = new DefaultAzureCredential();
+  // MSAL serves its cached token until 300 s before expiry, and the proxy cannot
+  // make ManagedIdentityCredential skip that cache: a renewal asked earlier
+  // than that would get the same token back.
+  const scope = nextScope();
+  ep.auto = { token: 'cached-token-1', lifeS: 330 };
+  t.equal((await credential.getToken(scope))?.token, 'cached-token-1');
+  ep.auto = { token: 'cached-token-2', lifeS: 3600 };
+  t.equal((await credential.getToken(scope))?.token, 'cached-token-1', '330 s from expiry: served from the cache');
+
+  const near = nextScope();
+  ep.auto = { token: 'near-token-1', lifeS: REFRESH_MARGIN_MS / 1000 };
+  t.equal((await credential.getToken(near))?.token, 'near-token-1');
+  ep.auto = { token: 'near-token-2', lifeS: 3600 };
+  t.equal(
+    (await credential.getToken(near))?.token,
+    'near-token-2',
+    `${REFRESH_MARGIN_MS / 1000} s from expiry (the renewal margin): asked for again`,
+  );
+  t.equal(ep.requests.length, 3);
 });
 
 t.test('a client token or the server key wins over the identity', async (t) => {
@@ -127,10 +239,10 @@ t.test('a client token or the server key wins over the identity', async (t) => {
   t.equal(ep.requests.length, 0, 'no identity token asked for');
 });
 
-t.test('refreshAt: the library hint, else five minutes early, else half the life', async (t) => {
+t.test('refreshAt: the library hint, else four minutes early, else half the life', async (t) => {
   const now = 1_000_000;
   t.equal(refreshAt(now + 3_600_000, now + 1_800_000, now), now + 1_800_000);
-  t.equal(refreshAt(now + 3_600_000, undefined, now), now + 3_300_000);
-  t.equal(refreshAt(now + 3_600_000, now - 1, now), now + 3_300_000, 'a stale hint is ignored');
+  t.equal(refreshAt(now + 3_600_000, undefined, now), now + 3_360_000);
+  t.equal(refreshAt(now + 3_600_000, now - 1, now), now + 3_360_000, 'a stale hint is ignored');
   t.equal(refreshAt(now + 60_000, undefined, now), now + 30_000);
 });
