@@ -87,6 +87,9 @@ const c = {
   skippedFrames: 0,
 };
 const win = { sent: 0, recv: 0, sentBytes: 0, recvBytes: 0, cpu: null, at: 0, lagMaxMs: 0 };
+/** The window's slowest echo (ms) per SERIES_MS since the mark: when the slow ones came, not only how slow. */
+const SERIES_MS = 100;
+let rttSeries = [];
 const rtt = new Histogram();
 const ttfa = new Histogram();
 const done = new Histogram();
@@ -131,7 +134,12 @@ class Session {
         const seq = readDigits(buf, start + SEQ_AT, SEQ_W);
         if (seq <= this.lastEcho) c.outOfOrder++;
         this.lastEcho = seq;
-        if (win.at !== 0) rtt.record(now * 1000 - readDigits(buf, start + TIME_AT, TIME_W));
+        if (win.at !== 0) {
+          const us = now * 1000 - readDigits(buf, start + TIME_AT, TIME_W);
+          rtt.record(us);
+          const b = Math.floor((now - win.at) / SERIES_MS);
+          if (!(rttSeries[b] >= us / 1000)) rttSeries[b] = us / 1000;
+        }
       } else if (startsWith(buf, start, end, ERROR_EVT)) {
         c.errors++;
       }
@@ -292,6 +300,7 @@ process.on('message', (msg) => {
       win.sentBytes = 0;
       win.recvBytes = 0;
       win.lagMaxMs = 0;
+      rttSeries = [];
       win.cpu = process.cpuUsage();
       win.at = performance.now();
       process.send({ ev: 'marked' });
@@ -308,6 +317,8 @@ process.on('message', (msg) => {
         recvBytes: win.recvBytes,
         cpuUs: cpu.user + cpu.system,
         lagMaxMs: win.lagMaxMs,
+        rttSeriesMs: SERIES_MS,
+        rttSeries: Array.from(rttSeries, (v) => (v === undefined ? 0 : Math.round(v * 10) / 10)),
         rtt: rtt.toJSON(),
         ttfa: ttfa.toJSON(),
         done: done.toJSON(),

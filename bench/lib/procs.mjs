@@ -208,11 +208,16 @@ export async function startSimulator({ tls = null } = {}) {
   return child;
 }
 
-/** The proxy under test, from dist/ (run `npm run build` first). */
-export async function startProxy(simOrigin, { env = {}, nodeArgs = [] } = {}) {
+/**
+ * The proxy under test, from dist/ (run `npm run build` first). `stdout`:
+ * 'pipe' to read its stdout (log lines, --trace-gc), else discarded.
+ */
+export async function startProxy(simOrigin, { env = {}, nodeArgs = [], stdout = 'ignore', wrapper = [] } = {}) {
   if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/index.js missing: run npm run build');
   const port = await freePort();
-  const proc = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'index.js')], {
+  // `wrapper` (e.g. ['stdbuf', '-oL']) must exec node in place: the pid is the proxy's.
+  const argv = [...wrapper, process.execPath, ...nodeArgs, join(ROOT, 'dist', 'index.js')];
+  const proc = spawn(argv[0], argv.slice(1), {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -232,7 +237,7 @@ export async function startProxy(simOrigin, { env = {}, nodeArgs = [] } = {}) {
       SHUTDOWN_GRACE_MS: '0',
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', stdout, 'pipe'],
   });
   const child = new Child('proxy', proc);
   child.port = port;
