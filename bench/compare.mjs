@@ -16,7 +16,7 @@ import { machine, nginxPath } from './lib/procs.mjs';
 import { STREAM_DEFAULTS, normalise } from './streams.mjs';
 import { runTarget } from './lib/stream-run.mjs';
 
-const HELP = `node bench/compare.mjs [--repeat N] [--upstreams ws,wss] [--direct false] [bench/streams.mjs options]`;
+const HELP = `node bench/compare.mjs [--repeat N] [--upstreams ws,wss] [--direct false] [--syscalls] [bench/streams.mjs options]`;
 
 function median(xs) {
   const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -82,6 +82,10 @@ async function main() {
         nginxP99: n?.rttMs?.p99 ?? NaN,
         proxyKiB: p.memory.relayRssPerSessionKiB,
         nginxKiB: n?.memory.relayRssPerSessionKiB ?? NaN,
+        proxySysUs: p.window.relaySysUsPerFrame,
+        nginxSysUs: n?.window.relaySysUsPerFrame ?? NaN,
+        proxySyscalls: p.syscalls?.perFrame ?? NaN,
+        nginxSyscalls: n?.syscalls?.perFrame ?? NaN,
         proxyLoss: p.totals.loss,
         nginxLoss: n?.totals.loss ?? NaN,
       });
@@ -140,6 +144,36 @@ async function main() {
         'mem ratio',
       ],
       rows,
+    ),
+  );
+  // Where the time per frame goes: the kernel's share (socket calls and the
+  // loopback delivery they trigger) is what both relays pay alike; the user
+  // share is what the relay's own code costs.
+  console.log();
+  console.log(
+    table(
+      [
+        'upstream',
+        'rep',
+        'proxy user us',
+        'nginx user us',
+        'proxy sys us',
+        'nginx sys us',
+        'proxy calls',
+        'nginx calls',
+      ],
+      Object.entries(summary).flatMap(([up, s]) =>
+        s.pairs.map((x) => [
+          up,
+          x.rep,
+          fmt(x.proxyUs - x.proxySysUs, 2),
+          fmt(x.nginxUs - x.nginxSysUs, 2),
+          fmt(x.proxySysUs, 2),
+          fmt(x.nginxSysUs, 2),
+          fmt(x.proxySyscalls, 2),
+          fmt(x.nginxSyscalls, 2),
+        ]),
+      ),
     ),
   );
   const out = {

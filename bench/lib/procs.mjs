@@ -52,17 +52,25 @@ export function processTree(pid) {
 
 /** utime + stime of the process tree (all threads), in microseconds. */
 export function cpuMicros(pid) {
-  let ticks = 0;
+  const { user, sys } = cpuSplitMicros(pid);
+  return user + sys;
+}
+
+/** utime and stime of the process tree (all threads), apart, in microseconds. */
+export function cpuSplitMicros(pid) {
+  let user = 0;
+  let sys = 0;
   for (const p of processTree(pid)) {
     try {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]); // fields 14 and 15 of stat(5)
+      user += Number(f[11]); // fields 14 and 15 of stat(5)
+      sys += Number(f[12]);
     } catch {
       /* gone */
     }
   }
-  return ticks * (1e6 / CLK_TCK);
+  return { user: user * (1e6 / CLK_TCK), sys: sys * (1e6 / CLK_TCK) };
 }
 
 /** Resident set of the process tree, in KiB (VmRSS). */

@@ -13,12 +13,14 @@ import {
   startProxy,
   startNginx,
   cpuMicros,
+  cpuSplitMicros,
   rssKiB,
   fdCount,
   hostCpuSample,
   hostBusy,
   hostIrq,
 } from './procs.mjs';
+import { countSyscalls } from './syscall-count.mjs';
 
 const NPROC = cpus().length;
 const WORKER = join(ROOT, 'bench', 'lib', 'load-worker.mjs');
@@ -186,7 +188,9 @@ export async function runTarget(target, o, log = console.error) {
     const rssA = t.relay ? rssKiB(t.relay.pid) : 0;
     await all(workers, { cmd: 'mark' }, 'marked', 10000);
     const wallA = performance.now();
+    const counting = o.syscalls && t.relay ? countSyscalls(t.relay.pid, o.duration, log) : null;
     await sleep(o.duration * 1000);
+    const syscalls = counting === null ? null : await counting;
     const windows = await all(workers, { cmd: 'window' }, 'window', 10000);
     const wallS = (performance.now() - wallA) / 1000;
     const cpuB = snapCpu(pids);
@@ -257,6 +261,7 @@ export async function runTarget(target, o, log = console.error) {
         mbitPerSecond: ((wSentBytes + wRecvBytes) * 8) / wallS / 1e6,
         relayCpuPct: relayCpu / wallS / 1e4,
         relayUsPerFrame: frames > 0 ? relayCpu / frames : null,
+        relaySysUsPerFrame: frames > 0 && pids.relay ? (cpuB.relaySys - cpuA.relaySys) / frames : null,
         simCpuPct: simCpu / wallS / 1e4,
         simUsPerFrame: frames > 0 ? simCpu / frames : null,
         generatorCpuPct: genCpu / wallS / 1e4,
@@ -271,6 +276,18 @@ export async function runTarget(target, o, log = console.error) {
           (hostBusy(hostA, hostB) - hostIrq(hostA, hostB)) * 100 * NPROC -
           ((pids.relay ? relayCpu : 0) + (pids.sim ? simCpu : 0) + genCpu) / wallS / 1e4,
       },
+      syscalls:
+        syscalls === null
+          ? null
+          : {
+              perFrame: frames > 0 ? syscalls.total / frames : null,
+              perFrameByName: Object.fromEntries(
+                Object.entries(syscalls.byName).map(([k, v]) => [k, frames > 0 ? v / frames : null]),
+              ),
+              otherPerFrame: Object.fromEntries(
+                Object.entries(syscalls.other).map(([k, v]) => [k, frames > 0 ? v / frames : null]),
+              ),
+            },
       rttMs: o.mode === 'echo' ? ms(rtt) : null,
       responseFirstAudioMs: o.mode === 'respond' ? ms(ttfa) : null,
       responseDoneMs: o.mode === 'respond' ? ms(done) : null,
@@ -323,8 +340,10 @@ async function waitQuiet(seconds, log) {
 }
 
 function snapCpu(pids) {
+  const split = pids.relay ? cpuSplitMicros(pids.relay) : { user: 0, sys: 0 };
   return {
-    relay: pids.relay ? cpuMicros(pids.relay) : 0,
+    relay: split.user + split.sys,
+    relaySys: split.sys,
     sim: pids.sim ? cpuMicros(pids.sim) : 0,
     gen: pids.gen.reduce((a, p) => a + cpuMicros(p), 0),
   };
