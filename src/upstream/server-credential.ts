@@ -107,7 +107,7 @@ export class ServerCredential {
       this.credential ??= await defaultCredential();
       const token = await withDeadline(this.credential.getToken(this.scope), this.timeoutMs);
       if (token === null || token.token === '') throw new Error('the credential returned no token');
-      const renewed = this.header !== '';
+      const previous = this.header;
       this.header = `Bearer ${token.token}`;
       const life = token.expiresOnTimestamp - Date.now();
       this.usableUntil = token.expiresOnTimestamp - Math.min(USABLE_MARGIN_MS, life / 4);
@@ -119,7 +119,7 @@ export class ServerCredential {
           expiresAt: new Date(token.expiresOnTimestamp).toISOString(),
           fetchMs: Date.now() - started,
         },
-        renewed ? 'server identity token renewed' : 'server identity token acquired',
+        outcomeText(previous, this.header),
       );
       this.schedule(refreshAt(token.expiresOnTimestamp, token.refreshAfterTimestamp));
       return this.header;
@@ -189,6 +189,12 @@ export function refreshAt(expiresOn: number, refreshAfter: number | undefined, n
   if (refreshAfter !== undefined && refreshAfter > now && refreshAfter < expiresOn) return refreshAfter;
   const life = expiresOn - now;
   return now + (life > 2 * REFRESH_MARGIN_MS ? life - REFRESH_MARGIN_MS : life / 2);
+}
+
+/** What a successful request did; the library may hand back the token it already gave (from its cache). */
+function outcomeText(previous: string, header: string): string {
+  if (previous === '') return 'server identity token acquired';
+  return previous === header ? 'server identity token unchanged' : 'server identity token renewed';
 }
 
 function errorText(err: unknown): string {

@@ -7,7 +7,8 @@ import type { Test } from 'tap';
 import { startHarness, type Harness } from '../helpers/harness';
 import { startWsUpstream, type UpstreamConn, type WsUpstream } from '../helpers/ws-upstream';
 import { IDENTITY_HEADER, startIdentityEndpoint, type IdentityEndpoint } from '../helpers/identity-endpoint';
-import { REFRESH_MARGIN_MS, refreshAt } from '../../src/upstream/server-credential';
+import type { AccessToken } from '@azure/identity';
+import { REFRESH_MARGIN_MS, ServerCredential, refreshAt } from '../../src/upstream/server-credential';
 
 const TOKEN = 'eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJodHRwczovL2FpLmF6dXJlLmNvbSJ9.bWktc2lnbmF0dXJl';
 
@@ -237,6 +238,49 @@ t.test('a client token or the server key wins over the identity', async (t) => {
   await c.opened;
   t.equal((await up.nextConnection()).headers.authorization, `Bearer ${TOKEN}`);
   t.equal(ep.requests.length, 0, 'no identity token asked for');
+});
+
+/** A ServerCredential over a hand-written TokenCredential, its log lines kept as [msg, fields]. */
+function direct(getToken: () => Promise<AccessToken>): {
+  c: ServerCredential;
+  lines: Array<[string, Record<string, unknown>]>;
+  next(msg: string): Promise<Record<string, unknown>>;
+} {
+  const lines: Array<[string, Record<string, unknown>]> = [];
+  const waiters: Array<[string, (o: Record<string, unknown>) => void]> = [];
+  const push = (o: object, msg: string): void => {
+    lines.push([msg, o as Record<string, unknown>]);
+    const i = waiters.findIndex(([m]) => m === msg);
+    if (i >= 0) waiters.splice(i, 1)[0][1](o as Record<string, unknown>);
+  };
+  const metrics = { serverTokenOk: 0, serverTokenErrors: 0, serverTokenTimeouts: 0 };
+  const c = new ServerCredential('https://unit.example/.default', 1000, { info: push, warn: push }, metrics, {
+    getToken,
+  });
+  return { c, lines, next: (msg) => new Promise((resolve) => waiters.push([msg, resolve])) };
+}
+
+t.test('a renewal that gets back the token it already had (the library cache) logs it as unchanged', async (t) => {
+  const expiresOnTimestamp = Date.now() + 4000;
+  const { c, lines, next } = direct(() => Promise.resolve({ token: 'same-token', expiresOnTimestamp }));
+  t.teardown(() => c.close());
+  const unchanged = next('server identity token unchanged');
+  t.equal(await c.get(), 'Bearer same-token');
+  t.ok(await unchanged);
+  t.same(
+    lines.map(([msg]) => msg),
+    ['server identity token acquired', 'server identity token unchanged'],
+  );
+});
+
+t.test('with no token left, failed requests back off from 15 s to 5 minutes', async (t) => {
+  const { c, lines } = direct(() => Promise.reject(new Error('identity refused')));
+  t.teardown(() => c.close());
+  for (let i = 0; i < 7; i++) await t.rejects(c.get(), /identity refused/);
+  t.same(
+    lines.map(([, o]) => o.retryMs),
+    [15_000, 30_000, 60_000, 120_000, 240_000, 300_000, 300_000],
+  );
 });
 
 t.test('refreshAt: the library hint, else four minutes early, else half the life', async (t) => {
