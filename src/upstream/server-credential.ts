@@ -107,9 +107,13 @@ export class ServerCredential {
       this.credential ??= await defaultCredential();
       const token = await withDeadline(this.credential.getToken(this.scope), this.timeoutMs);
       if (token === null || token.token === '') throw new Error('the credential returned no token');
+      const life = token.expiresOnTimestamp - Date.now();
+      // Clock skew between this host and the identity endpoint can do this; such
+      // a token would only earn the session a 401 upstream.
+      if (!(life > 0))
+        throw new Error(`the credential returned a token that expired ${Math.round(-life / 1000)} s ago`);
       const previous = this.header;
       this.header = `Bearer ${token.token}`;
-      const life = token.expiresOnTimestamp - Date.now();
       this.usableUntil = token.expiresOnTimestamp - Math.min(USABLE_MARGIN_MS, life / 4);
       this.failures = 0;
       this.metrics.serverTokenOk++;
@@ -142,7 +146,7 @@ export class ServerCredential {
   /** While the cached token works, retry steadily inside the time it has left; once it is gone, back off. */
   private retryDelay(): number {
     const left = this.header === '' ? 0 : this.usableUntil - Date.now();
-    if (left > 0) return Math.min(RETRY_MS, left / 2);
+    if (left > 0) return Math.max(MIN_DELAY_MS, Math.round(Math.min(RETRY_MS, left / 2)));
     return Math.min(RETRY_MS * 2 ** Math.min(this.failures - 1, 5), MAX_RETRY_MS);
   }
 

@@ -232,6 +232,18 @@ t.test("the renewal margin is inside MSAL's cache window: a token that close to 
   t.equal(ep.requests.length, 3);
 });
 
+t.test('a token that has already expired when it arrives (clock skew) is refused, not handed out', async (t) => {
+  const { ep, up, h } = await setup(t);
+  const c = h.client();
+  await c.opened;
+  (await ep.nextRequest()).respond({ token: 'stale-token-1', lifeS: -30 });
+  t.same(await c.closed, { code: 1011, reason: 'Upstream credential unavailable' });
+  const line = await h.logLine('server identity token failed');
+  t.match(String(line.err), /a token that expired \d+ s ago/);
+  t.equal(up.conns.length, 0, 'the upstream was never contacted');
+  await noSecrets(t, h, ['stale-token-1']);
+});
+
 t.test('a client token or the server key wins over the identity', async (t) => {
   const { ep, up, h } = await setup(t);
   const c = h.client(`token=${TOKEN}`);
