@@ -38,6 +38,7 @@ export const STREAM_DEFAULTS = {
   upstreamTls: false,
   waitIdle: 0,
   syscalls: false,
+  relayWorkers: 1,
   json: '',
   help: false,
 };
@@ -65,6 +66,7 @@ const HELP = `node bench/streams.mjs [options]
   --insecure           wss: do not verify the certificate
   --upstream-tls       the upstream leg over TLS, as to Azure: simulator on wss:// with a bench-time
                        certificate (proxy: NODE_EXTRA_CA_CERTS; nginx: proxy_ssl_trusted_certificate)
+  --relay-workers N    the proxy's WORKERS and nginx's worker_processes (default 1: CPU per frame compares like with like)
   --syscalls           count the relay's system calls per frame in the window (perf stat tracepoints)
   --wait-idle S        shared host: wait up to S s for the machine to be <15% busy before each run
   --json FILE          write all results as JSON`;

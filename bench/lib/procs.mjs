@@ -264,15 +264,16 @@ export function nginxPath() {
 }
 
 /**
- * nginx as a plain WebSocket reverse proxy to the simulator, one worker; with
+ * nginx as a plain WebSocket reverse proxy to the simulator, one worker (or
+ * `workers`); with
  * `tls` ({ cert }) the upstream leg is https, verified against that certificate.
  */
-export async function startNginx(simPort, { tls = null } = {}) {
+export async function startNginx(simPort, { tls = null, workers = 1 } = {}) {
   const bin = nginxPath();
   if (bin === '') throw new Error('nginx not installed');
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'bench-nginx-'));
-  const conf = `worker_processes 1;
+  const conf = `worker_processes ${workers};
 worker_rlimit_nofile 20000;
 daemon off;
 pid ${dir}/nginx.pid;

@@ -102,7 +102,7 @@ async function prepare(target, o, log) {
     };
   }
   if (target === 'nginx') {
-    const ngx = await startNginx(sim.port, { tls });
+    const ngx = await startNginx(sim.port, { tls, workers: o.relayWorkers });
     return {
       url: ngx.origin + SIM_QUERY,
       headers: { ...apiKey, ...o.headers },
@@ -115,7 +115,9 @@ async function prepare(target, o, log) {
     };
   }
   if (target === 'proxy') {
-    const env = tls === null ? o.proxyEnv : { NODE_EXTRA_CA_CERTS: tls.cert, ...o.proxyEnv };
+    const workers = { WORKERS: String(o.relayWorkers) };
+    const env =
+      tls === null ? { ...workers, ...o.proxyEnv } : { ...workers, NODE_EXTRA_CA_CERTS: tls.cert, ...o.proxyEnv };
     const proxy = await startProxy(sim.origin, { env, nodeArgs: o.proxyNodeArgs });
     log(`  proxy pid ${proxy.pid} on ${proxy.origin}, simulator pid ${sim.pid} on ${sim.origin}`);
     return {
@@ -244,6 +246,7 @@ export async function runTarget(target, o, log = console.error) {
       url: t.url.replace(/([?&](token|api-key)=)[^&]*/gi, '$1***'),
       mode: o.mode,
       sessions: o.sessions,
+      relayWorkers: o.relayWorkers,
       chunkMs: o.chunkMs,
       frameBytes: initInfo.frameBytes,
       generatorProcs: procs,
