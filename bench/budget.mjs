@@ -149,6 +149,18 @@ function tcpExt() {
   for (const k of TCP_EXT) out[k] = Number(values[names.indexOf(k)]);
   return out;
 }
+/** The TCP settings of this network namespace (tcp_mem is the host's): what the kernel may hold per socket. */
+function kernelSettings() {
+  const out = {};
+  for (const k of ['tcp_mem', 'tcp_wmem', 'tcp_rmem', 'tcp_notsent_lowat']) {
+    try {
+      out[k] = readFileSync(`/proc/sys/net/ipv4/${k}`, 'utf8').trim().split(/\s+/).map(Number);
+    } catch {
+      out[k] = null;
+    }
+  }
+  return out;
+}
 function diff(a, b) {
   const out = {};
   for (const k of Object.keys(b)) out[k] = b[k] - a[k];
@@ -399,6 +411,7 @@ async function main() {
       bench: 'budget',
       date: new Date().toISOString(),
       machine: machine(),
+      kernelSettings: kernelSettings(),
       options: o,
       readerCloseCodes: readers.reduce((m, r) => {
         if (r.closeCode !== 0) m[r.closeCode] = (m[r.closeCode] ?? 0) + 1;
