@@ -286,6 +286,11 @@ export const GAUGES = Object.freeze({
     '1 while Redis answers (every thread); 0 = limits decided per replica (FLEET_ON_REDIS_DOWN).',
   ),
   fleetLeases: gauge(`${P}fleet_leases`, 'Session leases this replica holds and renews in Redis.'),
+  /** Rendered once a thread holds the proxy's own identity token (keyless upstream). */
+  serverTokenExpiry: gauge(
+    `${P}server_token_expiry_timestamp_seconds`,
+    "Unix time the proxy's own identity token expires (keyless), the earliest of all threads.",
+  ),
 });
 
 export const PROXY_METRICS: readonly MetricDef[] = Object.freeze([

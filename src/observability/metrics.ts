@@ -126,6 +126,8 @@ export class Metrics {
   fleetEnabled = 0;
   fleetRedisUp = 0;
   fleetLeases = 0;
+  /** Gauge: when this thread's identity token expires, Unix seconds; 0 until it holds one. */
+  serverTokenExpiresAt = 0;
 
   readonly upstreamConnectSeconds = new Histogram(UPSTREAM_CONNECT_SECONDS.buckets);
   private readonly eventLoop: EventLoopMonitor | null;
@@ -148,6 +150,7 @@ export class Metrics {
     out.fleetEnabled = this.fleetEnabled;
     out.fleetRedisUp = this.fleetRedisUp;
     out.fleetLeases = this.fleetLeases;
+    out.serverTokenExpiresAt = this.serverTokenExpiresAt;
     const lag = this.eventLoop === null ? null : this.eventLoop.read();
     for (const [key, stat] of LAG_STATS) out[key] = lag === null ? 0 : lag[stat];
     return out;
@@ -170,6 +173,7 @@ export class Metrics {
         if (typeof v !== 'number') continue;
         const prev = out[k];
         if (prev === undefined) out[k] = v;
+        else if (EARLIEST_KEYS.has(k)) out[k] = prev === 0 ? v : v === 0 ? prev : Math.min(prev, v);
         else out[k] = MAX_KEYS.has(k) ? Math.max(prev, v) : MIN_KEYS.has(k) ? Math.min(prev, v) : prev + v;
       }
     }
@@ -198,6 +202,7 @@ export class Metrics {
       out += single(GAUGES.fleetRedisUp, s.fleetRedisUp);
       out += single(GAUGES.fleetLeases, s.fleetLeases);
     }
+    if ((s.serverTokenExpiresAt ?? 0) > 0) out += single(GAUGES.serverTokenExpiry, s.serverTokenExpiresAt);
 
     // prom-client's default names, so stock Node.js dashboards work unchanged.
     out += renderProcessStats();
@@ -245,3 +250,9 @@ const LAG_STATS: ReadonlyArray<readonly [string, keyof EventLoopLag]> = [
 const MAX_KEYS: ReadonlySet<string> = new Set(LAG_STATS.map(([key]) => key));
 /** Merged as the minimum: Redis counts as up only when every thread reaches it. */
 const MIN_KEYS: ReadonlySet<string> = new Set(['fleetRedisUp']);
+/**
+ * Merged as the earliest non-zero time: the token that runs out first is the
+ * one to alert on, and a thread that has not needed a token yet (0) is no
+ * expiry at all.
+ */
+const EARLIEST_KEYS: ReadonlySet<string> = new Set(['serverTokenExpiresAt']);

@@ -18,6 +18,8 @@ export interface ServerCredentialMetrics {
   serverTokenOk: number;
   serverTokenErrors: number;
   serverTokenTimeouts: number;
+  /** When the token in use expires, Unix seconds (a gauge operators alert on). */
+  serverTokenExpiresAt: number;
 }
 
 export interface CredentialLog {
@@ -117,6 +119,7 @@ export class ServerCredential {
       this.usableUntil = token.expiresOnTimestamp - Math.min(USABLE_MARGIN_MS, life / 4);
       this.failures = 0;
       this.metrics.serverTokenOk++;
+      this.metrics.serverTokenExpiresAt = token.expiresOnTimestamp / 1000;
       this.log.info(
         {
           scope: this.scope,

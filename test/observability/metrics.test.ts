@@ -272,7 +272,7 @@ t.test('each counter field lands in its own series', async (t) => {
     ['fleetLocalAdmits', 'voice_live_proxy_fleet_local_admits_total', {}],
   ];
   // Gauges (not series of their own here; see the fleet gauges test).
-  const GAUGES = ['fleetEnabled', 'fleetRedisUp', 'fleetLeases'];
+  const GAUGES = ['fleetEnabled', 'fleetRedisUp', 'fleetLeases', 'serverTokenExpiresAt'];
   const rec = m as unknown as Record<string, number>;
   expected.forEach(([field], i) => {
     rec[field] = i + 1;
@@ -401,6 +401,17 @@ t.test('snapshots sum across workers; lag takes the worst thread', async (t) => 
   t.equal(value(fams, `${n}_count`), 3);
   t.equal(value(fams, 'nodejs_eventloop_lag_p99_seconds'), 0.5);
   t.equal(value(fams, 'nodejs_eventloop_lag_max_seconds'), 2);
+  t.notOk(
+    fams.has('voice_live_proxy_server_token_expiry_timestamp_seconds'),
+    'no token expiry gauge while no thread holds a token',
+  );
+  // The token that runs out first is the one to alert on; a thread without one is no expiry.
+  const withTokens = [sa, sb, {}].map((s, i) => ({ ...s, serverTokenExpiresAt: [2_000_000_100, 0, 2_000_000_050][i] }));
+  t.equal(Metrics.mergeSnapshots(withTokens).serverTokenExpiresAt, 2_000_000_050);
+  const tokenFams = parseExposition(
+    Metrics.renderSnapshots(withTokens, { activeConnections: 0, maxConnections: 1, draining: false }),
+  );
+  t.equal(value(tokenFams, 'voice_live_proxy_server_token_expiry_timestamp_seconds'), 2_000_000_050);
   // Empty input still renders a valid, all-zero page.
   const empty = parseExposition(
     Metrics.renderSnapshots([], { activeConnections: 0, maxConnections: 1, draining: false }),

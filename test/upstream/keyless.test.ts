@@ -89,7 +89,7 @@ t.test(
     t.equal(req.resource, 'https://ai.azure.com', 'scope https://ai.azure.com/.default asked as its resource');
     t.equal(req.header, IDENTITY_HEADER);
     t.equal(up.conns.length, 0, 'no upstream leg before the token');
-    req.respond({ token: TOKEN });
+    const expiresOn = req.respond({ token: TOKEN });
 
     const early = new Set<string>();
     for (let i = 0; i < clients.length; i++) {
@@ -114,6 +114,10 @@ t.test(
     const metrics = await (await h.http('/metrics')).text();
     t.match(metrics, /server_token_requests_total\{outcome="ok"\} 1/);
     t.notOk(metrics.includes(TOKEN));
+    const expiry = /^voice_live_proxy_server_token_expiry_timestamp_seconds (\S+)$/m.exec(metrics);
+    t.ok(expiry, 'the token expiry gauge is rendered once a token is held');
+    // The stand-in's expires_on, within MSAL's rounding to the second.
+    t.ok(Math.abs(Number(expiry![1]) - expiresOn) <= 1, `expiry ${expiry![1]} vs ${expiresOn}`);
   },
 );
 
@@ -265,7 +269,7 @@ function direct(getToken: () => Promise<AccessToken>): {
     const i = waiters.findIndex(([m]) => m === msg);
     if (i >= 0) waiters.splice(i, 1)[0][1](o as Record<string, unknown>);
   };
-  const metrics = { serverTokenOk: 0, serverTokenErrors: 0, serverTokenTimeouts: 0 };
+  const metrics = { serverTokenOk: 0, serverTokenErrors: 0, serverTokenTimeouts: 0, serverTokenExpiresAt: 0 };
   const c = new ServerCredential('https://unit.example/.default', 1000, { info: push, warn: push }, metrics, {
     getToken,
   });
