@@ -4,8 +4,7 @@ import { createLogger } from './observability/logger';
 import { stdoutSink } from './observability/log-sink';
 import { startRuntime } from './runtime';
 import { runPrimary } from './cluster/primary';
-import { containerMemoryLimit } from './memory-limit';
-import { readKernelSocketBuffers, warnUnboundedSocketBuffers } from './kernel-socket-buffers';
+import { warnUnboundedSocketBuffers } from './kernel-socket-buffers';
 
 function configOrExit(): Config {
   try {
@@ -31,7 +30,7 @@ async function main(): Promise<void> {
     { port: server.port, host: cfg.host, upstream: cfg.upstreamOrigin, maxConnections: cfg.maxConnections },
     'voice-live-proxy listening',
   );
-  warnUnboundedSocketBuffers(logger, containerMemoryLimit(), readKernelSocketBuffers());
+  warnUnboundedSocketBuffers(logger);
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

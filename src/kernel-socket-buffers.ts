@@ -7,6 +7,7 @@
 // when they leave it open (README, Relay semantics).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { containerMemoryLimit } from './memory-limit';
 
 export interface KernelSocketBuffers {
   /** net.ipv4.tcp_notsent_lowat; the kernel's "unlimited" is 4294967295. */
@@ -51,8 +52,8 @@ export interface StartLog {
  */
 export function warnUnboundedSocketBuffers(
   log: StartLog,
-  memoryLimitBytes: number,
-  k: KernelSocketBuffers | null,
+  memoryLimitBytes = containerMemoryLimit(),
+  k: KernelSocketBuffers | null = readKernelSocketBuffers(),
 ): boolean {
   if (memoryLimitBytes <= 0 || k === null) return false;
   const sendBound = Math.min(k.wmemMaxBytes, k.notsentLowatBytes);

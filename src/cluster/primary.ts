@@ -10,8 +10,7 @@ import { ConnectionCounter } from '../admission/connection-counter';
 import { MetricsBoard } from '../observability/metrics-board';
 import { BufferBudget } from '../relay/buffer-budget';
 import { probePort } from '../port-probe';
-import { containerMemoryLimit } from '../memory-limit';
-import { readKernelSocketBuffers, warnUnboundedSocketBuffers } from '../kernel-socket-buffers';
+import { warnUnboundedSocketBuffers } from '../kernel-socket-buffers';
 import type { LogSink } from '../observability/log-sink';
 import { createClusterState, type FromWorker, type ToWorker } from './shared-state';
 
@@ -71,7 +70,7 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
             },
             'voice-live-proxy listening',
           );
-          warnUnboundedSocketBuffers(logger, containerMemoryLimit(), readKernelSocketBuffers());
+          warnUnboundedSocketBuffers(logger);
         }
       }
     });
