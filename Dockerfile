@@ -63,4 +63,6 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=2 \
 STOPSIGNAL SIGTERM
 # Exec form with node as PID 1: SIGTERM reaches the app directly (npm start
 # would swallow it), and the app spawns no child processes that need reaping.
-CMD ["node", "dist/index.js"]
+# --max-semi-space-size=2: a relay's young generation, as for its worker
+# threads (src/cluster/young-generation.ts; with WORKERS=1 this thread relays).
+CMD ["node", "--max-semi-space-size=2", "dist/index.js"]

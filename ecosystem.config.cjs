@@ -16,6 +16,9 @@ module.exports = {
     {
       name: 'voice-live-proxy',
       script: 'dist/index.js',
+      // The relay's young generation, as in the Dockerfile's CMD
+      // (src/cluster/young-generation.ts): it matters when WORKERS=1.
+      node_args: '--max-semi-space-size=2',
       // .env is read from the working directory.
       cwd: __dirname,
       exec_mode: 'fork',

@@ -217,14 +217,24 @@ export async function startSimulator({ tls = null } = {}) {
 }
 
 /**
- * The proxy under test, from dist/ (run `npm run build` first). `stdout`:
+ * The node flags the proxy ships with (`npm start`, the same in the
+ * Dockerfile's CMD): the bench measures the proxy as it is run.
+ */
+const START_NODE_FLAGS = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+  .scripts.start.split(/\s+/)
+  .filter((a) => a.startsWith('--'));
+
+/**
+ * The proxy under test, from dist/ (run `npm run build` first), with the
+ * node flags it ships with; `nodeArgs` come after them (a repeated V8 flag:
+ * the last one wins). `stdout`:
  * 'pipe' to read its stdout (log lines, --trace-gc), else discarded.
  */
 export async function startProxy(simOrigin, { env = {}, nodeArgs = [], stdout = 'ignore', wrapper = [] } = {}) {
   if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/index.js missing: run npm run build');
   const port = await freePort();
   // `wrapper` (e.g. ['stdbuf', '-oL']) must exec node in place: the pid is the proxy's.
-  const argv = [...wrapper, process.execPath, ...nodeArgs, join(ROOT, 'dist', 'index.js')];
+  const argv = [...wrapper, process.execPath, ...START_NODE_FLAGS, ...nodeArgs, join(ROOT, 'dist', 'index.js')];
   const proc = spawn(argv[0], argv.slice(1), {
     cwd: ROOT,
     env: {

@@ -13,6 +13,7 @@ import { probePort } from '../port-probe';
 import { warnUnboundedSocketBuffers } from '../kernel-socket-buffers';
 import type { LogSink } from '../observability/log-sink';
 import { createClusterState, type FromWorker, type ToWorker } from './shared-state';
+import { relayWorkerLimits } from './young-generation';
 
 /** A worker that keeps dying is a bug, not bad luck: give up rather than spin. */
 const MAX_CRASHES_PER_MINUTE = 10;
@@ -31,6 +32,7 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
   const board = new MetricsBoard(state.board);
   const workers: Array<Worker | null> = new Array<Worker | null>(cfg.workers).fill(null);
   const crashes: number[] = [];
+  const resourceLimits = relayWorkerLimits();
   let listening = 0;
   let started = false;
   let stopping = false;
@@ -43,7 +45,7 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
   }
 
   function spawn(i: number): void {
-    const w = new Worker(join(__dirname, 'worker.js'), { workerData: { state, index: i, port } });
+    const w = new Worker(join(__dirname, 'worker.js'), { workerData: { state, index: i, port }, resourceLimits });
     workers[i] = w;
     w.on('message', (msg: FromWorker) => {
       if (msg.type === 'log') {

@@ -141,7 +141,11 @@ t.test('Dockerfile invariants', async (t) => {
 
   const cmds = all(runtime, 'CMD');
   t.equal(cmds.length, 1);
-  t.same(JSON.parse(cmds[0]), ['node', 'dist/index.js'], 'exec form, node directly (no npm start)');
+  t.same(
+    JSON.parse(cmds[0]),
+    ['node', '--max-semi-space-size=2', 'dist/index.js'],
+    'exec form, node directly (no npm start), with the relay young generation (src/cluster/young-generation.ts)',
+  );
   t.equal(all(runtime, 'ENTRYPOINT').length, 0, 'no ENTRYPOINT wrapper');
 });
 
@@ -310,7 +314,9 @@ t.test(
 
     const port = await freePort();
     let output = '';
-    const proc = spawn(process.execPath, ['dist/index.js'], {
+    // The image's CMD as written, with this node in place of the image's.
+    const cmd = JSON.parse(all(stages[stages.length - 1], 'CMD')[0]) as string[];
+    const proc = spawn(process.execPath, cmd.slice(1), {
       cwd: dir,
       env: {
         ...env,

@@ -1,0 +1,44 @@
+// The relay's V8 young generation: two 2 MiB semi-spaces instead of V8's 16.
+//
+// Every relayed frame leaves a few hundred bytes of short-lived objects (the
+// uWS message's ArrayBuffer, the socket write's request, buffer views). Left
+// to itself, V8 grows a busy relay's semi-spaces to their 16 MiB maximum: the
+// process holds 32 MiB more, freshly allocated objects no longer fit in the
+// CPU's caches, and the buffers those dead objects own (external memory)
+// pile up between scavenges until they force full collections. Measured at
+// 1000 sessions x 25 frames/s over plain ws:// (bench/streams.mjs, one
+// thread): 16 MiB gave 41-58 KiB of RSS per session and 51 full collections
+// in 30 s; 2 MiB gave 19-21 KiB, one full collection, and 0.5-0.7 us less
+// user CPU per frame. 1 MiB held 15 KiB but spent more time in scavenges.
+//
+// V8 reads the size when a thread's heap is created, so it cannot be set
+// from here for the thread already running: worker threads (WORKERS > 1, the
+// default on a multi-core host) get it through `resourceLimits`, and the
+// entry points we ship start node with `--max-semi-space-size=2` for the
+// single-thread case (Dockerfile, `npm start`, ecosystem.config.cjs). An
+// operator's own `--max-semi-space-size` (on the command line or in
+// NODE_OPTIONS) is a process-wide V8 flag that workers inherit: it wins.
+import type { ResourceLimits } from 'node:worker_threads';
+
+/** Each of the young generation's two semi-spaces, in MiB. */
+export const RELAY_SEMI_SPACE_MB = 2;
+
+/** V8 accepts dashes or underscores, `=value` or the value as the next argument. */
+const SEMI_SPACE_FLAG = /(?:^|\s)--max[-_]semi[-_]space[-_]size(?:[=\s]|$)/;
+
+/** True when node was started with its own semi-space size. */
+export function semiSpaceFlagGiven(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string = process.env.NODE_OPTIONS ?? '',
+): boolean {
+  return SEMI_SPACE_FLAG.test(execArgv.join(' ')) || SEMI_SPACE_FLAG.test(nodeOptions);
+}
+
+/**
+ * A relay worker's resource limits: the young generation sized here, or
+ * nothing when the operator chose a size (V8 makes a thread's young
+ * generation three semi-spaces: two plus as much again for large objects).
+ */
+export function relayWorkerLimits(flagGiven: boolean = semiSpaceFlagGiven()): ResourceLimits | undefined {
+  return flagGiven ? undefined : { maxYoungGenerationSizeMb: 3 * RELAY_SEMI_SPACE_MB };
+}

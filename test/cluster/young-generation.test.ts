@@ -1,0 +1,92 @@
+// The relay threads' young generation (src/cluster/young-generation.ts): two
+// 2 MiB semi-spaces for every worker thread unless the operator gave node
+// its own --max-semi-space-size, and the same size on every entry point we
+// ship for the single-thread case.
+import t from 'tap';
+import type { Test } from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RELAY_SEMI_SPACE_MB, relayWorkerLimits, semiSpaceFlagGiven } from '../../src/cluster/young-generation';
+import { entryBuilt, freePort, spawnProxy } from '../helpers/spawn-proxy';
+
+const ROOT = join(__dirname, '..', '..');
+const PRELOAD = join(__dirname, '..', 'helpers', 'young-generation-preload.cjs');
+const FLAG = `--max-semi-space-size=${RELAY_SEMI_SPACE_MB}`;
+const MiB = 1024 * 1024;
+const skip = entryBuilt() ? false : 'dist/index.js missing: run `npm run build` (npm test does)';
+
+t.test('the operator’s own semi-space flag is recognised in every form V8 accepts', async (t) => {
+  t.notOk(semiSpaceFlagGiven([], ''));
+  t.notOk(
+    semiSpaceFlagGiven(['--max-old-space-size=512'], '--max-semi-space'),
+    'other flags and prefixes do not count',
+  );
+  t.ok(semiSpaceFlagGiven(['--max-semi-space-size=8'], ''));
+  t.ok(semiSpaceFlagGiven(['--max_semi_space_size', '8'], ''), 'underscores, value as the next argument');
+  t.ok(semiSpaceFlagGiven([], '--require x.cjs --max-semi-space-size=1'), 'in NODE_OPTIONS');
+  t.same(
+    relayWorkerLimits(false),
+    { maxYoungGenerationSizeMb: 3 * RELAY_SEMI_SPACE_MB },
+    'two semi-spaces and a large-object space',
+  );
+  t.equal(relayWorkerLimits(true), undefined, 'a flag given wins: workers inherit it');
+});
+
+async function youngGeneration(
+  t: Test,
+  nodeArgs: string[],
+): Promise<Array<{ worker: number; limitMb: number; newSpaceBytes: number }>> {
+  const port = await freePort();
+  const child = spawnProxy(
+    {
+      WORKERS: '2',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:9',
+      AZURE_SPEECH_KEY: 'k',
+      ALLOWED_ORIGINS: 'http://localhost:3000',
+      LOG_LEVEL: 'info',
+      SHUTDOWN_GRACE_MS: '0',
+    },
+    { nodeArgs: ['--require', PRELOAD, ...nodeArgs] },
+  );
+  t.teardown(() => {
+    child.proc.kill('SIGKILL');
+  });
+  await child.line('voice-live-proxy listening');
+  await child.lines('young generation', 2);
+  return child.stdout
+    .filter((l) => l.includes('"young generation"'))
+    .map((l) => JSON.parse(l) as { worker: number; limitMb: number; newSpaceBytes: number });
+}
+
+t.test('each relay worker thread gets two 2 MiB semi-spaces', { skip }, async (t) => {
+  const reports = await youngGeneration(t, []);
+  t.same(reports.map((r) => r.worker).sort(), [0, 1]);
+  for (const r of reports) {
+    t.equal(r.limitMb, 3 * RELAY_SEMI_SPACE_MB, `worker ${r.worker}: the limit given`);
+    t.ok(
+      r.newSpaceBytes <= 2 * RELAY_SEMI_SPACE_MB * MiB,
+      `worker ${r.worker}: young generation ${r.newSpaceBytes / MiB} MiB`,
+    );
+  }
+});
+
+t.test('an operator’s --max-semi-space-size wins over ours', { skip }, async (t) => {
+  const reports = await youngGeneration(t, ['--max-semi-space-size=8']);
+  for (const r of reports) {
+    t.ok(
+      r.newSpaceBytes > 2 * RELAY_SEMI_SPACE_MB * MiB && r.newSpaceBytes <= 16 * MiB,
+      `worker ${r.worker}: young generation ${r.newSpaceBytes / MiB} MiB, grown past ours`,
+    );
+  }
+});
+
+t.test('every entry point we ship starts node with the same semi-space size', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  t.equal(pkg.scripts.start, `node ${FLAG} dist/index.js`, 'npm start');
+  const cmd = /^CMD (.*)$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '[]';
+  t.same(JSON.parse(cmd), ['node', FLAG, 'dist/index.js'], 'the image');
+  const pm2 = (require(join(ROOT, 'ecosystem.config.cjs')) as { apps: Array<{ node_args: string }> }).apps[0];
+  t.equal(pm2.node_args, FLAG, 'PM2');
+});
