@@ -7,6 +7,7 @@ import t from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { freePort } from '../../src/demo/free-port';
+import { warnUnboundedSocketBuffers } from '../../src/kernel-socket-buffers';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -199,6 +200,21 @@ t.test('docker-compose.yml', async (t) => {
   t.same(svc.ports, ['8080:8080']);
   t.equal(svc.restart, 'unless-stopped');
   t.same(svc.ulimits, { nofile: { soft: 65536, hard: 65536 } });
+  // The sysctls are the ones the start-up check counts as bounded (with the
+  // kernel's default tcp_wmem), on the single service and every fleet replica.
+  for (const [name, service] of Object.entries(doc.services).filter(
+    ([, v]) => v.image !== undefined && String(v.image).startsWith('voice-live-proxy'),
+  )) {
+    const sysctls = service.sysctls as Record<string, string>;
+    const warnings: string[] = [];
+    const warned = warnUnboundedSocketBuffers({ warn: (_o, msg) => warnings.push(msg) }, 512 * 1024 * 1024, {
+      notsentLowatBytes: Number(sysctls['net.ipv4.tcp_notsent_lowat']),
+      wmemMaxBytes: 4194304,
+      rmemMaxBytes: Number(String(sysctls['net.ipv4.tcp_rmem']).split(/\s+/)[2]),
+    });
+    t.notOk(warned, `${name}: socket buffers bounded (${JSON.stringify(sysctls)})`);
+    t.same(warnings, []);
+  }
   const grace = /^(\d+)s$/.exec(String(svc.stop_grace_period));
   t.ok(grace && Number(grace[1]) * 1000 > 10_000, 'stop_grace_period > SHUTDOWN_GRACE_MS default');
   const hc = svc.healthcheck as { test: string[] };
