@@ -7,6 +7,12 @@
 // copied into `last*` and reset; readers see the last complete window (or the
 // current one before the first window closes); the max also covers the open
 // window.
+//
+// perf_hooks records the time between two ticks of its sampling timer, so an
+// idle thread reads the resolution itself (20 ms here, 10 in prom-client's
+// metrics of the same names). We report the lag beyond the resolution: an
+// idle thread reads 0, and the alert threshold (deploy/prometheus-alerts.yaml)
+// means what it says.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 const NS_PER_S = 1e9;
@@ -35,16 +41,23 @@ function seconds(ns: number): number {
   return Number.isFinite(ns) && ns > 0 ? ns / NS_PER_S : 0;
 }
 
+/** A recorded delay less the sampling interval it includes. */
+function lagSeconds(ns: number, resolutionNs: number): number {
+  return seconds(ns - resolutionNs);
+}
+
 export class EventLoopMonitor {
   private histogram: IntervalHistogram | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly resolutionMs: number;
+  private readonly resolutionNs: number;
   private readonly windowMs: number;
   private last: EventLoopLag = ZERO;
   private windows = 0;
 
   constructor(opts: EventLoopMonitorOptions = {}) {
     this.resolutionMs = opts.resolutionMs ?? 20;
+    this.resolutionNs = this.resolutionMs * 1e6;
     this.windowMs = opts.windowMs ?? 60_000;
   }
 
@@ -78,7 +91,7 @@ export class EventLoopMonitor {
   rotate(): void {
     const h = this.histogram;
     if (h === null) return;
-    this.last = stats(h);
+    this.last = stats(h, this.resolutionNs);
     this.windows++;
     h.reset();
   }
@@ -88,20 +101,20 @@ export class EventLoopMonitor {
     const h = this.histogram;
     if (h === null) return ZERO;
     // The max also includes the open window, so a stall shows on the next scrape.
-    if (this.windows > 0) return { ...this.last, max: Math.max(this.last.max, seconds(h.max)) };
-    return stats(h);
+    if (this.windows > 0) return { ...this.last, max: Math.max(this.last.max, lagSeconds(h.max, this.resolutionNs)) };
+    return stats(h, this.resolutionNs);
   }
 }
 
-function stats(h: IntervalHistogram): EventLoopLag {
+function stats(h: IntervalHistogram, resolutionNs: number): EventLoopLag {
   return {
-    min: seconds(h.min),
-    mean: seconds(h.mean),
+    min: lagSeconds(h.min, resolutionNs),
+    mean: lagSeconds(h.mean, resolutionNs),
     stddev: seconds(h.stddev),
-    p50: seconds(h.percentile(50)),
-    p90: seconds(h.percentile(90)),
-    p99: seconds(h.percentile(99)),
-    max: seconds(h.max),
+    p50: lagSeconds(h.percentile(50), resolutionNs),
+    p90: lagSeconds(h.percentile(90), resolutionNs),
+    p99: lagSeconds(h.percentile(99), resolutionNs),
+    max: lagSeconds(h.max, resolutionNs),
   };
 }
 

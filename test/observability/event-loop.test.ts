@@ -70,3 +70,18 @@ t.test('the interval rotates windows on its own', async (t) => {
   await tick(150);
   t.ok((m as unknown as { windows: number }).windows >= 1);
 });
+
+t.test('an idle thread reads about 0, not the sampling interval; a stall reads as itself', async (t) => {
+  const m = new EventLoopMonitor({ windowMs: 0, resolutionMs: 20 });
+  m.start();
+  t.teardown(() => m.stop());
+  // Enough ticks of the 20 ms sampling timer to fill the histogram.
+  await tick(250);
+  const idle = m.read();
+  t.ok(idle.p50 < 0.015, `idle p50 ${idle.p50}s (perf_hooks alone reads about 0.020)`);
+  t.ok(idle.min >= 0 && idle.min < 0.005, `idle min ${idle.min}s`);
+  block(100);
+  await tick(30);
+  const lag = m.read();
+  t.ok(lag.max >= 0.07 && lag.max < 5, `a 100 ms block reads ${lag.max}s: the block less at most the interval`);
+});
