@@ -49,6 +49,7 @@ export async function listen(px: ProxyContext, app: TemplatedApp): Promise<Inspe
         relay: px.relay,
         gate: px.gate,
         corkAnchor: px.corkAnchor,
+        sweeper: px.sweeper,
         metrics: px.metrics,
         shutdown(graceMs: number): Promise<void> {
           closing ??= shutdown(px, app, listenSocket, graceMs);

@@ -10,6 +10,7 @@ import { listen } from './lifecycle';
 import type { ProxyDeps, ProxyServer } from './api-types';
 import { ProxyContext } from './proxy-context';
 import type { Relay } from './relay/relay';
+import type { Sweeper } from './relay/sweeper';
 import type { ClientUserData } from './relay/session';
 import type { AdmissionGate } from './admission/gate';
 import type { CorkAnchor } from './http/cork-anchor';
@@ -26,6 +27,7 @@ export interface InspectableProxy extends ProxyServer {
   readonly relay: Relay;
   readonly gate: AdmissionGate;
   readonly corkAnchor: CorkAnchor;
+  readonly sweeper: Sweeper;
 }
 
 export function startProxy(cfg: Config, deps: ProxyDeps): Promise<InspectableProxy> {

@@ -28,12 +28,22 @@ function pingCorked(): void {
 
 export class Sweeper {
   private timer: NodeJS.Timeout | null = null;
-  private lastPingAt = Date.now();
+  /**
+   * Ticks per keepalive interval. Each session is pinged on one of them, the
+   * one its id picks, so a tick pings a share of the sessions rather than all
+   * of them at once: 10,000 sessions pinged in one callback (a ping on each
+   * leg, a TLS write upstream) held the thread for tens of ms, a gap in
+   * every session's audio once per interval.
+   */
+  private readonly pingSlots: number;
+  private ticks = 0;
 
   constructor(
     private readonly relay: Relay,
     private readonly o: SweepOptions,
-  ) {}
+  ) {
+    this.pingSlots = Math.max(1, Math.round(o.keepaliveIntervalMs / tickInterval(o)));
+  }
 
   start(): void {
     if (this.timer !== null) return;
@@ -50,8 +60,8 @@ export class Sweeper {
     const relay = this.relay;
     relay.now = now;
     const o = this.o;
-    const pingDue = now - this.lastPingAt >= o.keepaliveIntervalMs;
-    if (pingDue) this.lastPingAt = now;
+    const slots = this.pingSlots;
+    const slot = this.ticks++ % slots;
     for (const s of relay.sessions) {
       if (s.client === null) continue;
       // A write toward the upstream that finished since must not keep the budget charged.
@@ -63,7 +73,7 @@ export class Sweeper {
       } else if (s.paused && now - s.pausedAt >= o.slowPeerTimeoutMs) {
         relay.metrics.slowClientCloses++;
         relay.fail(s, Errors.SLOW_CLIENT);
-      } else if (pingDue) {
+      } else if (s.id % slots === slot) {
         this.ping(s);
       }
     }
