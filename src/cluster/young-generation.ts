@@ -8,8 +8,9 @@
 // pile up between scavenges until they force full collections. Measured at
 // 1000 sessions x 25 frames/s over plain ws:// (bench/streams.mjs, one
 // thread): 16 MiB gave 41-58 KiB of RSS per session and 51 full collections
-// in 30 s; 2 MiB gave 19-21 KiB, one full collection, and 0.5-0.7 us less
-// user CPU per frame. 1 MiB held 15 KiB but spent more time in scavenges.
+// in 30 s; 2 MiB gave 19-21 KiB and one full collection, at no more CPU per
+// frame (0.5-0.7 us less user time in a quiet pair; within noise on a busy
+// host). 1 MiB held 15 KiB but spent more time in scavenges.
 //
 // V8 reads the size when a thread's heap is created, so it cannot be set
 // from here for the thread already running: worker threads (WORKERS > 1, the
