@@ -201,10 +201,16 @@ t.test('docker-compose.yml', async (t) => {
   t.equal(svc.restart, 'unless-stopped');
   t.same(svc.ulimits, { nofile: { soft: 65536, hard: 65536 } });
   // The sysctls are the ones the start-up check counts as bounded (with the
-  // kernel's default tcp_wmem), on the single service and every fleet replica.
-  for (const [name, service] of Object.entries(doc.services).filter(
+  // kernel's default tcp_wmem), on the single service and on the fleet
+  // replicas' anchor (proxy-1; the other replicas merge it with `<<:`).
+  const proxies = Object.entries(doc.services).filter(
     ([, v]) => v.image !== undefined && String(v.image).startsWith('voice-live-proxy'),
-  )) {
+  );
+  t.same(
+    proxies.map(([name]) => name),
+    ['voice-live-proxy', 'proxy-1'],
+  );
+  for (const [name, service] of proxies) {
     const sysctls = service.sysctls as Record<string, string>;
     const warnings: string[] = [];
     const warned = warnUnboundedSocketBuffers({ warn: (_o, msg) => warnings.push(msg) }, 512 * 1024 * 1024, {
