@@ -5,6 +5,7 @@ import { stdoutSink } from './observability/log-sink';
 import { startRuntime } from './runtime';
 import { runPrimary } from './cluster/primary';
 import { warnUnboundedSocketBuffers } from './kernel-socket-buffers';
+import { warnDefaultYoungGeneration } from './cluster/young-generation';
 
 function configOrExit(): Config {
   try {
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     'voice-live-proxy listening',
   );
   warnUnboundedSocketBuffers(logger);
+  warnDefaultYoungGeneration(logger);
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

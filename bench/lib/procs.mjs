@@ -6,6 +6,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
+import { assertBuildCurrent } from './build-check.mjs';
 import http from 'node:http';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -125,6 +126,9 @@ export function machine() {
     kernel: safeExec('uname', ['-r']),
     node: process.version,
     nofile: safeExec('sh', ['-c', 'ulimit -n']),
+    // What was measured: the checkout, and whether it had uncommitted changes.
+    commit: safeExec('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
+    dirty: safeExec('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']) !== '',
   };
 }
 
@@ -195,6 +199,7 @@ class Child {
 
 /** The simulator; with `tls` ({ cert, key } PEM paths) it serves wss:// as Azure does. */
 export async function startSimulator({ tls = null } = {}) {
+  assertBuildCurrent(ROOT);
   const tlsEnv = tls === null ? {} : { SIMULATOR_TLS_CERT: tls.cert, SIMULATOR_TLS_KEY: tls.key };
   const proc = spawn(process.execPath, [join(ROOT, 'dist', 'simulator', 'cli.js')], {
     env: { ...process.env, SIMULATOR_PORT: '0', SIMULATOR_HOST: '127.0.0.1', ...tlsEnv },
@@ -232,6 +237,7 @@ const START_NODE_FLAGS = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'ut
  */
 export async function startProxy(simOrigin, { env = {}, nodeArgs = [], stdout = 'ignore', wrapper = [] } = {}) {
   if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/index.js missing: run npm run build');
+  assertBuildCurrent(ROOT);
   const port = await freePort();
   // `wrapper` (e.g. ['stdbuf', '-oL']) must exec node in place: the pid is the proxy's.
   const argv = [...wrapper, process.execPath, ...START_NODE_FLAGS, ...nodeArgs, join(ROOT, 'dist', 'index.js')];

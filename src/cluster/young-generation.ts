@@ -19,7 +19,10 @@
 // single-thread case (Dockerfile, `npm start`, ecosystem.config.cjs). An
 // operator's own `--max-semi-space-size` (on the command line or in
 // NODE_OPTIONS) is a process-wide V8 flag that workers inherit: it wins.
+// A single thread started any other way (the npm `voice-live-proxy` command,
+// a plain `node dist/index.js`) runs with V8's default, and says so once.
 import type { ResourceLimits } from 'node:worker_threads';
+import type { Logger } from 'pino';
 
 /** Each of the young generation's two semi-spaces, in MiB. */
 export const RELAY_SEMI_SPACE_MB = 2;
@@ -42,4 +45,18 @@ export function semiSpaceFlagGiven(
  */
 export function relayWorkerLimits(flagGiven: boolean = semiSpaceFlagGiven()): ResourceLimits | undefined {
   return flagGiven ? undefined : { maxYoungGenerationSizeMb: 3 * RELAY_SEMI_SPACE_MB };
+}
+
+/**
+ * WORKERS=1 started without the flag (our entry points pass it): one warning
+ * at start-up naming the fix, since nothing else would show the 32 MiB a busy
+ * relay then grows into. Returns whether it warned.
+ */
+export function warnDefaultYoungGeneration(logger: Logger, flagGiven: boolean = semiSpaceFlagGiven()): boolean {
+  if (flagGiven) return false;
+  logger.warn(
+    { flag: `--max-semi-space-size=${RELAY_SEMI_SPACE_MB}` },
+    'node started without --max-semi-space-size: a busy relay thread grows its young generation to 32 MiB; pass the flag (or set NODE_OPTIONS to it)',
+  );
+  return true;
 }

@@ -32,24 +32,26 @@ t.test('the operator’s own semi-space flag is recognised in every form V8 acce
   t.equal(relayWorkerLimits(true), undefined, 'a flag given wins: workers inherit it');
 });
 
+/** A proxy that starts and listens; its upstream is never reached. */
+function proxyEnv(workers: number, port: number): Record<string, string> {
+  return {
+    WORKERS: String(workers),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:9',
+    AZURE_SPEECH_KEY: 'k',
+    ALLOWED_ORIGINS: 'http://localhost:3000',
+    LOG_LEVEL: 'info',
+    SHUTDOWN_GRACE_MS: '0',
+  };
+}
+
 async function youngGeneration(
   t: Test,
   nodeArgs: string[],
 ): Promise<Array<{ worker: number; limitMb: number; newSpaceBytes: number }>> {
   const port = await freePort();
-  const child = spawnProxy(
-    {
-      WORKERS: '2',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:9',
-      AZURE_SPEECH_KEY: 'k',
-      ALLOWED_ORIGINS: 'http://localhost:3000',
-      LOG_LEVEL: 'info',
-      SHUTDOWN_GRACE_MS: '0',
-    },
-    { nodeArgs: ['--require', PRELOAD, ...nodeArgs] },
-  );
+  const child = spawnProxy(proxyEnv(2, port), { nodeArgs: ['--require', PRELOAD, ...nodeArgs] });
   t.teardown(() => {
     child.proc.kill('SIGKILL');
   });
@@ -89,4 +91,22 @@ t.test('every entry point we ship starts node with the same semi-space size', as
   t.same(JSON.parse(cmd), ['node', FLAG, 'dist/index.js'], 'the image');
   const pm2 = (require(join(ROOT, 'ecosystem.config.cjs')) as { apps: Array<{ node_args: string }> }).apps[0];
   t.equal(pm2.node_args, FLAG, 'PM2');
+});
+
+async function startWarnings(t: Test, nodeArgs: string[]): Promise<number> {
+  const port = await freePort();
+  const child = spawnProxy(proxyEnv(1, port), { nodeArgs });
+  t.teardown(() => {
+    child.proc.kill('SIGKILL');
+  });
+  await child.line('voice-live-proxy listening');
+  // Start-up warnings are written right after the listening line; SIGTERM drains and exits, so every line is in.
+  child.proc.kill('SIGTERM');
+  await child.exited;
+  return child.stdout.filter((l) => l.includes('node started without --max-semi-space-size')).length;
+}
+
+t.test('a single thread started without the flag says so once; with it, nothing', { skip }, async (t) => {
+  t.equal(await startWarnings(t, []), 1, 'plain `node dist/index.js` (the voice-live-proxy command does the same)');
+  t.equal(await startWarnings(t, [FLAG]), 0, 'as npm start, the image and PM2 start it');
 });
