@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { startHarness } from '../helpers/harness';
+import { warnUnboundedSocketBuffers } from '../../src/kernel-socket-buffers';
 
 const ROOT = join(__dirname, '..', '..');
 const SHUTDOWN_GRACE_DEFAULT_S = 10;
@@ -64,6 +65,33 @@ t.test('deploy/kubernetes.yaml', async (t) => {
   t.equal(c.securityContext.allowPrivilegeEscalation, false);
   t.equal(c.securityContext.readOnlyRootFilesystem, true);
   t.same(c.securityContext.capabilities.drop, ['ALL']);
+
+  // The pod sysctls ship commented out (the kubelet must allow them first);
+  // uncommented, they are valid and what the start-up check counts as bounded.
+  const text = readFileSync(join(ROOT, 'deploy', 'kubernetes.yaml'), 'utf8');
+  const block = /^( +)# sysctls:\n((?:\1# {3}- .*\n)+)/m.exec(text);
+  t.ok(block, 'the sysctls block is there, commented out');
+  const indent = block![1];
+  const uncommented = block![0].replace(new RegExp(`^${indent}# `, 'gm'), `${indent}`);
+  const sysctls = (parse(uncommented) as { sysctls: Array<{ name: string; value: string }> }).sysctls;
+  const value = (name: string): string => sysctls.find((x) => x.name === name)?.value ?? '';
+  t.same(
+    sysctls.map((x) => x.name),
+    ['net.ipv4.tcp_notsent_lowat', 'net.ipv4.tcp_rmem'],
+  );
+  t.notOk(
+    warnUnboundedSocketBuffers({ warn: () => undefined }, 3 * 1024 ** 3, {
+      notsentLowatBytes: Number(value('net.ipv4.tcp_notsent_lowat')),
+      wmemMaxBytes: 4194304,
+      rmemMaxBytes: Number(value('net.ipv4.tcp_rmem').split(/\s+/)[2]),
+    }),
+    'uncommented, the start-up check counts socket buffers as bounded',
+  );
+  t.match(
+    text,
+    /allowedUnsafeSysctls.*net\.ipv4\.tcp_notsent_lowat.*net\.ipv4\.tcp_rmem/,
+    'and says how to allow them',
+  );
   t.ok(c.resources.limits.memory, 'a memory limit');
   t.equal(byKind('Service').spec.ports[0].targetPort, 'http');
   t.notOk(
