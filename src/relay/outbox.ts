@@ -164,9 +164,15 @@ function sendSession(s: OutboxSession, i: number, j: number): void {
     runStart = i;
     runEnd = j;
     sendRun();
-    if (!runClean) s.relay.afterSends(s, runDropped);
-    return;
+  } else {
+    sendCorked(s, i, j);
   }
+  // SUCCESS for every send means nothing is buffered: skip the native buffered-amount call.
+  if (!runClean) s.relay.afterSends(s, runDropped);
+}
+
+/** Frames i..j-1 of a run of several, in corks that each fit uWS's cork buffer. */
+function sendCorked(s: OutboxSession, i: number, j: number): void {
   for (let start = i; start < j && !runDropped;) {
     let end = start + 1;
     let bytes = framedSize(outData[start].length);
@@ -181,8 +187,6 @@ function sendSession(s: OutboxSession, i: number, j: number): void {
     s.client!.cork(sendRun);
     start = end;
   }
-  // SUCCESS for every send means nothing is buffered: skip the native buffered-amount call.
-  if (!runClean) s.relay.afterSends(s, runDropped);
 }
 
 /** A server frame's size on the wire: payload and an unmasked header. */
