@@ -36,10 +36,10 @@ export function staleSources(root) {
   return stale;
 }
 
-/** Throws, naming a few stale sources, unless dist/ was built from the current src/. */
+/** Throws, naming a few stale or unbuilt sources, unless dist/ was built from the current src/. */
 export function assertBuildCurrent(root) {
   const stale = staleSources(root);
   if (stale.length === 0) return;
   const named = stale.slice(0, 3).join(', ') + (stale.length > 3 ? ` and ${stale.length - 3} more` : '');
-  throw new Error(`dist/ is older than src/ (${named}): run npm run build`);
+  throw new Error(`dist/ is missing or older than src/ (${named}): run npm run build`);
 }

@@ -1,7 +1,7 @@
 // Child processes under test (simulator, proxy, nginx) and what /proc says
 // about them. Everything listens on loopback only.
 import { spawn, execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -236,7 +236,6 @@ const START_NODE_FLAGS = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'ut
  * 'pipe' to read its stdout (log lines, --trace-gc), else discarded.
  */
 export async function startProxy(simOrigin, { env = {}, nodeArgs = [], stdout = 'ignore', wrapper = [] } = {}) {
-  if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/index.js missing: run npm run build');
   assertBuildCurrent(ROOT);
   const port = await freePort();
   // `wrapper` (e.g. ['stdbuf', '-oL']) must exec node in place: the pid is the proxy's.

@@ -1,9 +1,9 @@
 // Upstream -> browser frames wait in one process-wide outbox while an
 // upstream read is being parsed, then go out one run per session (corked when
-// it holds more than one frame): a
-// read that carries a burst of response.audio.delta frames (Voice Live streams
-// them faster than real time) costs one write instead of one per frame (a run
-// larger than uWS's 16 KiB cork buffer goes out in corks that each fit it).
+// it holds more than one frame): a read that carries a burst of
+// response.audio.delta frames (Voice Live streams them faster than real time)
+// costs one write instead of one per frame (a run larger than uWS's 16 KiB
+// cork buffer goes out in corks that each fit it).
 // The reader brackets each read with beforeRead/afterRead, so the flush
 // happens right after the read, with no microtask per read (which measured +4k
 // instructions per frame). A frame that arrives outside a read (ws drains the

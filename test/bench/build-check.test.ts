@@ -47,7 +47,7 @@ t.test('a dist built after its sources passes; an older or missing one is named'
   t.same(stale.stale, ['src/relay/outbox.ts', 'src/relay/sweeper.ts']);
   t.match(
     stale.error,
-    /dist\/ is older than src\/ \(src\/relay\/outbox\.ts, src\/relay\/sweeper\.ts\): run npm run build/,
+    /dist\/ is missing or older than src\/ \(src\/relay\/outbox\.ts, src\/relay\/sweeper\.ts\): run npm run build/,
   );
 });
 
