@@ -20,3 +20,11 @@ export const UPSTREAM_CALLS_PATH = '/voice-live/realtime/calls';
 
 /** Longest close reason a WebSocket close frame can carry (125 - 2 code bytes). */
 export const MAX_CLOSE_REASON_BYTES = 123;
+
+/**
+ * Retry-After, in seconds, of a refusal that is the proxy's state rather than
+ * the client's fault (capacity, draining, a verifier or Redis away): long
+ * enough for a session to end or a dependency to come back, short enough that
+ * a waiting user does not give up. The rate limiters compute their own.
+ */
+export const RETRY_AFTER_S = 5;

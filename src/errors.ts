@@ -13,6 +13,7 @@ import {
   CLOSE_TRY_AGAIN_LATER,
   CLOSE_UPSTREAM_FORBIDDEN,
   CLOSE_UPSTREAM_UNAUTHORIZED,
+  RETRY_AFTER_S,
 } from './constants';
 
 export interface ProxyError {
@@ -24,10 +25,15 @@ export interface ProxyError {
   readonly closeCode: number;
   /** Public text: never contains a hostname, a stack or a secret. */
   readonly message: string;
+  /**
+   * Retry-After in seconds sent with the HTTP refusal (0: none). Fixed here;
+   * RATE_LIMITED's is 0 because each limiter computes when its bucket refills.
+   */
+  readonly retryAfter: number;
 }
 
-function e(code: string, status: number, closeCode: number, message: string): ProxyError {
-  return Object.freeze({ code, status, closeCode, message });
+function e(code: string, status: number, closeCode: number, message: string, retryAfter = 0): ProxyError {
+  return Object.freeze({ code, status, closeCode, message, retryAfter });
 }
 
 export const Errors = Object.freeze({
@@ -36,11 +42,11 @@ export const Errors = Object.freeze({
   UPGRADE_REQUIRED: e('upgrade_required', 426, 0, 'Connect with a WebSocket'),
   ORIGIN_REFUSED: e('origin_not_allowed', 403, 0, 'Origin not allowed'),
   RATE_LIMITED: e('rate_limited', 429, 0, 'Too many requests'),
-  AT_CAPACITY: e('at_capacity', 503, 0, 'Server at capacity'),
-  IP_AT_CAPACITY: e('ip_at_capacity', 503, 0, 'Too many connections from this address'),
-  DRAINING: e('draining', 503, 0, 'Server is shutting down'),
-  FLEET_AT_CAPACITY: e('fleet_at_capacity', 503, 0, 'Service at capacity'),
-  FLEET_UNAVAILABLE: e('fleet_unavailable', 503, 0, 'Service temporarily unavailable'),
+  AT_CAPACITY: e('at_capacity', 503, 0, 'Server at capacity', RETRY_AFTER_S),
+  IP_AT_CAPACITY: e('ip_at_capacity', 503, 0, 'Too many connections from this address', RETRY_AFTER_S),
+  DRAINING: e('draining', 503, 0, 'Server is shutting down', RETRY_AFTER_S),
+  FLEET_AT_CAPACITY: e('fleet_at_capacity', 503, 0, 'Service at capacity', RETRY_AFTER_S),
+  FLEET_UNAVAILABLE: e('fleet_unavailable', 503, 0, 'Service temporarily unavailable', RETRY_AFTER_S),
   METRICS_UNAUTHORIZED: e('unauthorized', 401, 0, 'Unauthorized'),
   METRICS_DISABLED: e('metrics_disabled', 403, 0, 'Metrics disabled: set METRICS_TOKEN'),
   // CLIENT_AUTH refusals: the code names the reason class (missing, expired, invalid, replayed).
@@ -48,8 +54,8 @@ export const Errors = Object.freeze({
   AUTH_EXPIRED: e('auth_expired', 401, 0, 'Credential expired'),
   AUTH_INVALID: e('auth_invalid', 401, 0, 'Credential invalid'),
   AUTH_REPLAYED: e('auth_replayed', 401, 0, 'Ticket already used'),
-  AUTH_UNAVAILABLE: e('auth_unavailable', 503, 0, 'Authentication temporarily unavailable'),
-  SUBJECT_AT_CAPACITY: e('subject_at_capacity', 429, 0, 'Too many sessions for this user'),
+  AUTH_UNAVAILABLE: e('auth_unavailable', 503, 0, 'Authentication temporarily unavailable', RETRY_AFTER_S),
+  SUBJECT_AT_CAPACITY: e('subject_at_capacity', 429, 0, 'Too many sessions for this user', RETRY_AFTER_S),
 
   // After the upgrade, request errors: error event, then close 1008.
   AGENT_TOKEN_REQUIRED: e('agent_token_required', 0, CLOSE_POLICY, 'Agent mode requires token'),

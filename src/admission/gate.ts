@@ -1,6 +1,7 @@
-// Every decision about a client, in order, before the upgrade (docs/contract.md §4):
-// draining -> client IP -> rate limit -> origin -> capacity. A refusal is an
-// entry of the errors table plus an optional Retry-After; no 101 is ever sent.
+// What admission knows and holds about a client, before any decision: its
+// address, the origin policy, the rate buckets, the capacity slots and the
+// draining flag. The order in which they decide an upgrade, and the refusal
+// each one means, are upgrade/gate-step.ts's (docs/contract.md §4).
 //
 // Upgrades and plain HTTP routes spend separate buckets: a session
 // holds the operator's upstream capacity for minutes, so its burst is smaller
@@ -8,7 +9,6 @@
 // wider prefixes (/56, /48 by default), each with a multiple of one /64's
 // allowance, so a whole allocation cannot act as 65,536 clients.
 import type { Config, PrefixLimit } from '../config';
-import { Errors, type ProxyError } from '../errors';
 import { ClientIpResolver, rateKey, type RemoteAddress } from './client-ip';
 import { ConnectionCounter } from './connection-counter';
 import { prefixKey } from './ip';
@@ -43,21 +43,22 @@ export interface RequestFacts {
   origin: string;
 }
 
-export type Outcome = 'accepted' | 'origin' | 'rate' | 'capacity' | 'ip_capacity' | 'invalid' | 'draining';
-
-export interface Verdict {
-  outcome: Outcome;
-  error: ProxyError | null;
-  retryAfter: number;
+/** Who sent a request: filled by identify() in every handler. */
+export interface ClientIdentity {
   ip: string;
+  /** The rate and capacity key: the address, or its /64 for IPv6. */
   ipKey: string;
+  /** The client reached us, or our proxy, over TLS. */
   tls: boolean;
 }
 
-type Limiter = RateLimiter | SharedRateLimiter;
+export function newIdentity(): ClientIdentity {
+  return { ip: '', ipKey: '', tls: false };
+}
 
-/** Seconds a client refused for capacity should wait: long enough to let a session end. */
-const CAPACITY_RETRY_AFTER = 5;
+export type SlotRefusal = 'global' | 'ip';
+
+type Limiter = RateLimiter | SharedRateLimiter;
 
 export class AdmissionGate {
   readonly origins: OriginPolicy;
@@ -95,34 +96,30 @@ export class AdmissionGate {
   }
 
   /** Client IP, rate key and TLS flag for any HTTP request. */
-  identify(f: RequestFacts, v: Verdict): void {
-    v.ip = this.ips.resolve(f.remoteAddress, f.forwardedFor);
-    v.ipKey = rateKey(v.ip);
-    v.tls = this.ips.cameOverTls(f.remoteAddress, f.forwardedProto);
+  identify(f: RequestFacts, id: ClientIdentity): void {
+    id.ip = this.ips.resolve(f.remoteAddress, f.forwardedFor);
+    id.ipKey = rateKey(id.ip);
+    id.tls = this.ips.cameOverTls(f.remoteAddress, f.forwardedProto);
   }
 
-  /** Rate limit for plain HTTP routes; returns retry-after seconds or 0. */
-  rate(v: Verdict): number {
-    return this.take(this.limiter, v.ipKey);
+  /** A token for a plain HTTP route; returns retry-after seconds or 0. */
+  rate(ipKey: string): number {
+    return this.take(this.limiter, ipKey);
+  }
+
+  /** A token for an upgrade; returns retry-after seconds or 0. */
+  rateUpgrade(ipKey: string): number {
+    return this.take(this.upgradeLimiter, ipKey);
   }
 
   /**
-   * Decide an upgrade. On 'accepted' a capacity slot is held for v.ipKey and
-   * the caller must release it exactly once (release()).
+   * The global and per-IP capacity slot, then each wider prefix's; all or
+   * nothing. On 'ok' the caller holds it and must release() it exactly once.
    */
-  decideUpgrade(f: RequestFacts, v: Verdict): Verdict {
-    this.identify(f, v);
-    if (this.draining) return refuse(v, 'draining', Errors.DRAINING, CAPACITY_RETRY_AFTER);
-    const wait = this.take(this.upgradeLimiter, v.ipKey);
-    if (wait > 0) return refuse(v, 'rate', Errors.RATE_LIMITED, wait);
-    if (this.origins.check(f.origin) !== 'ok') return refuse(v, 'origin', Errors.ORIGIN_REFUSED, 0);
-    const slot = this.acquire(v.ipKey);
-    if (slot === 'global') return refuse(v, 'capacity', Errors.AT_CAPACITY, CAPACITY_RETRY_AFTER);
-    if (slot === 'ip') return refuse(v, 'ip_capacity', Errors.IP_AT_CAPACITY, CAPACITY_RETRY_AFTER);
-    if (this.held !== null) Atomics.add(this.held, this.index, 1);
-    v.outcome = 'accepted';
-    v.error = null;
-    return v;
+  acquire(ipKey: string): 'ok' | SlotRefusal {
+    const slot = this.acquireSlots(ipKey);
+    if (slot === 'ok' && this.held !== null) Atomics.add(this.held, this.index, 1);
+    return slot;
   }
 
   release(ipKey: string): void {
@@ -144,8 +141,7 @@ export class AdmissionGate {
     return 0;
   }
 
-  /** The global and per-IP slot, then each wider prefix's; all or nothing. */
-  private acquire(ipKey: string): 'ok' | 'global' | 'ip' {
+  private acquireSlots(ipKey: string): 'ok' | SlotRefusal {
     const slot = this.counter.tryAcquire(ipKey);
     if (slot !== 'ok' || this.maxPerIp === 0 || !ipKey.endsWith('/64')) return slot;
     const prefixes = this.prefixes;
@@ -170,15 +166,4 @@ function limiter(
   return shared === undefined
     ? new RateLimiter({ windowMs, maxRequests, maxKeys })
     : new SharedRateLimiter({ windowMs, maxRequests, shared });
-}
-
-export function newVerdict(): Verdict {
-  return { outcome: 'accepted', error: null, retryAfter: 0, ip: '', ipKey: '', tls: false };
-}
-
-function refuse(v: Verdict, outcome: Outcome, error: ProxyError, retryAfter: number): Verdict {
-  v.outcome = outcome;
-  v.error = error;
-  v.retryAfter = retryAfter;
-  return v;
 }

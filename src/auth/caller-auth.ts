@@ -2,11 +2,11 @@
 // synchronous admission checks and the upgrade. It takes what the upgrade
 // handler copied out of the request and answers with a verified subject or a
 // reason to refuse; it never sees a uWS object, so it composes with any other
-// async admission step (upgrade/late-admission.ts awaits each in turn).
+// async admission step (upgrade/pipeline.ts awaits each in turn).
 import type { Config } from '../config';
 import { AUTH_FIELDS } from '../observability/metric-table';
 import type { Metrics } from '../observability/metrics';
-import type { AuthOutcome } from './refusal';
+import type { AuthOutcome } from './outcome';
 import { ReplayCache } from './replay-cache';
 import { TicketVerifier } from './ticket-verifier';
 import { TokenVerifier } from './token-verifier';

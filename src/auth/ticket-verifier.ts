@@ -8,7 +8,7 @@ import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { createHash, type KeyObject } from 'node:crypto';
 import type { Config } from '../config';
 import { hmacKey, JWKS_ALGORITHMS, remoteKeys } from './jwt-keys';
-import { reasonOf, refused, type AuthOutcome } from './refusal';
+import { reasonOf, refused, type AuthOutcome } from './outcome';
 import type { ReplayCache } from './replay-cache';
 
 /** Clock skew allowed between the minting backend and the proxy. */

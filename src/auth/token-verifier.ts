@@ -6,7 +6,7 @@
 import { jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config';
 import { JWKS_ALGORITHMS, remoteKeys } from './jwt-keys';
-import { reasonOf, refused, type AuthOutcome } from './refusal';
+import { reasonOf, refused, type AuthOutcome } from './outcome';
 import { CLOCK_TOLERANCE_S } from './ticket-verifier';
 
 type TokenConfig = Pick<Config, 'tokenJwksUrl' | 'tokenIssuers' | 'tokenAudiences'>;

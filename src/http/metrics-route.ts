@@ -3,7 +3,7 @@
 // threads this thread publishes its own snapshot just before summing the
 // board, so its row is never a second old.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { newVerdict } from '../admission/gate';
+import { newIdentity } from '../admission/gate';
 import { Errors } from '../errors';
 import { Metrics, METRICS_CONTENT_TYPE, type RenderExtra } from '../observability/metrics';
 import type { ProxyContext } from '../proxy-context';
@@ -11,9 +11,9 @@ import { identify, requestFacts } from './request-facts';
 import { sendError, writeHead } from './respond';
 
 export function metricsRoute(px: ProxyContext, res: HttpResponse, req: HttpRequest): void {
-  const v = newVerdict();
-  const ctx = identify(px, requestFacts(px, res, req), v);
-  const access = px.metricsGuard.check(req.getHeader('authorization'), v.ipKey);
+  const id = newIdentity();
+  const ctx = identify(px, requestFacts(px, res, req), id);
+  const access = px.metricsGuard.check(req.getHeader('authorization'), id.ipKey);
   if (access !== 'ok') {
     if (access === 'rate') px.metrics.httpRateLimited++;
     sendError(

@@ -2,7 +2,7 @@
 // client's address and Origin, copied out of the stack-allocated HttpRequest
 // synchronously, then the client identified and the response context made.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { newVerdict, type RequestFacts, type Verdict } from '../admission/gate';
+import { newIdentity, type ClientIdentity, type RequestFacts } from '../admission/gate';
 import { Errors } from '../errors';
 import type { ProxyContext } from '../proxy-context';
 import { sendError, type ResponseContext } from './respond';
@@ -25,15 +25,15 @@ export function corsOrigin(px: ProxyContext, f: RequestFacts): string {
   return f.origin !== '' && px.gate.origins.isAllowed(f.origin) ? f.origin : '';
 }
 
-/** Identify the client (into `v`) and build the response context. */
-export function identify(px: ProxyContext, f: RequestFacts, v: Verdict): ResponseContext {
-  px.gate.identify(f, v);
-  return { tls: v.tls, corsOrigin: corsOrigin(px, f) };
+/** Identify the client (into `id`) and build the response context. */
+export function identify(px: ProxyContext, f: RequestFacts, id: ClientIdentity): ResponseContext {
+  px.gate.identify(f, id);
+  return { tls: id.tls, corsOrigin: corsOrigin(px, f) };
 }
 
 /** Identify a request that takes no token (probes): the response context only. */
 export function probeContext(px: ProxyContext, res: HttpResponse, req: HttpRequest): ResponseContext {
-  return identify(px, requestFacts(px, res, req), newVerdict());
+  return identify(px, requestFacts(px, res, req), newIdentity());
 }
 
 /**
@@ -41,9 +41,9 @@ export function probeContext(px: ProxyContext, res: HttpResponse, req: HttpReque
  * Returns the response context, or null when it already answered 429.
  */
 export function admitHttp(px: ProxyContext, res: HttpResponse, req: HttpRequest): ResponseContext | null {
-  const v = newVerdict();
-  const ctx = identify(px, requestFacts(px, res, req), v);
-  const wait = px.gate.rate(v);
+  const id = newIdentity();
+  const ctx = identify(px, requestFacts(px, res, req), id);
+  const wait = px.gate.rate(id.ipKey);
   if (wait === 0) return ctx;
   px.metrics.httpRateLimited++;
   sendError(res, Errors.RATE_LIMITED, ctx, wait);

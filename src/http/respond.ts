@@ -51,7 +51,13 @@ export function sendJson(res: HttpResponse, status: number, body: string, ctx: R
   });
 }
 
-export function sendError(res: HttpResponse, err: ProxyError, ctx: ResponseContext, retryAfterSeconds = 0): void {
+/** An HTTP refusal; Retry-After is the error's own unless a limiter computed one. */
+export function sendError(
+  res: HttpResponse,
+  err: ProxyError,
+  ctx: ResponseContext,
+  retryAfterSeconds = err.retryAfter,
+): void {
   res.cork(() => {
     writeHead(res, err.status, 'application/json', ctx);
     if (retryAfterSeconds > 0) res.writeHeader('Retry-After', String(retryAfterSeconds));

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { compareApiVersions, MIN_WEBRTC_API_VERSION, type Config } from '../config';
 import { UPSTREAM_CALLS_PATH, UPSTREAM_PATH } from '../constants';
 import { Errors, type ProxyError } from '../errors';
-import type { ClientParams, Transport } from './params';
+import type { ClientParams, Transport } from '../upgrade/client-params';
 
 export type Mode = 'standard' | 'agent';
 

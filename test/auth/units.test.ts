@@ -6,7 +6,7 @@ import { decodeJwt } from 'jose';
 import { ReplayCache } from '../../src/auth/replay-cache';
 import { ticketParam } from '../../src/auth/query-ticket';
 import { mintTicket } from '../../src/auth/mint-ticket';
-import { reasonOf } from '../../src/auth/refusal';
+import { reasonOf } from '../../src/auth/outcome';
 import { runMintTicket } from '../../src/cli/mint-ticket';
 import { SubjectLimit } from '../../src/auth/subject-limit';
 import { loadConfig } from '../../src/config';

@@ -7,9 +7,10 @@ import { Writable } from 'node:stream';
 import Redis from 'ioredis';
 import { createLogger } from '../../src/observability/logger';
 import { Metrics } from '../../src/observability/metrics';
-import { FleetLimiter, type FleetOptions } from '../../src/fleet/fleet-limiter';
-import { fleetRefusal } from '../../src/fleet/fleet-refusal';
+import { FleetLimiter, type FleetOptions, type FleetVerdict } from '../../src/fleet/fleet-limiter';
 import { createFleetRedis } from '../../src/fleet/redis-client';
+import { fleetStep } from '../../src/upgrade/fleet-step';
+import { countRefusal, type Refusal } from '../../src/upgrade/refusal';
 import { redisMissing, startRedis, type RedisServer } from '../helpers/redis-server';
 import { until } from '../helpers/wait';
 
@@ -112,8 +113,9 @@ t.test('a ticket is claimed once across the fleet, kept until it expires', { ski
   const other = { id: 'aGFzaGVkLWp0aS0wMDAwMDI', untilS };
   t.equal((await reps[2].fleet.acquire({ ipKey: '10.4.2.2', ticket: other })).verdict, 'ok', 'another ticket');
   const m = new Metrics();
-  const [err, wait] = fleetRefusal('replayed', 0, m)!;
-  t.same([err.code, err.status, wait], ['auth_replayed', 401, 0]);
+  const r = fleetStep({ verdict: 'replayed', retryAfter: 0 })!;
+  countRefusal(m, r);
+  t.same([r.error.code, r.error.status, r.retryAfter], ['auth_replayed', 401, 0]);
   t.same([m.authReplayed, m.upgradesUnauthorized], [1, 1], 'counted as a replay and an unauthorized upgrade');
 });
 
@@ -185,12 +187,17 @@ t.test('per-IP and per-subject caps and the token bucket hold across replicas', 
     'Retry-After in whole seconds',
   );
   const m = new Metrics();
-  t.same(fleetRefusal('rate', 7, m), [{ ...fleetRefusal('rate', 7, m)![0] }, 7]);
-  t.equal(fleetRefusal('ok', 0, m), null);
-  t.equal(fleetRefusal('ip', 0, m)![0].code, 'ip_at_capacity');
-  t.equal(fleetRefusal('subject', 0, m)![0].code, 'subject_at_capacity');
-  t.equal(fleetRefusal('fleet', 0, m)![0].code, 'fleet_at_capacity');
-  t.equal(fleetRefusal('unavailable', 0, m)![0].code, 'fleet_unavailable');
+  const refused = (verdict: FleetVerdict, retryAfter: number): Refusal | null => {
+    const r = fleetStep({ verdict, retryAfter });
+    if (r !== null) countRefusal(m, r);
+    return r;
+  };
+  t.same([refused('rate', 7)!.error.code, refused('rate', 7)!.retryAfter], ['rate_limited', 7]);
+  t.equal(refused('ok', 0), null);
+  t.equal(refused('ip', 0)!.error.code, 'ip_at_capacity');
+  t.equal(refused('subject', 0)!.error.code, 'subject_at_capacity');
+  t.equal(refused('fleet', 0)!.error.code, 'fleet_at_capacity');
+  t.equal(refused('unavailable', 0)!.error.code, 'fleet_unavailable');
   t.equal(
     m.upgradesRate +
       m.upgradesIpCapacity +

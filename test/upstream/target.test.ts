@@ -2,7 +2,7 @@
 // transport, the credential step, and the exact upstream query per mode.
 import t from 'tap';
 import { compareApiVersions, loadConfig } from '../../src/config';
-import { emptyParams, type ClientParams } from '../../src/upstream/params';
+import { emptyParams, type ClientParams } from '../../src/upgrade/client-params';
 import {
   buildTarget,
   chooseCredential,

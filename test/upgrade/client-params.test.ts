@@ -3,7 +3,12 @@
 // ticket handling, unknown parameters.
 import t from 'tap';
 import { Errors } from '../../src/errors';
-import { acceptRequestId, MAX_UNKNOWN_NAMES, parseClientParams, type ClientParams } from '../../src/upstream/params';
+import {
+  acceptRequestId,
+  MAX_UNKNOWN_NAMES,
+  parseClientParams,
+  type ClientParams,
+} from '../../src/upgrade/client-params';
 
 const ALLOWED = ['2026-07-15', '2026-01-01-preview', '2025-10-01'];
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl-_x';

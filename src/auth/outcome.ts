@@ -1,7 +1,8 @@
-// Why a caller was refused, in the four classes a client is told (docs/contract.md §4),
-// plus 'unavailable' for the proxy's own trouble (a JWKS it cannot fetch, a
-// full replay table), which is not the caller's fault and is answered 503.
-import { Errors, type ProxyError } from '../errors';
+// A verifier's answer: the caller's subject, or why it was refused, in the
+// four classes a client is told (docs/contract.md §4), plus 'unavailable' for
+// the proxy's own trouble (a JWKS it cannot fetch, a full replay table), which
+// is not the caller's fault. Which error each reason is sent as is the
+// caller step's (upgrade/caller-step.ts).
 
 export type AuthReason = 'missing' | 'expired' | 'invalid' | 'replayed' | 'unavailable';
 
@@ -25,21 +26,6 @@ export type AuthOutcome =
 
 export function refused(reason: AuthReason, cause: string): AuthOutcome {
   return { ok: false, reason, cause };
-}
-
-export function errorFor(reason: AuthReason): ProxyError {
-  switch (reason) {
-    case 'missing':
-      return Errors.AUTH_MISSING;
-    case 'expired':
-      return Errors.AUTH_EXPIRED;
-    case 'replayed':
-      return Errors.AUTH_REPLAYED;
-    case 'unavailable':
-      return Errors.AUTH_UNAVAILABLE;
-    default:
-      return Errors.AUTH_INVALID;
-  }
 }
 
 /**
