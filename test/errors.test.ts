@@ -30,3 +30,10 @@ t.test('messages fit a close frame and carry no detail', async (t) => {
   });
   t.same(JSON.parse(errorBody(Errors.RATE_LIMITED)), { error: { code: 'rate_limited', message: 'Too many requests' } });
 });
+
+t.test("Retry-After lives beside each refusal: the proxy's own state says when to come back", async (t) => {
+  for (const err of Object.values(Errors)) {
+    if (err.status === 503 || err.code === 'subject_at_capacity') t.equal(err.retryAfter, 5, `${err.code}: 5 s`);
+    else t.equal(err.retryAfter, 0, `${err.code}: none (a rate limit computes its own)`);
+  }
+});
