@@ -1,15 +1,15 @@
 // A cork for upgrades answered late (CLIENT_AUTH, the fleet), held by a
 // loopback HTTP request this thread makes to itself and never answers.
 //
-// Why: in uWS v20.51.0 (our pinned binaries) `res.cork(() => res.upgrade())`
-// outside a uWS callback can close the new WebSocket right after its 101.
-// The upgrade shrinks the socket in place, so HttpResponse::cork does not see
-// that it changed, and then reads the old "Connection: close" bits from memory
-// that is no longer an HttpResponse. When they happen to be set it sends FIN
-// and closes. The client sees 1006 a few milliseconds after `open`. Measured
-// here: about 1 first session in 12 fresh processes, and a few sessions per
-// fresh replica in the fleet tests. Fixed upstream in uWebSockets fe7c01a
-// (#1929, July 2026), which is not in any uWS.js build we can install.
+// Why (docs/decisions/0003-cork-anchor.md): in the pinned uWS.js build,
+// `res.cork(() => res.upgrade())` outside a uWS callback can close the new
+// WebSocket right after its 101. The upgrade shrinks the socket in place, so
+// HttpResponse::cork does not see that it changed, and then reads the old
+// "Connection: close" bits from memory that is no longer an HttpResponse.
+// When they happen to be set it sends FIN and closes: the client sees 1006
+// just after `open`. uWebSockets has fixed it, but no uWS.js build we can
+// install has the fix yet (the record says which commit, and how often the
+// close was seen).
 //
 // Upgrading inside *another* socket's cork never takes that branch: the
 // anchor's cork holds the loop's cork buffer, the 101 goes out as direct

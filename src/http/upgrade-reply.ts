@@ -35,10 +35,6 @@ export class UpgradeReply<UserData> {
     });
   }
 
-  get deferred(): boolean {
-    return this.anchor !== null;
-  }
-
   /** Upgrade; false when the client already left. */
   upgrade(userData: UserData): boolean {
     if (this.aborted) return false;

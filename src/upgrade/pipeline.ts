@@ -24,18 +24,15 @@ export function admit(px: ProxyContext, a: Attempt): void {
   // A request error never reaches the upstream, so in token mode (where the
   // credential to verify is the one it would forward) it is reported as
   // usual, after the upgrade, without asking anyone.
-  const verify = auth !== null && !(auth.mode === 'token' && a.ud.requestError !== null);
-  const askFleet = px.fleet !== null && (auth === null || verify);
-  if (!verify && !askFleet) {
+  const verifier = auth !== null && !(auth.mode === 'token' && a.ud.requestError !== null) ? auth : null;
+  const askFleet = px.fleet !== null && (auth === null || verifier !== null);
+  if (verifier === null && !askFleet) {
     accept(px, a);
     return;
   }
   a.reply.defer(px.corkAnchor, () => clientLeft(px, a));
-  if (auth !== null && verify) {
-    void verifyCaller(auth, a.credentials).then((o) => afterCaller(px, a, o));
-  } else {
-    startFleet(px, a);
-  }
+  if (verifier !== null) void verifyCaller(verifier, a.credentials).then((o) => afterCaller(px, a, o));
+  else startFleet(px, a);
 }
 
 /** The one place a refusal is counted, logged, given back and answered. */
