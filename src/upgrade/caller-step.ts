@@ -1,10 +1,8 @@
-// Caller verification (CLIENT_AUTH), the first async step, then the
-// subject's cap (MAX_SESSIONS_PER_SUBJECT), which needs its verified subject.
-// The verifier answers in its own terms (auth/outcome.ts); here each reason
-// becomes its entry of the errors table.
+// Caller verification (CLIENT_AUTH), the first async step. The verifier
+// answers in its own terms (auth/outcome.ts); here each reason becomes its
+// entry of the errors table.
 import type { CallerAuth, CallerCredentials } from '../auth/caller-auth';
 import type { AuthOutcome, AuthReason } from '../auth/outcome';
-import type { SubjectLimit } from '../auth/subject-limit';
 import { Errors, type ProxyError } from '../errors';
 import { refusal, type Refusal } from './refusal';
 
@@ -18,7 +16,7 @@ const REASON_ERRORS: Readonly<Record<AuthReason, ProxyError>> = Object.freeze({
 });
 
 /** A verifier that threw (it should not: it answers 'unavailable' itself). */
-export const VERIFIER_ERROR: AuthOutcome = Object.freeze({ ok: false, reason: 'unavailable', cause: 'verifier error' });
+const VERIFIER_ERROR: AuthOutcome = Object.freeze({ ok: false, reason: 'unavailable', cause: 'verifier error' });
 
 /** Never rejects: a verifier that throws is 'unavailable'. */
 export function verifyCaller(auth: CallerAuth, credentials: CallerCredentials): Promise<AuthOutcome> {
@@ -31,14 +29,4 @@ export function callerRefusal(outcome: Extract<AuthOutcome, { ok: false }>): Ref
     reason: outcome.reason,
     cause: outcome.cause,
   });
-}
-
-/**
- * One more session for a verified subject, or a refusal. On null the subject
- * holds a slot: the caller records it (ClientUserData.subject) so that
- * releaseSlots gives it back exactly once.
- */
-export function subjectStep(subjects: SubjectLimit, subject: string): Refusal | null {
-  if (subjects.tryAcquire(subject)) return null;
-  return refusal('subject', Errors.SUBJECT_AT_CAPACITY, 'subject_capacity', { subject });
 }
