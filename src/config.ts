@@ -8,3 +8,5 @@ export { readEnv } from './config/env-file';
 export { SCHEMA } from './config/schema';
 export { loadSimulatorConfig, type SimulatorConfig } from './simulator/config';
 export { loadDemoConfig, type DemoConfig } from './demo/config';
+export { loadTicketConfig } from './config/load';
+export { refreeze } from './config/freeze';

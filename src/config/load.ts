@@ -156,10 +156,7 @@ function operations(r: EnvReader) {
 
 function auth(r: EnvReader) {
   const clientAuth = r.oneOf<ClientAuthMode>('CLIENT_AUTH');
-  const ticketSecret = r.str('TICKET_SECRET');
-  if (ticketSecret !== '' && Buffer.byteLength(ticketSecret) < MIN_TICKET_SECRET_BYTES) {
-    r.fail('TICKET_SECRET', `at least ${MIN_TICKET_SECRET_BYTES} bytes (e.g. openssl rand -base64 48)`, ticketSecret);
-  }
+  const ticketSecret = readTicketSecret(r);
   const ticketJwksUrl = jwksUrl(r, 'TICKET_JWKS_URL');
   if (clientAuth === 'ticket' && ticketSecret === '' && ticketJwksUrl === '') {
     r.fail('TICKET_SECRET', 'a secret or TICKET_JWKS_URL when CLIENT_AUTH=ticket', undefined);
@@ -184,6 +181,26 @@ function auth(r: EnvReader) {
     tokenAudiences: Object.freeze(tokenAudiences),
     maxSessionsPerSubject: r.int('MAX_SESSIONS_PER_SUBJECT'),
   };
+}
+
+function readTicketSecret(r: EnvReader): string {
+  const secret = r.str('TICKET_SECRET');
+  if (secret !== '' && Buffer.byteLength(secret) < MIN_TICKET_SECRET_BYTES) {
+    r.fail('TICKET_SECRET', `at least ${MIN_TICKET_SECRET_BYTES} bytes (e.g. openssl rand -base64 48)`, secret);
+  }
+  return secret;
+}
+
+const TICKET_ROWS = SCHEMA.filter((s) => s.name === 'TICKET_SECRET' || s.name === 'TICKET_AUDIENCE');
+
+/**
+ * The settings a backend mints tickets with (`voice-live-proxy mint-ticket`),
+ * read through the proxy's own rows and checks, so a ticket minted with them
+ * is one the proxy accepts; the rest of the proxy's configuration is not needed.
+ */
+export function loadTicketConfig(env: Env): Pick<Config, 'ticketSecret' | 'ticketAudience'> {
+  const r = new EnvReader(env, TICKET_ROWS);
+  return Object.freeze({ ticketSecret: readTicketSecret(r), ticketAudience: r.str('TICKET_AUDIENCE') });
 }
 
 function fleet(r: EnvReader) {

@@ -11,9 +11,18 @@ export interface DemoConfig {
   readonly simulator: SimulatorConfig;
 }
 
-const DEMO_SCHEMA = SCHEMA.filter((s) => s.name === 'PORT');
+const rows = (name: string) => SCHEMA.filter((s) => s.name === name);
 
 export function loadDemoConfig(env: Env): DemoConfig {
-  const r = new EnvReader(env, DEMO_SCHEMA);
+  const r = new EnvReader(env, rows('PORT'));
   return Object.freeze({ port: r.int('PORT'), simulator: loadSimulatorConfig(env, 0) });
+}
+
+/**
+ * The proxy's UWS_HTTP_MAX_HEADERS_SIZE, needed before the proxy's own
+ * configuration can be read: the embedded simulator starts first (the proxy's
+ * upstream is its address), and whichever loads uWS fixes the budget for both.
+ */
+export function demoHeaderBudget(env: Env): number {
+  return new EnvReader(env, rows('UWS_HTTP_MAX_HEADERS_SIZE')).int('UWS_HTTP_MAX_HEADERS_SIZE');
 }
