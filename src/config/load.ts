@@ -17,7 +17,7 @@ const MIN_METRICS_TOKEN = 32;
 
 export function loadConfig(env: Env): Config {
   const r = new EnvReader(env, SCHEMA);
-  const cfg = Object.freeze({
+  const cfg = {
     port: r.int('PORT'),
     host: r.str('HOST'),
     ...upstream(r),
@@ -26,7 +26,7 @@ export function loadConfig(env: Env): Config {
     ...operations(r),
     ...auth(r),
     ...fleet(r),
-  });
+  };
   r.assertAllRead();
   // Any web page could then spend the server's credential (AZURE_SPEECH_KEY,
   // or without it the proxy's own identity: keyless), and nothing proves who
