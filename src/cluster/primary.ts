@@ -50,6 +50,8 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
   }
 
   function spawn(i: number): void {
+    // A signal during start-up: no new worker would ever be told to stop.
+    if (stopping) return;
     const workerData: WorkerData = { state, index: i, cfg: { ...cfg, port } };
     const w = new Worker(join(__dirname, 'worker.js'), { workerData, resourceLimits });
     workers[i] = w;
@@ -135,7 +137,6 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
   // so the others could not join a port the first one was given by the kernel.
   probePort(cfg.host, port).then(
     (bound) => {
-      if (stopping) return;
       port = bound;
       spawn(0);
     },
