@@ -13,7 +13,7 @@ import type { FromWorker, ToWorker } from './shared-state';
 import type { WorkerData } from './worker-data';
 
 const PUBLISH_INTERVAL_MS = 1000;
-const { state, index } = workerData as WorkerData;
+const { state, index, cfg: primaryCfg } = workerData as WorkerData;
 const toPrimary = parentPort!;
 
 function tell(msg: FromWorker): void {
@@ -21,7 +21,7 @@ function tell(msg: FromWorker): void {
 }
 
 async function run(): Promise<void> {
-  const cfg = refreeze((workerData as WorkerData).cfg);
+  const cfg = refreeze(primaryCfg);
   // Lines go to the main thread's one stdout writer: none is lost when this
   // thread exits right after stopping, and they come out in order.
   const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty, destination: toMainThread() }).child({

@@ -19,6 +19,21 @@ function code(v: string): string {
   return `\`${v}\``;
 }
 
+/** How the Type column names each type. */
+const TYPE_NAMES: Readonly<Record<VarSpec['type'], string>> = {
+  integer: 'integer',
+  boolean: 'boolean',
+  string: 'string',
+  list: 'comma list',
+  enum: 'one of',
+  origin: 'origin',
+  origins: 'origin list',
+  url: 'URL',
+  trust: 'hops or ranges',
+  cidrs: 'range list',
+  prefixes: 'prefix list',
+};
+
 function range(s: VarSpec): string {
   switch (s.type) {
     case 'integer':
@@ -47,7 +62,9 @@ function meaning(s: VarSpec): string {
 function table(rows: readonly VarSpec[]): string {
   const lines = ['| Variable | Type | Default | Accepts | Meaning |', '|---|---|---|---|---|'];
   for (const s of rows) {
-    lines.push(`| ${code(s.name)} | ${s.type} | ${cell(defaultCell(s))} | ${cell(range(s))} | ${cell(meaning(s))} |`);
+    lines.push(
+      `| ${code(s.name)} | ${TYPE_NAMES[s.type]} | ${cell(defaultCell(s))} | ${cell(range(s))} | ${cell(meaning(s))} |`,
+    );
   }
   return lines.join('\n');
 }

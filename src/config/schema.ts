@@ -3,6 +3,7 @@
 // environment through these rows; docs/configuration.md is generated from
 // them (`npm run docs:config`) and .env.example is checked against them.
 import { API_VERSION_RE, DOCUMENTED_API_VERSIONS, MIN_WEBRTC_API_VERSION } from './api-versions';
+import { TRUST_PROXY_CIDRS_EXPECTED, TRUST_PROXY_EXPECTED } from '../admission/trust-proxy';
 import type { VarSpec } from './spec';
 
 export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -230,14 +231,16 @@ export const SCHEMA: readonly VarSpec[] = [
     name: 'TRUST_PROXY',
     type: 'trust',
     default: '',
+    expected: TRUST_PROXY_EXPECTED,
     defaultDoc: '(unset: ignore `X-Forwarded-*`)',
     group: ADMISSION,
-    doc: 'Trusted hops (`1`, `2`), `true`, or a CIDR list (client IP and TRUST_PROXY: see the security docs)',
+    doc: 'Which `X-Forwarded-For` entries to believe: a hop count (`1` behind Container Apps or App Service), `true`, or the CIDRs of the proxies in front (Application Gateway)',
   },
   {
     name: 'TRUST_PROXY_CIDRS',
     type: 'cidrs',
     default: 'private',
+    expected: TRUST_PROXY_CIDRS_EXPECTED,
     group: ADMISSION,
     doc: 'With a hop count or `true`: where the proxies in front connect from (IPs/CIDRs, `loopback`, `linklocal`, `uniquelocal`, `cgnat`, `private` = all four). A peer outside it is the client, whatever it sends',
   },
@@ -255,6 +258,7 @@ export const SCHEMA: readonly VarSpec[] = [
     name: 'TICKET_SECRET',
     type: 'string',
     default: '',
+    expected: 'at least 32 bytes',
     secret: true,
     group: AUTH,
     doc: 'HS256 key for tickets, at least 32 bytes (`openssl rand -base64 48`)',
@@ -385,6 +389,7 @@ export const SCHEMA: readonly VarSpec[] = [
     name: 'METRICS_TOKEN',
     type: 'string',
     default: '',
+    expected: 'at least 32 characters',
     secret: true,
     group: OPERATIONS,
     doc: 'When set (at least 32 characters), `/metrics` requires `Authorization: Bearer <token>`. Unset: `/metrics` is open when `HOST` is loopback, refused (403 `metrics_disabled`) otherwise',
@@ -428,6 +433,7 @@ export const SCHEMA: readonly VarSpec[] = [
     name: 'REDIS_URL',
     type: 'url',
     default: '',
+    expected: 'redis:// or rediss://',
     defaultDoc: '(unset: every limit per process)',
     secret: true,
     group: FLEET,
