@@ -71,3 +71,31 @@ t.test("an operator's UWS_HTTP_MAX_HEADERS_SIZE is kept when no budget is given"
   t.equal(out.value, '65536');
   t.equal(out.envUnchanged, true);
 });
+
+t.test('a backend using the package API (dist/api.js startProxy) gets the 16 KiB budget', { skip }, async (t) => {
+  const api = join(__dirname, '..', 'dist', 'api.js');
+  const script = `
+    const http = require('node:http');
+    const api = require(${JSON.stringify(api)});
+    const status = (port, bytes) => new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/health', headers: { 'x-big': 'a'.repeat(bytes) } }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    (async () => {
+      const cfg = api.loadConfig({ AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:9', HOST: '127.0.0.1', PORT: '0', WORKERS: '1' });
+      const logger = api.createLogger({ level: 'silent' });
+      const server = await api.startProxy(cfg, { logger });
+      const out = { small: await status(server.port, 8 * 1024), big: await status(server.port, 20 * 1024) };
+      await server.shutdown(0);
+      process.stdout.write(JSON.stringify(out));
+      process.exit(0);
+    })();
+  `;
+  const r = spawnSync(process.execPath, ['-e', script], { env: { PATH: process.env.PATH ?? '' } });
+  t.equal(r.status, 0, r.stderr.toString());
+  t.same(JSON.parse(r.stdout.toString()), { small: 200, big: 431 });
+});
