@@ -1,7 +1,7 @@
 // The Voice Live API versions the proxy knows, and their order.
 
 /**
- * The GA and preview versions Voice Live documents today (learn.microsoft.com
+ * The GA and preview versions Voice Live documents (learn.microsoft.com
  * API references, and the stable/ and preview/ folders of
  * Azure/azure-rest-api-specs specification/ai/data-plane/VoiceLive).
  */
