@@ -14,7 +14,7 @@ const HELP = `Usage: ${PKG.name} [command] [options]
 
 Commands:
   start            start the proxy (the default); configured by environment
-                   variables and ./.env, listed in the README
+                   variables and ./.env (docs/configuration.md)
   mint-ticket      print a ticket for CLIENT_AUTH=ticket:
                    mint-ticket --sub <user> [--ttl <s>] [--origin <o>] [--aud <a>]
                    (signed with TICKET_SECRET from the environment or ./.env)

@@ -1,18 +1,22 @@
 // `npm run demo`: the Voice Live simulator and the proxy in one process, with
 // the browser page switched on. No Azure account needed: the proxy's upstream
 // is the simulator, which echoes your voice back (or a tone for silence).
-import { ConfigError, loadConfig, loadDemoConfig, readEnv, type Config } from './config';
+import { ConfigError, loadConfig, readEnv, type Config } from './config';
+import { demoHeaderBudget, loadDemoConfig } from './demo/config';
 import { demoEnv, demoHost, demoUrls } from './demo/demo-env';
 import { onFreePort } from './demo/free-port';
 import type { Logger } from 'pino';
 import { stdoutSink } from './observability/log-sink';
 import { createLogger } from './observability/logger';
 import { startProxy, type ProxyServer } from './server';
+import { shutdownOnSignals } from './shutdown-signals';
 import { startSimulator } from './simulator/simulator';
+import { loadUws } from './uws';
 
 async function main(): Promise<void> {
   const base = readEnv();
   const demo = loadDemoConfig(base);
+  loadUws(demoHeaderBudget(base));
   const sim = await startSimulator({ port: demo.simulator.port });
   const sink = stdoutSink();
   // The page's origin must be in ALLOWED_ORIGINS before the proxy starts.
@@ -46,30 +50,22 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    logger.info({ signal }, 'demo stopping');
-    // A demo has no load balancer to drain for: close sessions right away.
-    server
-      .shutdown(0)
-      .then(() => sim.close())
-      .then(
-        () => {
-          logger.info('demo stopped');
-          return 0;
-        },
-        (err: unknown) => {
-          logger.error({ err: String(err) }, 'demo shutdown failed');
-          return 1;
-        },
-      )
-      // As in index.ts: the log backlog gets a bounded moment to be written.
-      .then((code) => sink.flush().then(() => process.exit(code)));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  shutdownOnSignals({
+    sink,
+    async drain(signal) {
+      logger.info({ signal }, 'demo stopping');
+      try {
+        // A demo has no load balancer to drain for: close sessions right away.
+        await server.shutdown(0);
+        await sim.close();
+      } catch (err) {
+        logger.error({ err: String(err) }, 'demo shutdown failed');
+        return 1;
+      }
+      logger.info('demo stopped');
+      return 0;
+    },
+  });
 }
 
 main().catch((err: unknown) => {

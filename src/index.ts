@@ -6,6 +6,8 @@ import { startRuntime } from './runtime';
 import { runPrimary } from './cluster/primary';
 import { warnUnboundedSocketBuffers } from './kernel-socket-buffers';
 import { warnDefaultYoungGeneration } from './cluster/young-generation';
+import { shutdownOnSignals } from './shutdown-signals';
+import { loadUws } from './uws';
 
 function configOrExit(): Config {
   try {
@@ -20,6 +22,9 @@ function configOrExit(): Config {
 
 async function main(): Promise<void> {
   const cfg = configOrExit();
+  // Here, in the main thread, before anything touches uWS: worker threads
+  // share this load of the addon, and with it the request-header budget.
+  loadUws(cfg.uwsMaxHeadersSize);
   const sink = stdoutSink();
   const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty, destination: sink });
   if (cfg.workers > 1) {
@@ -34,32 +39,25 @@ async function main(): Promise<void> {
   warnUnboundedSocketBuffers(logger);
   warnDefaultYoungGeneration(logger);
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals++;
-    if (signals > 1) {
+  shutdownOnSignals({
+    sink,
+    async drain(signal) {
+      logger.info({ signal, graceMs: cfg.shutdownGraceMs, sessions: server.relay.sessions.size }, 'draining');
+      try {
+        await stop(cfg.shutdownGraceMs);
+      } catch (err) {
+        logger.error({ err: String(err) }, 'shutdown failed');
+        return 1;
+      }
+      logger.info({ logLinesDropped: sink.dropped }, 'shutdown complete');
+      return 0;
+    },
+    now(signal) {
       // At once: no wait for sessions or for a log reader.
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
-    }
-    logger.info({ signal, graceMs: cfg.shutdownGraceMs, sessions: server.relay.sessions.size }, 'draining');
-    stop(cfg.shutdownGraceMs)
-      .then(
-        () => {
-          logger.info({ logLinesDropped: sink.dropped }, 'shutdown complete');
-          return 0;
-        },
-        (err: unknown) => {
-          logger.error({ err: String(err) }, 'shutdown failed');
-          return 1;
-        },
-      )
-      // The log backlog gets a bounded moment to be read: a stdout nobody
-      // reads must never keep the process alive.
-      .then((code) => sink.flush().then(() => process.exit(code)));
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+    },
+  });
 }
 
 main().catch((err: unknown) => {

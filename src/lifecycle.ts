@@ -3,7 +3,7 @@
 // period, closes the rest with 1001, and only then closes the port: the
 // uWS app must outlive its last socket. abort() is the dying thread's path.
 import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
-import uWS from './uws';
+import { uws } from './uws';
 import { Errors } from './errors';
 import type { ProxyContext } from './proxy-context';
 import type { InspectableProxy } from './server';
@@ -15,7 +15,9 @@ const UPSTREAM_CLOSE_WAIT_MS = 2000;
 // export (ListenOptions is undefined at run time) and omits the overload with
 // both a host and options, which the addon accepts.
 const LISTEN_SHARED = 0;
-const LISTEN_EXCLUSIVE = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
+function listenExclusive(): number {
+  return (uws() as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
+}
 type ListenWithHost = (
   host: string,
   port: number,
@@ -34,7 +36,7 @@ export async function listen(px: ProxyContext, app: TemplatedApp): Promise<Inspe
     // sessions with the first. A lone thread takes its port exclusively and
     // fails to start instead; worker threads share theirs by design (the
     // primary has checked that no one else holds it: port-probe.ts).
-    const options = px.sharesPort ? LISTEN_SHARED : LISTEN_EXCLUSIVE;
+    const options = px.sharesPort ? LISTEN_SHARED : listenExclusive();
     (app.listen as unknown as ListenWithHost)(cfg.host, cfg.port, options, (listenSocket) => {
       if (listenSocket === false) {
         px.corkAnchor.stop();
@@ -45,7 +47,7 @@ export async function listen(px: ProxyContext, app: TemplatedApp): Promise<Inspe
       px.sweeper.start();
       let closing: Promise<void> | null = null;
       resolve({
-        port: uWS.us_socket_local_port(listenSocket as unknown as us_socket),
+        port: uws().us_socket_local_port(listenSocket as unknown as us_socket),
         relay: px.relay,
         gate: px.gate,
         corkAnchor: px.corkAnchor,
@@ -76,7 +78,7 @@ async function shutdown(
   px.sweeper.stop();
   px.identity.close();
   px.corkAnchor.stop();
-  uWS.us_listen_socket_close(listenSocket);
+  uws().us_listen_socket_close(listenSocket);
   app.close();
   await px.fleet?.close();
 }
@@ -87,7 +89,7 @@ function abort(px: ProxyContext, app: TemplatedApp, listenSocket: us_listen_sock
   px.sweeper.stop();
   for (const s of px.relay.sessions) s.upstream?.terminate();
   px.corkAnchor.stop();
-  uWS.us_listen_socket_close(listenSocket);
+  uws().us_listen_socket_close(listenSocket);
   app.close();
   px.fleet?.abort();
 }

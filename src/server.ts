@@ -1,7 +1,7 @@
 // The uWS app: which handler answers which path, nothing else. Admission is
 // decided in admission/ and upgrade/, frames move in relay/, the upstream
 // address is made in upstream/, listening and draining are lifecycle.ts's.
-import uWS from './uws';
+import { loadUws } from './uws';
 import type { Config } from './config';
 import { UPSTREAM_CALLS_PATH, UPSTREAM_PATH } from './constants';
 import { admitHttp } from './http/request-facts';
@@ -32,7 +32,7 @@ export interface InspectableProxy extends ProxyServer {
 
 export function startProxy(cfg: Config, deps: ProxyDeps): Promise<InspectableProxy> {
   const px = new ProxyContext(cfg, deps);
-  const app = uWS.App();
+  const app = loadUws(cfg.uwsMaxHeadersSize).App();
   registerHttpRoutes(px, app);
   // Upgrades decided after an await need a cork that is not their own (see cork-anchor.ts);
   // lifecycle.ts makes the anchor's request only when CLIENT_AUTH or the fleet defers upgrades.

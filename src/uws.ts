@@ -1,15 +1,44 @@
 // The one place uWebSockets.js is loaded. uWS reads its request-header budget
-// from the environment once, when the addon loads, and its default (4 KB) is
-// smaller than an MSAL token in the query string plus a browser's headers;
-// above the budget it answers 431 before any handler runs.
+// (UWS_HTTP_MAX_HEADERS_SIZE) from the environment once per process, when the
+// addon loads, and its own default (4 KB) is smaller than an MSAL token in the
+// query string plus a browser's headers; above the budget it answers 431
+// before any handler runs.
 //
-// That happens at the first import, before config.ts reads `.env`, so a value
-// set only in `.env` is taken from there here (the real environment still
-// wins); config.ts validates it afterwards like every other setting.
-import { readEnv } from './config';
+// So the addon is not loaded on import: the first loadUws() call hands uWS
+// the validated budget (cfg.uwsMaxHeadersSize) through the environment for
+// the length of the require, and puts the environment back as it was. Entry
+// points call it before anything else touches uWS; every other module reaches
+// the addon through uws(). Worker threads share the addon the main thread
+// loaded, so the main thread loads it before it starts them.
+import type * as UWS from 'uWebSockets.js';
 
-const DEFAULT_MAX_HEADER_BYTES = '16384';
-process.env.UWS_HTTP_MAX_HEADERS_SIZE ??= readEnv().UWS_HTTP_MAX_HEADERS_SIZE ?? DEFAULT_MAX_HEADER_BYTES;
+export type Uws = typeof UWS;
 
-import uWS = require('uWebSockets.js');
-export = uWS;
+/** Room for a long token in the query string plus a browser's own headers. */
+export const DEFAULT_MAX_HEADERS_SIZE = 16384;
+
+const VARIABLE = 'UWS_HTTP_MAX_HEADERS_SIZE';
+let addon: Uws | null = null;
+
+/**
+ * The addon, loaded on the first call with a header budget of `maxHeadersSize`
+ * bytes (without one: the environment's UWS_HTTP_MAX_HEADERS_SIZE, else 16 KiB).
+ * Later calls return the addon as first loaded: the budget is fixed for the process.
+ */
+export function loadUws(maxHeadersSize?: number): Uws {
+  if (addon !== null) return addon;
+  const before = process.env[VARIABLE];
+  process.env[VARIABLE] = String(maxHeadersSize ?? before ?? DEFAULT_MAX_HEADERS_SIZE);
+  try {
+    addon = require('uWebSockets.js') as Uws;
+  } finally {
+    if (before === undefined) delete process.env[VARIABLE];
+    else process.env[VARIABLE] = before;
+  }
+  return addon;
+}
+
+/** The addon for a module that uses it; loads it with the default budget if no entry point has. */
+export function uws(): Uws {
+  return addon ?? loadUws();
+}

@@ -1,9 +1,10 @@
 // `voice-live-proxy mint-ticket --sub <user> [--ttl 60] [--origin <origin>] [--aud voice-live-proxy]`
 // (or `node dist/cli/mint-ticket.js ...`): prints one ticket on stdout. The
-// secret comes from TICKET_SECRET in the environment (or .env), never from the
-// command line, where `ps` and shell history would show it.
+// secret comes from TICKET_SECRET in the environment (or .env), validated as
+// the proxy validates it, never from the command line, where `ps` and shell
+// history would show it.
 import { parseArgs } from 'node:util';
-import { readEnv } from '../config';
+import { ConfigError, loadTicketConfig, readEnv } from '../config';
 import { mintTicket } from '../auth/mint-ticket';
 
 const USAGE =
@@ -36,8 +37,14 @@ export async function runMintTicket(
     out.write(USAGE);
     return 0;
   }
-  const secret = env.TICKET_SECRET ?? '';
-  if (values.sub === undefined || secret === '') {
+  let cfg: ReturnType<typeof loadTicketConfig>;
+  try {
+    cfg = loadTicketConfig(env);
+  } catch (err) {
+    process.stderr.write(`mint-ticket: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+    return 2;
+  }
+  if (values.sub === undefined || cfg.ticketSecret === '') {
     process.stderr.write(
       `mint-ticket: ${values.sub === undefined ? '--sub is required' : 'TICKET_SECRET is not set'}\n${USAGE}`,
     );
@@ -46,10 +53,10 @@ export async function runMintTicket(
   try {
     const ticket = await mintTicket({
       sub: values.sub,
-      secret,
+      secret: cfg.ticketSecret,
       ttlSeconds: values.ttl === undefined ? undefined : Number(values.ttl),
       origin: values.origin,
-      audience: values.aud ?? env.TICKET_AUDIENCE,
+      audience: values.aud ?? cfg.ticketAudience,
     });
     out.write(`${ticket}\n`);
     return 0;

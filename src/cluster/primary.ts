@@ -1,7 +1,8 @@
 // WORKERS > 1: the main thread only supervises. It creates the shared state,
-// starts one worker per slot, replaces a worker that dies (counting its
+// starts one worker per slot with the configuration it has read (workers read
+// neither .env nor the environment), replaces a worker that dies (counting its
 // sessions out of the shared connection counter), and drains them all on
-// SIGTERM/SIGINT.
+// SIGTERM/SIGINT. Why threads: docs/decisions/0010-worker-threads.md.
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -12,8 +13,10 @@ import { BufferBudget } from '../relay/buffer-budget';
 import { probePort } from '../port-probe';
 import { warnUnboundedSocketBuffers } from '../kernel-socket-buffers';
 import type { LogSink } from '../observability/log-sink';
+import { exitAfterFlush, shutdownOnSignals } from '../shutdown-signals';
 import { createClusterState, type FromWorker, type ToWorker } from './shared-state';
 import { relayWorkerLimits } from './young-generation';
+import type { WorkerData } from './worker-data';
 
 /** A worker that keeps dying is a bug, not bad luck: give up rather than spin. */
 const MAX_CRASHES_PER_MINUTE = 10;
@@ -39,13 +42,18 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
   let exitCode = 0;
   // PORT=0 becomes a fixed free port below, before any worker listens.
   let port = cfg.port;
+  /** Set while a signal's drain waits for the workers to exit. */
+  let drained: ((code: number) => void) | null = null;
 
   function send(w: Worker, msg: ToWorker): void {
     w.postMessage(msg);
   }
 
   function spawn(i: number): void {
-    const w = new Worker(join(__dirname, 'worker.js'), { workerData: { state, index: i, port }, resourceLimits });
+    // A signal during start-up: no new worker would ever be told to stop.
+    if (stopping) return;
+    const workerData: WorkerData = { state, index: i, cfg: { ...cfg, port } };
+    const w = new Worker(join(__dirname, 'worker.js'), { workerData, resourceLimits });
     workers[i] = w;
     w.on('message', (msg: FromWorker) => {
       if (msg.type === 'log') {
@@ -87,7 +95,8 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
         // Node emits a worker's `exit` only after delivering its messages, so
         // every line it logged has been written (or queued) by now.
         if (exitCode === 0) logger.info({ logLinesDropped: sink.dropped }, 'shutdown complete');
-        exitAfterFlush(exitCode);
+        if (drained !== null) drained(exitCode);
+        else exitAfterFlush(exitCode, sink);
       }
       return;
     }
@@ -116,18 +125,10 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
     stopping = true;
     exitCode = 1;
     for (const w of workers) if (w !== null) send(w, { type: 'abort' });
-    if (workers.every((w) => w === null)) exitAfterFlush(1);
+    if (workers.every((w) => w === null)) exitAfterFlush(1, sink);
     // A worker that does not answer is torn down by process.exit itself. Not a
     // self-SIGKILL: as PID 1 in a container the kernel ignores that.
     setTimeout(() => process.exit(1), ABORT_DEADLINE_MS).unref();
-  }
-
-  /** Give stdout's reader a bounded moment for the backlog, then exit (never waits forever). */
-  function exitAfterFlush(code: number): void {
-    sink.flush().then(
-      () => process.exit(code),
-      () => process.exit(code),
-    );
   }
 
   // A fixed port is checked first: the workers' SO_REUSEPORT would let them
@@ -145,17 +146,21 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
     },
   );
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (++signals > 1) {
+  shutdownOnSignals({
+    sink,
+    drain(signal) {
+      stopping = true;
+      logger.info({ signal, graceMs: cfg.shutdownGraceMs, sessions: counter.active }, 'draining');
+      // Resolved by onExit once the last worker has exited.
+      return new Promise<number>((resolve) => {
+        drained = resolve;
+        for (const w of workers) if (w !== null) send(w, { type: 'shutdown', graceMs: cfg.shutdownGraceMs });
+        if (workers.every((w) => w === null)) resolve(exitCode);
+      });
+    },
+    now(signal) {
       logger.warn({ signal }, 'second signal: exiting now');
       exitNow();
-      return;
-    }
-    stopping = true;
-    logger.info({ signal, graceMs: cfg.shutdownGraceMs, sessions: counter.active }, 'draining');
-    for (const w of workers) if (w !== null) send(w, { type: 'shutdown', graceMs: cfg.shutdownGraceMs });
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+    },
+  });
 }

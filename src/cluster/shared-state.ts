@@ -1,6 +1,7 @@
-// What the worker threads share (README: Scaling across cores), created once by the primary and
-// handed to every worker through workerData: the connection counter, the
-// rate-limit table, the per-worker slot tally and the metrics board.
+// What the worker threads share, created once by the primary and handed to
+// every worker through workerData: the connection counter, the rate-limit
+// table, the per-worker slot tally and the metrics board
+// (docs/decisions/0010-worker-threads.md).
 import type { Config } from '../config';
 import type { LogLineMessage } from '../observability/log-sink';
 import { ConnectionCounter } from '../admission/connection-counter';

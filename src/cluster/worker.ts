@@ -1,16 +1,19 @@
 // A worker thread: one uWS app on the shared port (uWS listens with
 // SO_REUSEPORT, so the kernel spreads new connections over the workers), with
-// admission state and metrics shared through the primary's buffers.
+// admission state and metrics shared through the primary's buffers. Its
+// configuration is the primary's (workerData): a worker reads neither .env nor
+// the environment, so every thread runs with the same validated settings.
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadConfig, readEnv } from '../config';
+import { refreeze } from '../config';
 import { toMainThread } from '../observability/log-sink';
 import { createLogger } from '../observability/logger';
 import { MetricsBoard } from '../observability/metrics-board';
 import { startRuntime } from '../runtime';
-import type { ClusterState, FromWorker, ToWorker } from './shared-state';
+import type { FromWorker, ToWorker } from './shared-state';
+import type { WorkerData } from './worker-data';
 
 const PUBLISH_INTERVAL_MS = 1000;
-const { state, index, port: sharedPort } = workerData as { state: ClusterState; index: number; port: number };
+const { state, index, cfg: primaryCfg } = workerData as WorkerData;
 const toPrimary = parentPort!;
 
 function tell(msg: FromWorker): void {
@@ -18,7 +21,7 @@ function tell(msg: FromWorker): void {
 }
 
 async function run(): Promise<void> {
-  const cfg = { ...loadConfig(readEnv()), port: sharedPort };
+  const cfg = refreeze(primaryCfg);
   // Lines go to the main thread's one stdout writer: none is lost when this
   // thread exits right after stopping, and they come out in order.
   const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty, destination: toMainThread() }).child({

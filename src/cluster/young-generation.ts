@@ -5,12 +5,10 @@
 // to itself, V8 grows a busy relay's semi-spaces to their 16 MiB maximum: the
 // process holds 32 MiB more, freshly allocated objects no longer fit in the
 // CPU's caches, and the buffers those dead objects own (external memory)
-// pile up between scavenges until they force full collections. Measured at
-// 1000 sessions x 25 frames/s over plain ws:// (bench/streams.mjs, one
-// thread): 16 MiB gave 41-58 KiB of RSS per session and 51 full collections
-// in 30 s; 2 MiB gave 19-21 KiB and one full collection, at no more CPU per
-// frame (0.5-0.7 us less user time in a quiet pair; within noise on a busy
-// host). 1 MiB held 15 KiB but spent more time in scavenges.
+// pile up between scavenges until they force full collections. 2 MiB keeps
+// the memory per session and the full collections down at no more CPU per
+// frame; 1 MiB spends more time in scavenges. The measurements:
+// docs/decisions/0004-young-generation.md.
 //
 // V8 reads the size when a thread's heap is created, so it cannot be set
 // from here for the thread already running: worker threads (WORKERS > 1, the

@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
-import uWS from '../uws';
+import { uws } from '../uws';
 
 export class CorkAnchor {
   /** Random per process: the route is on the public app too. */
@@ -75,7 +75,7 @@ export class CorkAnchor {
           return;
         }
         this.listenSocket = ls;
-        const port = uWS.us_socket_local_port(ls as unknown as us_socket);
+        const port = uws().us_socket_local_port(ls as unknown as us_socket);
         this.lastPort = port;
         const client = connect(port, '127.0.0.1', () => {
           client.write(`GET ${this.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
@@ -147,7 +147,7 @@ export class CorkAnchor {
 
   private closeListener(): void {
     if (this.listenSocket === null) return;
-    uWS.us_listen_socket_close(this.listenSocket);
+    uws().us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
   }
 }

@@ -1,9 +1,12 @@
-// `node dist/simulator/cli.js`: a standalone Voice Live simulator.
-// SIMULATOR_PORT (default 8090), SIMULATOR_HOST (default 127.0.0.1),
-// SIMULATOR_REQUIRE_CREDENTIAL (default true) and SIMULATOR_TLS_CERT +
-// SIMULATOR_TLS_KEY (PEM files: serve wss://) configure it; it prints one
-// JSON line with its URL and exits 0 on SIGINT/SIGTERM.
-import { loadSimulatorConfig, type SimulatorConfig } from '../config';
+// `node dist/simulator/cli.js`: a standalone Voice Live simulator, configured
+// like the proxy (the environment, and `.env` when present; the real
+// environment wins) by its own variables: SIMULATOR_PORT, SIMULATOR_HOST,
+// SIMULATOR_REQUIRE_CREDENTIAL, SIMULATOR_TLS_CERT + SIMULATOR_TLS_KEY
+// (simulator/config.ts, docs/configuration.md). It prints one JSON line with
+// its URL and exits 0 on SIGINT/SIGTERM (a second signal: 1, at once).
+import { readEnv } from '../config/env-file';
+import { shutdownOnSignals } from '../shutdown-signals';
+import { loadSimulatorConfig, type SimulatorConfig } from './config';
 import { SIMULATOR_PATH, startSimulator } from './simulator';
 
 function fail(message: string): never {
@@ -14,7 +17,7 @@ function fail(message: string): never {
 async function main(): Promise<void> {
   let cfg: SimulatorConfig;
   try {
-    cfg = loadSimulatorConfig(process.env);
+    cfg = loadSimulatorConfig(readEnv());
   } catch (err) {
     return fail(err instanceof Error ? err.message : String(err));
   }
@@ -22,18 +25,14 @@ async function main(): Promise<void> {
   process.stdout.write(
     JSON.stringify({ simulator: 'listening', url: sim.origin + SIMULATOR_PATH, origin: sim.origin }) + '\n',
   );
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    void sim.close().then(() => {
+  shutdownOnSignals({
+    async drain(signal) {
+      await sim.close();
       // stderr: stdout carries exactly one line, the URL, for scripts to read.
       process.stderr.write(JSON.stringify({ simulator: 'stopped', signal, stats: sim.stats }) + '\n');
-      process.exit(0);
-    });
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+      return 0;
+    },
+  });
 }
 
 main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));

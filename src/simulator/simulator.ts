@@ -3,11 +3,12 @@
 // uWS rather than ws because the benchmark pushes thousands of sessions
 // through it and the simulator must not be the bottleneck being measured.
 import { UPSTREAM_CALLS_PATH, UPSTREAM_PATH } from '../constants';
-import * as uWS from 'uWebSockets.js';
+import { uws } from '../uws';
 import type {
   HttpRequest,
   HttpResponse,
   TemplatedApp,
+  us_socket,
   us_socket_context_t,
   WebSocket,
   WebSocketBehavior,
@@ -104,7 +105,7 @@ class SimulatorServer implements Simulator {
     this.env = { stats: this.stats, audioChunkBytes: positive(opts.audioChunkBytes ?? 4800, 'audioChunkBytes') };
     const maxPayloadLength = positive(opts.maxPayloadLength ?? 16 * 1024 * 1024, 'maxPayloadLength');
     const behavior: WebSocketBehavior<UserData> = {
-      compression: uWS.DISABLED,
+      compression: uws().DISABLED,
       maxPayloadLength,
       // The pump stops at HIGH_WATER_BYTES, so only a peer that sends and
       // never reads gets here; it is closed rather than silently dropped.
@@ -121,8 +122,8 @@ class SimulatorServer implements Simulator {
     this.scheme = opts.tls === undefined ? 'ws' : 'wss';
     this.app = (
       opts.tls === undefined
-        ? uWS.App()
-        : uWS.SSLApp({ cert_file_name: opts.tls.certFile, key_file_name: opts.tls.keyFile })
+        ? uws().App()
+        : uws().SSLApp({ cert_file_name: opts.tls.certFile, key_file_name: opts.tls.keyFile })
     )
       .ws<UserData>(SIMULATOR_PATH, behavior)
       .ws<UserData>(SIMULATOR_CALLS_PATH, behavior)
@@ -136,7 +137,7 @@ class SimulatorServer implements Simulator {
           reject(new Error(`simulator: cannot listen on ${host}:${port}`));
           return;
         }
-        this.port = uWS.us_socket_local_port(socket as unknown as uWS.us_socket);
+        this.port = uws().us_socket_local_port(socket as unknown as us_socket);
         this.origin = `${this.scheme}://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
         resolve(this);
       });

@@ -3,7 +3,7 @@
 // through the ProxyContext and the socket's user data: nothing is allocated
 // per connection beyond the user data, nor per message.
 import type { WebSocket, WebSocketBehavior } from 'uWebSockets.js';
-import uWS from '../uws';
+import { uws } from '../uws';
 import { Errors, errorEvent } from '../errors';
 import { UPSTREAM_MAX_PAYLOAD, type ProxyContext } from '../proxy-context';
 import type { ClientUserData } from '../relay/session';
@@ -17,7 +17,7 @@ type ClientSocket = WebSocket<ClientUserData>;
 export function clientSocketBehavior(px: ProxyContext): WebSocketBehavior<ClientUserData> {
   const cfg = px.cfg;
   return {
-    compression: uWS.DISABLED,
+    compression: uws().DISABLED,
     // uWS cuts a connection without a close frame when a message exceeds its
     // limit; a budget of twice MAX_MESSAGE_BYTES lets us answer 1009 properly
     // for anything up to that, and still bounds what one socket can buffer.

@@ -1,5 +1,5 @@
-// Settings in .env reach what reads them before config does: uWS takes its
-// request-header budget from the environment when the addon loads.
+// Settings in .env reach uWS too: its request-header budget is fixed when the
+// addon loads, which the entry point does with the validated configuration.
 import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';

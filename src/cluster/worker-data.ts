@@ -1,0 +1,10 @@
+// What the primary hands each worker thread (workerData, a structured clone).
+import type { Config } from '../config';
+import type { ClusterState } from './shared-state';
+
+export interface WorkerData {
+  readonly state: ClusterState;
+  readonly index: number;
+  /** The primary's validated configuration, with the port every worker shares. */
+  readonly cfg: Config;
+}
