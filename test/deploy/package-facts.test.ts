@@ -1,7 +1,7 @@
 // What package.json promises an operator: the Node versions it runs on and
 // the licence it is under, each checked against the thing it describes.
 import t from 'tap';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
@@ -67,38 +67,5 @@ t.test('every single-file tap command in the docs skips the whole-suite coverage
   for (const page of docPages()) {
     const cmds = readFileSync(page, 'utf8').match(/npx tap [^`\n#]*\.test\.ts/g) ?? [];
     for (const c of cmds) t.match(c, /--disable-coverage/, c);
-  }
-});
-
-/** `16 * 1024`, `2 ** 40`, `86_400_000`: the literal arithmetic config.ts writes its bounds in. */
-function evalBound(expr: string): number {
-  if (!/^[\d_\s*+-]+$/.test(expr)) throw new Error(`not a literal bound: ${expr}`);
-  return Number(new Function(`return (${expr.replace(/_/g, '')});`)());
-}
-
-const UNITS: Record<string, number> = { KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
-
-// The configuration reference is docs/configuration.md; until that page exists there is no table to check.
-const CONFIG_DOC = join(ROOT, 'docs', 'configuration.md');
-const noConfigDoc = existsSync(CONFIG_DOC) ? false : 'docs/configuration.md is not there yet';
-
-t.test('the configuration table gives every setting its range', { skip: noConfigDoc }, async (t) => {
-  const readme = readFileSync(CONFIG_DOC, 'utf8');
-  const config = readFileSync(join(ROOT, 'src', 'config.ts'), 'utf8');
-  const row = (name: string): string => readme.split('\n').find((l) => l.startsWith(`| \`${name}\` |`)) ?? '';
-  const ints = [...config.matchAll(/int\(env, '([A-Z0-9_]+)', [^,]+(?:\([^)]*\))?[^,]*, ([^,]+), ([^)]+)\)/g)];
-  t.ok(ints.length >= 15, 'integer settings found in config.ts');
-  for (const [, name, lo, hi] of ints) {
-    const r = row(name);
-    t.not(r, '', `${name} has a row`);
-    const min = evalBound(lo);
-    const max = evalBound(hi);
-    // Either the exact numbers, or the same in binary units (e.g. "1 MiB to 1 TiB").
-    const m = /(\d+)(?: ([KMGT]iB))? to (\d+)(?: ([KMGT]iB))?/.exec(r);
-    const got = m === null ? null : [Number(m[1]) * (UNITS[m[2]] ?? 1), Number(m[3]) * (UNITS[m[4]] ?? 1)];
-    t.same(got, [min, max], `${name}: ${min} to ${max}`);
-  }
-  for (const [, name] of config.matchAll(/bool\(env, '([A-Z0-9_]+)'/g)) {
-    t.match(row(name), /`true` or `false`/, `${name}: its accepted values`);
   }
 });

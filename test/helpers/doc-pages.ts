@@ -1,8 +1,8 @@
 // The documentation as the doc tests read it: README.md and every page under
 // docs/, with fenced code and inline code told apart from prose, and the
 // heading anchors GitHub gives each page.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join, relative, sep } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -75,14 +75,18 @@ export function codeSpans(text: string): string[] {
   return [...withoutFences(text).matchAll(/`([^`\n]+)`/g)].map((m) => m[1]);
 }
 
-/** Environment variable names the proxy reads: every UPPER_SNAKE name in its configuration source. */
+/**
+ * Environment variable names the proxy (and its simulator and demo) reads: every
+ * UPPER_SNAKE name in its configuration source, that is every `config.ts` under
+ * src/ and everything under src/config/.
+ */
 export function configNames(): Set<string> {
-  const files = [join(ROOT, 'src', 'config.ts')];
-  const dir = join(ROOT, 'src', 'config');
-  if (existsSync(dir)) for (const f of readdirSync(dir, { recursive: true }) as string[]) files.push(join(dir, f));
+  const src = join(ROOT, 'src');
+  const files = (readdirSync(src, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts') && (f.startsWith(`config${sep}`) || basename(f) === 'config.ts'))
+    .map((f) => join(src, f));
   const names = new Set<string>();
   for (const f of files) {
-    if (!f.endsWith('.ts') || !existsSync(f)) continue;
     for (const m of readFileSync(f, 'utf8').matchAll(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g)) names.add(m[0]);
   }
   return names;
