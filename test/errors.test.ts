@@ -1,13 +1,13 @@
-// Every error the proxy can produce is documented in the README, and every
+// Every error the proxy can produce is documented in docs/clients.md, and every
 // public message is safe to show a client.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Errors, errorBody, errorEvent } from '../src/errors';
 
-const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+const readme = readFileSync(join(__dirname, '..', 'docs', 'clients.md'), 'utf8');
 
-t.test('every error code, status and close code is in the README', async (t) => {
+t.test('every error code, status and close code is in docs/clients.md', async (t) => {
   for (const [name, err] of Object.entries(Errors)) {
     t.ok(readme.includes(`\`${err.code}\``), `${name}: code ${err.code} documented`);
     t.ok(readme.includes(err.message), `${name}: message documented`);

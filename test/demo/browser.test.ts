@@ -1,7 +1,7 @@
 // The demo page in a real headless Chromium: fake microphone (a 300 Hz tone)
 // -> AudioWorklet -> PCM16 24 kHz -> proxy -> simulator -> echo -> gapless
 // playback, with the page's own counters checked against the simulator's.
-// DEMO_SCREENSHOT=docs/demo-screenshot.png refreshes the README image (taken
+// DEMO_SCREENSHOT=docs/demo-screenshot.png refreshes the README's image (taken
 // on localhost:8080, the URL `npm run demo` prints, so port 8080 must be free).
 /// <reference lib="dom" />
 import t from 'tap';

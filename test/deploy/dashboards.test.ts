@@ -25,10 +25,10 @@ function balanced(expr: string): boolean {
   return stack.length === 0;
 }
 
-t.test('every family /metrics exports is in the README metrics table', async (t) => {
+t.test('every family /metrics exports is in the metrics table of docs/operations.md', async (t) => {
   const h = await startHarness(t);
   const body = await (await h.http('/metrics')).text();
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const readme = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
   const families = body
     .split('\n')
     .filter((l) => l.startsWith('# TYPE '))

@@ -1,6 +1,6 @@
 // The CI job that builds and runs the image (.github/workflows/docker.yml):
 // it must build this Dockerfile, probe /health, and check the exit code of a
-// SIGTERM, the three things the image promises (README "Docker").
+// SIGTERM, the three things the image promises (docs/deploy/docker.md).
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

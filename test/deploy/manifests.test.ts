@@ -1,6 +1,7 @@
 // deploy/: the Kubernetes and Container Apps manifests parse, probe routes
 // that exist (liveness /livez, readiness /readyz), give the drain its time,
-// and run unprivileged; every variable they set is one the proxy reads.
+// run unprivileged, and wire the workload's own Entra ID identity (keyless);
+// every variable they set is one the proxy or @azure/identity reads.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,9 @@ const KNOWN_VARS = new Set(
     .filter((v): v is string => v !== undefined),
 );
 
+/** Read by @azure/identity (DefaultAzureCredential), not by the proxy: which identity to use. */
+const IDENTITY_VARS = new Set(['AZURE_CLIENT_ID']);
+
 type Obj = Record<string, any>;
 
 function graceSeconds(env: Record<string, string>): number {
@@ -34,11 +38,12 @@ t.test('deploy/kubernetes.yaml', async (t) => {
   for (const d of docs) t.same(d.errors, [], 'parses');
   const objs = docs.map((d) => d.toJS() as Obj);
   const byKind = (k: string): Obj => objs.find((o) => o.kind === k) as Obj;
-  t.same(objs.map((o) => o.kind).sort(), ['ConfigMap', 'Deployment', 'Service']);
+  t.same(objs.map((o) => o.kind).sort(), ['ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
 
   const config = byKind('ConfigMap').data as Record<string, string>;
   for (const k of Object.keys(config)) t.ok(KNOWN_VARS.has(k), `ConfigMap ${k} is a variable the proxy reads`);
   t.equal(config.AZURE_AI_FOUNDRY_RESOURCE, '', 'no placeholder resource: the proxy refuses to start until it is set');
+  t.equal(config.ALLOWED_ORIGINS, '', 'no placeholder origin either: the operator names the front end');
 
   const spec = byKind('Deployment').spec.template.spec as Obj;
   const c = spec.containers[0] as Obj;
@@ -58,6 +63,17 @@ t.test('deploy/kubernetes.yaml', async (t) => {
   t.ok(
     spec.terminationGracePeriodSeconds > preStopS + graceSeconds(config) + AFTER_GRACE_S,
     `terminationGracePeriodSeconds ${spec.terminationGracePeriodSeconds} > preStop ${preStopS} + grace + ${AFTER_GRACE_S}`,
+  );
+
+  // Keyless: AKS workload identity. The webhook acts on pods labelled `use`
+  // whose ServiceAccount names the identity's client id.
+  const account = byKind('ServiceAccount').metadata as Obj;
+  t.equal(spec.serviceAccountName, account.name, 'the pod runs as the annotated ServiceAccount');
+  t.ok(account.annotations['azure.workload.identity/client-id'], 'the ServiceAccount names the identity');
+  t.equal(
+    byKind('Deployment').spec.template.metadata.labels['azure.workload.identity/use'],
+    'true',
+    'the pod asks the workload identity webhook for its token (a string, as the webhook matches it)',
   );
 
   t.equal(spec.securityContext.runAsNonRoot, true);
@@ -123,10 +139,28 @@ t.test('deploy/containerapp.yaml', async (t) => {
   const c = tpl.containers[0] as Obj;
   const env: Record<string, string> = {};
   for (const e of c.env as Array<{ name: string; value?: string }>) {
-    t.ok(KNOWN_VARS.has(e.name), `env ${e.name} is known`);
+    t.ok(KNOWN_VARS.has(e.name) || IDENTITY_VARS.has(e.name), `env ${e.name} is known`);
     if (e.value !== undefined) env[e.name] = e.value;
   }
   t.equal(env.TRUST_PROXY, '1', 'the ingress is one hop');
+
+  // Keyless: a user-assigned identity, and AZURE_CLIENT_ID so DefaultAzureCredential picks it.
+  const identity = doc.identity as Obj;
+  t.equal(identity.type, 'UserAssigned');
+  t.equal(Object.keys(identity.userAssignedIdentities).length, 1, 'one identity');
+  t.ok(env.AZURE_CLIENT_ID, 'AZURE_CLIENT_ID names its client id');
+  t.notOk(
+    (c.env as Array<{ name: string }>).some((e) => e.name === 'AZURE_SPEECH_KEY'),
+    'no key: the identity authorizes the upstream',
+  );
+  const secrets = (doc.properties.configuration.secrets ?? []) as Obj[];
+  for (const e of c.env as Array<{ name: string; secretRef?: string }>) {
+    if (e.secretRef !== undefined)
+      t.ok(
+        secrets.some((x) => x.name === e.secretRef),
+        `${e.name}: its secret exists`,
+      );
+  }
   const probe = (type: string): Obj => (c.probes as Obj[]).find((p) => p.type === type) as Obj;
   t.equal(probe('Liveness').httpGet.path, '/livez');
   t.equal(probe('Readiness').httpGet.path, '/readyz');

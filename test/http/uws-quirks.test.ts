@@ -1,7 +1,7 @@
 // What uWebSockets.js does on the wire that this proxy cannot change (its HTTP
 // parser and response writer are compiled into the binary), pinned here so
-// that an upgrade of uWS that changes them is noticed and the README's
-// security model (what a front proxy must reject or strip) is revisited.
+// that an upgrade of uWS that changes them is noticed and docs/security.md
+// (what a front proxy must reject or strip) is revisited.
 import t from 'tap';
 import { connect } from 'node:net';
 import { startHarness } from '../helpers/harness';

@@ -1,5 +1,5 @@
 // BUFFER_BUDGET_BYTES (docs/contract.md §3): one budget for every byte held for slow peers,
-// shown at test scale (the bench runs it at 1000 readers x 4 MB, README).
+// shown at test scale (the bench runs it at 1000 readers x 4 MB, docs/performance.md).
 import t from 'tap';
 import { startHarness } from '../helpers/harness';
 import { until } from '../helpers/wait';

@@ -1,4 +1,4 @@
-// WORKERS=2 on the real entry point (README: Scaling across cores): one port, one exact connection
+// WORKERS=2 on the real entry point (docs/operations.md, Scaling across cores): one port, one exact connection
 // cap, one rate limit, whole-process /health and /metrics, crash replacement,
 // and a shutdown that drains every worker.
 import t from 'tap';
