@@ -7,7 +7,7 @@
 import { Writable } from 'node:stream';
 import { connect, type Socket } from 'node:net';
 import type { us_listen_socket, us_socket, WebSocket } from 'uWebSockets.js';
-import uWS from '../../src/uws';
+import { uws } from '../../src/uws';
 import { loadConfig, type Env } from '../../src/config';
 import { createLogger } from '../../src/observability/logger';
 import { ProxyContext } from '../../src/proxy-context';
@@ -57,7 +57,7 @@ export async function startUpgradeServer(t: Teardown, env: Env = {}): Promise<Up
   const px = new ProxyContext(cfg, { logger: createLogger({ level: cfg.logLevel, pretty: false, destination }) });
   const events: string[] = [];
   const sockets = new Set<WebSocket<ClientUserData>>();
-  const app = uWS.App();
+  const app = uws().App();
   px.corkAnchor.route(app, (res) => res.cork(() => res.writeStatus('404 Not Found').end()));
   app.ws<ClientUserData>('/ws', {
     upgrade: (res, req, context) => {
@@ -82,11 +82,11 @@ export async function startUpgradeServer(t: Teardown, env: Env = {}): Promise<Up
     for (const ws of sockets) ws.close();
     px.corkAnchor.stop();
     await px.fleet?.close();
-    uWS.us_listen_socket_close(ls);
+    uws().us_listen_socket_close(ls);
   });
   return {
     px,
-    port: uWS.us_socket_local_port(ls as unknown as us_socket),
+    port: uws().us_socket_local_port(ls as unknown as us_socket),
     events,
     logs,
     logLine(msg) {
