@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// WORKERS=1 against WORKERS=2 in one run (README: Scaling across cores): the same stream load at
+// WORKERS=1 against WORKERS=2 in one run (docs/operations.md: Scaling across cores): the same stream load at
 // rising session counts, CPU per relayed frame, and the highest clean load
 // (every session open, zero loss, p99 round trip within 2x of direct) for each.
 //

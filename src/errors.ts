@@ -1,4 +1,4 @@
-// Every refusal the proxy can produce, in one table. The README lists them all
+// Every refusal the proxy can produce, in one table. docs/clients.md lists them all
 // (test/errors.test.ts checks that). A refusal before the upgrade is an HTTP
 // status with a JSON body; a request error after the upgrade is a Voice
 // Live-style `error` event followed by a close frame with the same reason.

@@ -4,7 +4,7 @@
 // upstream's receive queue (up to tcp_rmem's maximum). cgroup v2 charges that
 // memory to the container. Node and uWS.js cannot size socket buffers, so the
 // network namespace's settings are the only bound; at start the proxy says
-// when they leave it open (README, Relay semantics).
+// when they leave it open (docs/operations.md, Memory).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerMemoryLimit } from './memory-limit';
@@ -17,7 +17,7 @@ export interface KernelSocketBuffers {
   readonly rmemMaxBytes: number;
 }
 
-/** The settings README recommends: what they bound a stalled session's queues to. */
+/** The settings docs/operations.md (Memory) recommends: what they bound a stalled session's queues to. */
 export const RECOMMENDED_NOTSENT_LOWAT = 131072;
 export const RECOMMENDED_RMEM_MAX = 524288;
 
@@ -68,7 +68,7 @@ export function warnUnboundedSocketBuffers(
     },
     'kernel socket buffers are not bounded: a stalled session can hold perStalledSessionBytes in the kernel, ' +
       'outside BUFFER_BUDGET_BYTES and charged to this container; set net.ipv4.tcp_notsent_lowat=131072 and ' +
-      'net.ipv4.tcp_rmem="4096 131072 524288" (README, Relay semantics)',
+      'net.ipv4.tcp_rmem="4096 131072 524288" (docs/operations.md, Memory)',
   );
   return true;
 }

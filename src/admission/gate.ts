@@ -16,7 +16,7 @@ import { OriginPolicy } from './origin';
 import { SharedRateLimiter } from './shared-rate-limiter';
 import { RateLimiter } from './token-bucket';
 
-/** State shared by every worker thread (README: Scaling across cores); absent with WORKERS=1. */
+/** State shared by every worker thread (docs/operations.md: Scaling across cores); absent with WORKERS=1. */
 export interface SharedAdmission {
   readonly counter: SharedArrayBuffer;
   /** Buckets for plain HTTP routes. */

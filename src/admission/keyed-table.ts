@@ -1,5 +1,5 @@
 // A set-associative table over one SharedArrayBuffer, for per-client state
-// that every worker thread must see (README: Scaling across cores): the shared token buckets and
+// that every worker thread must see (docs/operations.md: Scaling across cores): the shared token buckets and
 // the shared per-IP connection counts. Each key's 128-bit keyed tag (see
 // seeded-hash.ts) picks a set of WAYS slots; the slot holding that exact tag is
 // the key's, so two different keys never share state. When a set is full the

@@ -1,5 +1,5 @@
 // The token bucket of token-bucket.ts, shared by every worker thread so a
-// client's allowance does not multiply by WORKERS (README: Scaling across cores). Buckets live in a
+// client's allowance does not multiply by WORKERS (docs/operations.md: Scaling across cores). Buckets live in a
 // KeyedTable: each key's bucket is found by its full 128-bit keyed tag, so two
 // clients never share a bucket, whatever they send and even with the hash key
 // in hand (the old 31-bit-seeded slot index let an attacker who

@@ -13,7 +13,7 @@
 // different free slot; so after taking one, a claim scans the window again and
 // reports 'replayed' if another live slot holds the same fingerprint. In that
 // race both are refused, which is the safe outcome. Across replicas the table
-// is per process: see README (Security model, Tickets).
+// is per process: see docs/security.md (Caller authentication).
 import { randomInt } from 'node:crypto';
 import { createHmac } from 'node:crypto';
 

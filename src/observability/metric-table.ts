@@ -2,7 +2,7 @@
 // type, help, labels, and whether the telemetry pump sends it to Application
 // Insights. /metrics is rendered from these entries, the pump's list and the
 // upgrade outcome counters are derived from them, and a test holds the
-// README's metrics table to them (with node-metric-table.ts for the rest).
+// docs/operations.md's metrics table to them (with node-metric-table.ts for the rest).
 //
 // The counters themselves stay plain number fields of Metrics, so the hot path
 // is `metrics.framesClientToUpstream++`: each series here names the field it
