@@ -12,7 +12,7 @@ import { until } from '../helpers/wait';
 import { startRawUpstream, serverFrame, type RawConn, type RawUpstream } from '../helpers/raw-upstream';
 import type { TestClient } from '../helpers/client';
 import type { Session } from '../../src/relay/session';
-import { BLOCK_BYTES } from '../../src/relay/assembly-pool';
+import { BLOCK_BYTES } from '../../src/upstream/assembly-pool';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;

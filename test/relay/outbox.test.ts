@@ -7,7 +7,15 @@
 import t, { type Test } from 'tap';
 import uWS from 'uWebSockets.js';
 import WebSocket from 'ws';
-import { afterRead, beforeRead, enqueue, flush, shedWhenSafe, type OutboxOwner } from '../../src/relay/outbox';
+import { Outbox, type OutboxOwner, type OutboxSession } from '../../src/relay/outbox';
+
+// One outbox, as a thread has (the proxy makes one in its ProxyContext).
+const outbox = new Outbox();
+const beforeRead = (): void => outbox.beforeRead();
+const afterRead = (): void => outbox.afterRead();
+const flush = (): void => outbox.flush();
+const enqueue = (s: OutboxSession, data: Buffer, isBinary: boolean): void => outbox.enqueue(s, data, isBinary);
+const shedWhenSafe = (owner: OutboxOwner<OutboxSession>): void => outbox.shedWhenSafe(owner);
 
 interface Browser {
   ws: WebSocket;

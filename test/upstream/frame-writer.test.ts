@@ -6,7 +6,7 @@ import t from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createServer, connect } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
-import { writeFrame } from '../../src/relay/frame-writer';
+import { writeFrame } from '../../src/upstream/frame-writer';
 
 t.test('frames round-trip through a ws server', async (t) => {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
