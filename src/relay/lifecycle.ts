@@ -5,13 +5,31 @@
 // browser's socket is closed and the upstream's 'close' has come (or it never
 // started): then the session is finished, once.
 import type { WebSocket as ClientSocket } from 'uWebSockets.js';
+import type { Logger } from 'pino';
 import { Errors, type ProxyError } from '../errors';
 import { CLOSE_ABNORMAL, CLOSE_NORMAL } from '../constants';
 import { UpstreamSocket } from '../upstream/socket';
 import { checkUpstreamBuffer, account, releaseHeld } from './accounting';
 import { clampReason, clientCodeFor, isSendableCode, upstreamCodeFor, uwsFailure } from './close-codes';
 import type { Relay } from './relay';
-import { UpstreamState, type ClientUserData, type Session } from './session';
+import { Session, UpstreamState, type ClientUserData } from './session';
+import type { UpstreamTarget } from '../upstream/target';
+
+/** A validated browser connection becomes session `id`; its upstream connect starts now unless told otherwise. */
+export function open(
+  r: Relay,
+  id: number,
+  client: ClientSocket<ClientUserData>,
+  target: UpstreamTarget,
+  ip: string,
+  log: Logger,
+  connectNow: boolean,
+): Session {
+  const s = new Session(r, id, ip, target, log, client, Date.now());
+  r.sessions.add(s);
+  if (connectNow) connect(r, s, '');
+  return s;
+}
 
 /** Open the upstream leg; `authorization` (the proxy's own token) is added to the target's headers. */
 export function connect(r: Relay, s: Session, authorization: string): void {

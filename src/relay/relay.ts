@@ -14,7 +14,7 @@ import type { UpstreamEvents, UpstreamSocket } from '../upstream/socket';
 import type { RelayMetrics } from './relay-metrics';
 import type { BufferBudget } from './buffer-budget';
 import type { Outbox, OutboxOwner } from './outbox';
-import { Session, UpstreamState, type ClientUserData } from './session';
+import { UpstreamState, type ClientUserData, type Session } from './session';
 import { account, noteAssembly, noteUpstreamBuffer, checkUpstreamBuffer, shed } from './accounting';
 import { afterSends, clientDrain } from './flow';
 import {
@@ -23,6 +23,7 @@ import {
   connect,
   fail,
   maybeFinish,
+  open,
   upstreamClosed,
   upstreamOpened,
   upstreamRefused,
@@ -66,10 +67,7 @@ export class Relay implements UpstreamEvents<Session>, OutboxOwner<Session> {
     log: Logger,
     connectNow = true,
   ): Session {
-    const s = new Session(this, this.nextId++, ip, target, log, client, Date.now());
-    this.sessions.add(s);
-    if (connectNow) connect(this, s, '');
-    return s;
+    return open(this, this.nextId++, client, target, ip, log, connectNow);
   }
 
   /** Open the upstream leg; `authorization` (the proxy's own token) is added to the target's headers. */
