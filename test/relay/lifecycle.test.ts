@@ -95,6 +95,17 @@ t.test('close codes that may not cross are mapped, both ways', async (t) => {
     await h.finishedOf(s);
     t.equal(s.clientCloseCode, 1006);
   });
+  await t.test('a browser leg uWS failed itself (invalid UTF-8): the upstream learns the real cause', async (t) => {
+    const { browser, s } = await h.connect();
+    const up = await h.upstream.nextConnection();
+    await until(() => s.upstreamState === UpstreamState.Open, 'the upstream to open');
+    browser.ws.send(Buffer.from([0xff, 0xfe]), { binary: false });
+    t.equal((await browser.closed).code, 1006, 'uWS sends no close frame');
+    t.same(await up.closed, { code: Errors.INVALID_UTF8.closeCode, reason: Errors.INVALID_UTF8.message });
+    await h.finishedOf(s);
+    t.equal(s.error, Errors.INVALID_UTF8);
+    t.equal(s.clientCloseCode, Errors.INVALID_UTF8.closeCode);
+  });
   await t.test('an upstream close without a status: the browser gets none either (1005)', async (t) => {
     const { browser, s } = await h.connect();
     const up = await h.upstream.nextConnection();

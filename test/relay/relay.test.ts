@@ -90,3 +90,15 @@ t.test('a queue past its bound in bytes closes the session (pending_overflow)', 
   t.equal(h.metrics.pendingOverflows, 1);
   t.equal(s.bytesIn, 600);
 });
+
+t.test("the upstream's pong reaches the session through the upstream leg's events", async (t) => {
+  const h = await startRelay(t);
+  const { s } = await h.connect();
+  const up = await h.upstream.nextConnection();
+  await until(() => s.upstreamState === UpstreamState.Open, 'the upstream to open');
+  // What the sweeper does each keepalive round.
+  s.upstreamAlive = false;
+  s.upstream!.ping();
+  await until(() => s.upstreamAlive, 'the pong');
+  t.equal(up.pings, 1, 'the upstream got the ping');
+});
