@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The upstream frame parser alone (src/relay/frame-parser.ts), in user-space
+// The upstream frame parser alone (src/upstream/frame-parser.ts), in user-space
 // instructions per message counted by callgrind: the relay's per-frame cost
 // in bench/instructions.mjs moves by +-20 % between runs of one build (how
 // many frames each read carries depends on timing under valgrind), this does
@@ -37,8 +37,8 @@ if (o.help) {
 if (o.child > 0) {
   const require = createRequire(import.meta.url);
   const dist = resolve(ROOT, o.dist);
-  const { FrameParser } = require(join(dist, 'relay', 'frame-parser.js'));
-  const { reclaimAssemblies } = require(join(dist, 'relay', 'assembly-pool.js'));
+  const { FrameParser } = require(join(dist, 'upstream', 'frame-parser.js'));
+  const { reclaimAssemblies } = require(join(dist, 'upstream', 'assembly-pool.js'));
   const n = o.frameBytes;
   const head = n < 126 ? 2 : 4;
   const one = Buffer.alloc(head + n, 0x41);

@@ -3,7 +3,7 @@
 // local TLS echo server (its own process), the client's RSS per socket after
 // the handshake and after R rounds of K 2.6 KB frames each way, with a
 // context per connection (tls.connect's default) or one shared context
-// (src/relay/upstream-tls.ts). K frames in flight stand for a relay that is
+// (src/upstream/tls-context.ts). K frames in flight stand for a relay that is
 // behind: the peer's records arrive together, and every read is large.
 //
 //   node bench/tls-socket-memory.mjs [--sockets 1000] [--rounds 20] [--burst 1,10] [--json FILE]

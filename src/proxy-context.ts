@@ -14,6 +14,7 @@ import { Metrics } from './observability/metrics';
 import type { MetricsBoard } from './observability/metrics-board';
 import { NOOP_TELEMETRY, type Telemetry } from './observability/telemetry';
 import { BufferBudget } from './relay/buffer-budget';
+import { Outbox } from './relay/outbox';
 import { Relay } from './relay/relay';
 import type { Session } from './relay/session';
 import { Sweeper } from './relay/sweeper';
@@ -32,6 +33,8 @@ export class ProxyContext {
   readonly gate: AdmissionGate;
   readonly models: ModelPolicy;
   readonly budget: BufferBudget;
+  /** This thread's outbox for upstream -> browser frames (relay/outbox.ts), shared by every session. */
+  readonly outbox: Outbox;
   readonly relay: Relay;
   readonly sweeper: Sweeper;
   /** The proxy's own Entra ID token, for keyless sessions. */
@@ -68,6 +71,7 @@ export class ProxyContext {
     this.workerIndex = deps.shared?.index ?? 0;
     this.sharesPort = deps.shared !== undefined;
     this.budget = new BufferBudget(cfg.bufferBudgetBytes, deps.budget, this.workerIndex);
+    this.outbox = new Outbox();
     this.relay = new Relay(
       {
         pendingMaxFrames: cfg.pendingMaxFrames,
@@ -79,6 +83,7 @@ export class ProxyContext {
       },
       this.metrics,
       this.budget,
+      this.outbox,
       (s) => sessionFinished(this, s),
     );
     this.sweeper = new Sweeper(this.relay, cfg);

@@ -1,15 +1,29 @@
 // One browser <-> Voice Live session: all per-connection state in one object
 // whose every field is set in the constructor, so V8 keeps a single shape and
-// the module-level handlers in relay.ts reach it without closures.
+// the module-level handlers (client-socket.ts, upstream/socket.ts) reach it
+// without closures.
 import type { WebSocket as ClientSocket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { ProxyError } from '../errors';
 import type { UpstreamTarget } from '../upstream/target';
-import type { UpstreamSocket } from './upstream-socket';
+import type { UpstreamSocket } from '../upstream/socket';
 import type { Relay } from './relay';
 import type { Lease } from '../fleet/fleet-limiter';
 
 export type Initiator = '' | 'client' | 'upstream' | 'proxy';
+
+/**
+ * Where the upstream leg is. Connecting from the session's start (a keyless
+ * session waits for the proxy's token first, with `upstream` still null)
+ * until ws's 'open' or 'close'; Closing once the proxy sent its close frame;
+ * Closed at ws's 'close', the leg's last event. Numbers: compared per frame.
+ */
+export const enum UpstreamState {
+  Connecting = 0,
+  Open = 1,
+  Closing = 2,
+  Closed = 3,
+}
 
 /** What the uWS socket carries: set in the upgrade handler, read in open. */
 export interface ClientUserData {
@@ -42,9 +56,8 @@ export class Session {
 
   /** null once the browser leg has closed: uWS sockets must not be touched after close. */
   client: ClientSocket<ClientUserData> | null;
-  upstream: UpstreamSocket | null;
-  upstreamOpen: boolean;
-  upstreamDone: boolean;
+  upstream: UpstreamSocket<Session> | null;
+  upstreamState: UpstreamState;
   /** Why the upstream connect failed, decided by whoever saw it first. */
   upstreamFailure: ProxyError | null;
   connectTimer: NodeJS.Timeout | null;
@@ -59,7 +72,7 @@ export class Session {
 
   /**
    * Bytes held for this session's slow peers (BUFFER_BUDGET_BYTES): uWS's
-   * buffer toward the browser at its largest (see Relay.noteClientBuffer), and
+   * buffer toward the browser at its largest (see accounting.ts noteClientBuffer), and
    * the upstream socket's write buffer as last seen; with pendingBytes and
    * heldAssembly, charged to the process budget as heldKiB.
    */
@@ -85,10 +98,26 @@ export class Session {
 
   /** The proxy's reason for ending the session, when it was the proxy's or a protocol error. */
   error: ProxyError | null;
-  closedBy: Initiator;
+  /** Who ended the session: set once, by endedBy(). */
+  private initiator: Initiator;
   clientCloseCode: number;
   upstreamCloseCode: number;
   finished: boolean;
+
+  /** Who ended the session ('' while it runs): the first to call endedBy(). */
+  get closedBy(): Initiator {
+    return this.initiator;
+  }
+
+  /** The session is ending because of `who`; only the first cause counts. */
+  endedBy(who: Exclude<Initiator, ''>): void {
+    if (this.initiator === '') this.initiator = who;
+  }
+
+  /** The upstream has opened (it may have closed since): its connect time is known from then. */
+  get upstreamOpen(): boolean {
+    return this.upstreamConnectMs >= 0;
+  }
 
   /** A log line's fields: who this session is, plus `extra`. */
   line(extra: Record<string, unknown>): Record<string, unknown> {
@@ -115,15 +144,14 @@ export class Session {
     this.id = id;
     this.ip = ip;
     this.target = target;
-    // The parent logger, not a child: a pino child per session cost about 1 KB
-    // of memory for the session's life, for the two or three lines it writes.
+    // The parent logger, not a child: a pino child per session costs memory
+    // for the session's whole life, for the two or three lines it writes.
     this.log = log;
     this.openedAt = now;
     this.subject = '';
     this.client = client;
     this.upstream = null;
-    this.upstreamOpen = false;
-    this.upstreamDone = false;
+    this.upstreamState = UpstreamState.Connecting;
     this.upstreamFailure = null;
     this.connectTimer = null;
     this.connectStartedAt = 0;
@@ -145,7 +173,7 @@ export class Session {
     this.framesOut = 0;
     this.bytesOut = 0;
     this.error = null;
-    this.closedBy = '';
+    this.initiator = '';
     this.clientCloseCode = 0;
     this.upstreamCloseCode = 0;
     this.finished = false;

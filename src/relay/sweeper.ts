@@ -4,7 +4,7 @@
 // keeps the buffer budget's view of held bytes fresh.
 import { Errors } from '../errors';
 import type { Relay } from './relay';
-import type { Session } from './session';
+import { UpstreamState, type Session } from './session';
 
 export interface SweepOptions {
   readonly keepaliveIntervalMs: number;
@@ -21,23 +21,21 @@ export function tickInterval(o: SweepOptions): number {
   return Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
 }
 
-let pingSocket: Session;
-function pingCorked(): void {
-  pingSocket.client?.ping();
-}
-
 export class Sweeper {
   private timer: NodeJS.Timeout | null = null;
   private readonly tickMs: number;
   /**
    * Ticks per keepalive interval. Each session is pinged on one of them, the
    * one its id picks, so a tick pings a share of the sessions rather than all
-   * of them at once: 2000 idle TLS sessions pinged in one callback (a ping on
-   * each leg, a TLS write upstream) held the thread for 131 ms, a gap in
-   * every session's audio once per interval.
+   * of them at once: every idle session pinged in one callback (a ping on
+   * each leg, a TLS write upstream) holds the thread long enough to leave a
+   * gap in every session's audio once per interval (docs/decisions/0005-ping-slots.md).
    */
   private readonly pingSlots: number;
   private ticks = 0;
+  /** The session being pinged: cork() runs its callback synchronously; bound once, no closure per ping. */
+  private pinging: Session | null = null;
+  private readonly pingBound: () => void;
 
   constructor(
     private readonly relay: Relay,
@@ -45,6 +43,7 @@ export class Sweeper {
   ) {
     this.tickMs = tickInterval(o);
     this.pingSlots = Math.max(1, Math.round(o.keepaliveIntervalMs / this.tickMs));
+    this.pingBound = this.pingClient.bind(this);
   }
 
   start(): void {
@@ -89,17 +88,23 @@ export class Sweeper {
       return;
     }
     // A paused upstream cannot read its pong; it is not dead, we stopped listening.
-    if (s.upstreamOpen && !s.upstreamAlive && !s.paused) {
+    const upstreamOpen = s.upstreamState === UpstreamState.Open;
+    if (upstreamOpen && !s.upstreamAlive && !s.paused) {
       this.relay.fail(s, Errors.UPSTREAM_LOST);
       return;
     }
     s.clientAlive = false;
-    pingSocket = s;
-    s.client?.cork(pingCorked);
-    if (s.upstreamOpen && s.upstream !== null && !s.upstreamDone) {
+    this.pinging = s;
+    s.client?.cork(this.pingBound);
+    this.pinging = null;
+    if (upstreamOpen && s.upstream !== null) {
       s.upstreamAlive = false;
       s.upstream.ping();
     }
+  }
+
+  private pingClient(): void {
+    this.pinging?.client?.ping();
   }
 }
 

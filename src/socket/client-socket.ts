@@ -9,7 +9,7 @@ import { UPSTREAM_MAX_PAYLOAD, type ProxyContext } from '../proxy-context';
 import type { ClientUserData } from '../relay/session';
 import { releaseSlots } from '../upgrade/slots';
 import { upgrade } from '../upgrade/upgrade-handler';
-import { connectAsServer } from './keyless-connect';
+import { connectAsServer } from '../upstream/keyless-connect';
 
 type ClientSocket = WebSocket<ClientUserData>;
 

@@ -12,12 +12,12 @@ import { until } from '../helpers/wait';
 import { startRawUpstream, serverFrame, type RawConn, type RawUpstream } from '../helpers/raw-upstream';
 import type { TestClient } from '../helpers/client';
 import type { Session } from '../../src/relay/session';
-import { BLOCK_BYTES } from '../../src/relay/assembly-pool';
+import { BLOCK_BYTES } from '../../src/upstream/assembly-pool';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
 const PIECE = 64 * KIB;
-/** Not charged: the frame one read cut (relay.ts ASSEMBLY_SLACK_BYTES). */
+/** Not charged: the frame one read cut (src/relay/accounting.ts ASSEMBLY_SLACK_BYTES). */
 const SLACK = 64 * KIB;
 
 /** Bytes that differ at every offset, so a block reused too early or out of order shows. */

@@ -1,4 +1,4 @@
-// The upstream's frames as the proxy reads them (upstream-reader.ts): frames
+// The upstream's frames as the proxy reads them (src/upstream/reader.ts): frames
 // in the same TCP segment as the 101 response, frames cut at every kind of
 // boundary, pings answered, and malformed frames answered as ws answered them
 // (close 1002/1009 upstream, 1011 "Upstream connection lost" to the browser),
@@ -121,7 +121,7 @@ t.test(
     while (u.messages.length === 0) await new Promise((r) => u.socket.once('data', r));
     t.equal(u.messages[0].data.toString(), '{"type":"input_audio_buffer.append"}', 'and the other way');
 
-    // A second session over the thread's shared TLS context (upstream-tls.ts), alongside the first.
+    // A second session over the thread's shared TLS context (src/upstream/tls-context.ts), alongside the first.
     const c2 = new TestClient(url);
     t.teardown(() => c2.ws.terminate());
     t.equal((await c2.nextJson()).type, 'session.created', 'a second session trusts the same upstream');

@@ -1,7 +1,8 @@
 // Which close codes cross from one leg to the other, and how reasons are cut
 // to fit a close frame (RFC 6455 5.5.1, 7.4.1-2).
 import t from 'tap';
-import { clampReason, isSendableCode, upstreamCodeFor } from '../../src/relay/close-codes';
+import { clampReason, clientCodeFor, isSendableCode, upstreamCodeFor, uwsFailure } from '../../src/relay/close-codes';
+import { Errors } from '../../src/errors';
 import { MAX_CLOSE_REASON_BYTES } from '../../src/constants';
 
 t.test('isSendableCode: the codes a close frame may carry', async (t) => {
@@ -21,6 +22,24 @@ t.test('upstreamCodeFor: what the upstream is told when the browser leg closed',
   t.equal(upstreamCodeFor(4001), 4001, 'application codes pass through');
   t.equal(upstreamCodeFor(1015), 1001, 'a local-only code becomes going away');
   t.equal(upstreamCodeFor(1004), 1001, 'a reserved code becomes going away');
+});
+
+t.test('clientCodeFor: what the browser is told when the upstream closed', async (t) => {
+  t.equal(clientCodeFor(1005), 0, 'no status from the upstream: close without a status');
+  t.equal(clientCodeFor(1000), 1000, 'a normal close passes through');
+  t.equal(clientCodeFor(4001), 4001, 'application codes pass through');
+  t.equal(clientCodeFor(1011), 1011);
+});
+
+t.test('uwsFailure: the protocol error behind a browser leg uWS failed itself', async (t) => {
+  t.equal(uwsFailure(1006, 'Received invalid UTF-8'), Errors.INVALID_UTF8);
+  t.equal(uwsFailure(1006, 'Received too big message'), Errors.MESSAGE_TOO_BIG);
+  t.equal(
+    uwsFailure(1006, 'Received TCP FIN before WebSocket close frame'),
+    undefined,
+    'a vanished browser is no error',
+  );
+  t.equal(uwsFailure(1000, 'Received invalid UTF-8'), undefined, 'a browser that sent a close frame chose its reason');
 });
 
 t.test('clampReason: at most 123 bytes, never half a UTF-8 sequence', async (t) => {

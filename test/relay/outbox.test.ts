@@ -7,7 +7,16 @@
 import t, { type Test } from 'tap';
 import uWS from 'uWebSockets.js';
 import WebSocket from 'ws';
-import { afterRead, beforeRead, enqueue, flush, shedWhenSafe, type OutboxOwner } from '../../src/relay/outbox';
+import { socketOf } from '../../src/upstream/ws-adapter';
+import { Outbox, type OutboxOwner, type OutboxSession } from '../../src/relay/outbox';
+
+// One outbox, as a thread has (the proxy makes one in its ProxyContext).
+const outbox = new Outbox();
+const beforeRead = (): void => outbox.beforeRead();
+const afterRead = (): void => outbox.afterRead();
+const flush = (): void => outbox.flush();
+const enqueue = (s: OutboxSession, data: Buffer, isBinary: boolean): void => outbox.enqueue(s, data, isBinary);
+const shedWhenSafe = (owner: OutboxOwner<OutboxSession>): void => outbox.shedWhenSafe(owner);
 
 interface Browser {
   ws: WebSocket;
@@ -222,7 +231,7 @@ t.test('backpressure and a drop reach the owner; a dropped run stops sending', a
   const server = await start(t, 256 * 1024);
   const owner = new Owner();
   const [slow, ss] = await server.connect();
-  (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  socketOf(slow.ws)!.pause();
   const S = new TestSession(ss, owner);
   const chunk = Buffer.alloc(64 * 1024, 7);
 
@@ -254,7 +263,7 @@ t.test('a shed asked for during a flush waits for the flush; outside one it is i
   const server = await start(t, 128 * 1024);
   const owner = new Owner();
   const [slow, ss] = await server.connect();
-  (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  socketOf(slow.ws)!.pause();
   const [b, sb] = await server.connect();
   const S = new TestSession(ss, owner);
   const B = new TestSession(sb, owner);

@@ -3,8 +3,8 @@
 // (message-assembly.ts). Over TLS every frame larger than a record (16 KiB) is
 // cut, and over plain sockets most 64 KiB audio bursts are; one fresh buffer
 // per such frame was garbage that V8 collects late (it waits for tens of MiB
-// of external memory per thread), about 45 MiB of RSS beyond what the buffer
-// budget could see in the 1000-stalled-readers run. So blocks are reused: a
+// of external memory per thread), RSS the buffer budget could not see
+// (docs/decisions/0008-message-assembly.md). So blocks are reused: a
 // message that fits in one block is sent as a view of it (the outbox sends
 // it, and uWS copies it, before the read callback returns), and only then
 // (reclaimAssemblies, called by the reader after the flush) is the block

@@ -1,6 +1,6 @@
 // Server -> client WebSocket frames (RFC 6455 5), parsed straight out of
 // whatever buffer a socket read filled. It replaces ws's Receiver on the
-// upstream leg only (upstream-reader.ts says why), and accepts and refuses
+// upstream leg only (reader.ts; docs/decisions/0001-own-upstream-frame-parser.md), and accepts and refuses
 // exactly what that Receiver does with the options the proxy gave it: no
 // permessage-deflate, skipUTF8Validation, maxPayload = UPSTREAM_MAX_PAYLOAD,
 // maxFragments 16384. The error messages and close codes are ws's own.
@@ -142,7 +142,7 @@ export class FrameParser {
   private checkStart(b0: number, b1: number): boolean {
     if ((b0 & 0x30) !== 0)
       return this.fail(1002, 'Invalid WebSocket frame: RSV2 and RSV3 must be clear', 'WS_ERR_UNEXPECTED_RSV_2_3');
-    // permessage-deflate is never negotiated upstream (upstream-socket.ts), so RSV1 is always an error.
+    // permessage-deflate is never negotiated upstream (socket.ts), so RSV1 is always an error.
     if ((b0 & 0x40) !== 0)
       return this.fail(1002, 'Invalid WebSocket frame: RSV1 must be clear', 'WS_ERR_UNEXPECTED_RSV_1');
     const fin = (b0 & 0x80) !== 0;

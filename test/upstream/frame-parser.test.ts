@@ -6,8 +6,8 @@
 import t, { type Test } from 'tap';
 import type { Writable } from 'node:stream';
 import WebSocket from 'ws';
-import { FrameParser, MAX_FRAGMENTS, type FrameSink } from '../../src/relay/frame-parser';
-import { BLOCK_BYTES, reclaimAssemblies } from '../../src/relay/assembly-pool';
+import { FrameParser, MAX_FRAGMENTS, type FrameSink } from '../../src/upstream/frame-parser';
+import { BLOCK_BYTES, reclaimAssemblies } from '../../src/upstream/assembly-pool';
 
 type Event = [string, ...Array<string | number | boolean>];
 
@@ -350,7 +350,7 @@ t.test('a message of more than 16384 fragments is refused with 1008', async (t) 
 t.test(
   'cut frames and fragments assembled in reused blocks: each freed only after its read, never while still held',
   async (t) => {
-    // The reader's contract (upstream-reader.ts): a read is pushed, the frames it
+    // The reader's contract (upstream/reader.ts): a read is pushed, the frames it
     // produced are sent (uWS copies them) by afterRead, then reclaimAssemblies().
     // Two sessions, interleaved reads that cut every frame, content that differs
     // per frame: what is "sent" at the end of each read must be what was framed.

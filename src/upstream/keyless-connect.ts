@@ -3,7 +3,8 @@
 // the browser as close 1011 with a reason it can read (an HTTP refusal is
 // opaque to a browser's WebSocket), the upgrade handler stays synchronous,
 // and the browser's first frames queue in the relay meanwhile as they do
-// during any upstream connect. The wait is bounded by UPSTREAM_CONNECT_TIMEOUT_MS.
+// during any upstream connect. The wait is bounded by UPSTREAM_CONNECT_TIMEOUT_MS
+// (docs/decisions/0009-keyless-token-after-upgrade.md).
 import { Errors } from '../errors';
 import type { ProxyContext } from '../proxy-context';
 import type { Session } from '../relay/session';

@@ -1,8 +1,8 @@
 // Browser -> upstream frames, framed here and written straight to the
-// upstream's TCP socket instead of through ws's WebSocket.send/Sender. The
-// profile at 1000 sessions showed the per-send options object, toBuffer,
-// Sender.frame and the masked copy as the largest JS cost on this leg; this
-// does one allocation (from Buffer's pool for audio-sized frames) and one copy.
+// upstream's TCP socket instead of through ws's WebSocket.send/Sender, whose
+// per-send options object, toBuffer, Sender.frame and masked copy were the
+// largest JS cost on this leg in the profiles; this does one allocation (from
+// Buffer's pool for audio-sized frames) and one copy.
 //
 // Ordering with ws's own writes (pings, close) is kept: ws writes synchronously
 // to the same socket (no permessage-deflate, so its Sender never queues), and

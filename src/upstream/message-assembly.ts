@@ -6,8 +6,8 @@
 // announces 16 MiB and then sends slowly must not pin 16 MiB the moment the
 // header arrives. `held` is what this costs (whole blocks, plus the exact size
 // of pieces too small for one); the parser reports it to the session, which
-// charges it to the buffer budget beyond one read's worth (relay.ts,
-// docs/contract.md §3).
+// charges it to the buffer budget beyond one read's worth (relay/accounting.ts,
+// docs/decisions/0008-message-assembly.md).
 //
 // Only the slow path comes here: a frame that lies wholly inside one read and
 // ends a message without fragments before it is sent as a view of the read

@@ -1,5 +1,5 @@
 // Every upstream TLS connection of a thread shares one client context
-// (upstream-tls.ts); sharing must not loosen verification: a certificate the
+// (tls-context.ts); sharing must not loosen verification: a certificate the
 // process does not trust is still refused, on every connection. (That the
 // shared context trusts NODE_EXTRA_CA_CERTS is shown end to end by
 // test/integration/upstream-frames.test.ts, over TLS, with two sessions.)
@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { connectTls } from '../../src/relay/upstream-reader';
-import { upstreamSecureContext } from '../../src/relay/upstream-tls';
+import { connectTls } from '../../src/upstream/reader';
+import { upstreamSecureContext } from '../../src/upstream/tls-context';
 import { writeTestCert } from '../helpers/test-cert';
 
 t.test('one context per thread', async (t) => {

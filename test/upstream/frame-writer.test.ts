@@ -5,8 +5,9 @@
 import t from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createServer, connect } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
-import { writeFrame } from '../../src/relay/frame-writer';
+import type { AddressInfo } from 'node:net';
+import { writeFrame } from '../../src/upstream/frame-writer';
+import { socketOf } from '../../src/upstream/ws-adapter';
 
 t.test('frames round-trip through a ws server', async (t) => {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -24,7 +25,7 @@ t.test('frames round-trip through a ws server', async (t) => {
   const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
   await new Promise((r) => client.once('open', r));
   t.teardown(() => client.terminate());
-  const socket = (client as unknown as { _socket: Socket })._socket;
+  const socket = socketOf(client)!;
 
   const payloads: Array<[Buffer, boolean]> = [];
   for (const size of [0, 5, 47, 48, 125, 126, 2644, 65535, 65536, 200_000]) {
