@@ -13,7 +13,7 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
 /**
  * Node versions that load an ES module with require() unflagged: 20.19+,
  * 22.12+, 23 and later (not 21, not 22.0 to 22.11). All of them have
- * util.parseEnv (20.12+), which config.ts needs too.
+ * util.parseEnv (20.12+), which src/config/env-file.ts needs too.
  */
 function hasRequireEsm(major: number, minor: number): boolean {
   if (major === 20) return minor >= 19;
@@ -36,7 +36,11 @@ t.test('engines.node admits only Node versions with require(esm) (jose 6) and ut
     type?: string;
   };
   t.equal(jose.type, 'module', 'the reason: jose is an ES module, loaded from CommonJS');
-  t.match(readFileSync(join(ROOT, 'src', 'config.ts'), 'utf8'), /parseEnv/, 'and config.ts uses util.parseEnv');
+  t.match(
+    readFileSync(join(ROOT, 'src', 'config', 'env-file.ts'), 'utf8'),
+    /parseEnv/,
+    'and the .env reader uses util.parseEnv',
+  );
   t.match(readFileSync(join(ROOT, 'README.md'), 'utf8'), /Node\.js 20\.19\+ or 22\.12\+/, 'README says the same');
   t.match(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), /^FROM node:22-/m, 'the image runs Node 22 (22.12 or later)');
 });
