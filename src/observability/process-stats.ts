@@ -26,8 +26,9 @@ export function openFds(): number | null {
 }
 
 /**
- * Listing /proc/self/fd costs about 3 us per descriptor (32 ms at 10,000,
- * measured): too long to block a thread that relays audio at every scrape.
+ * Listing /proc/self/fd costs time in proportion to the open descriptors
+ * (docs/performance.md, Metrics scrape): at tens of thousands that is too
+ * long to block a thread that relays audio at every scrape.
  * So a scrape reports the count taken in the background after the previous
  * one (the libuv thread pool lists the directory), at most one scrape old;
  * only the first scrape counts synchronously, while the process is young.

@@ -3,6 +3,7 @@ import t from 'tap';
 import { startHarness } from '../helpers/harness';
 import { startWsUpstream } from '../helpers/ws-upstream';
 import { until } from '../helpers/wait';
+import { socketOf } from '../../src/upstream/ws-adapter';
 
 const MB = 1024 * 1024;
 
@@ -71,7 +72,7 @@ t.test('a stalled reader against a 100 MB burst: memory bounded, others unaffect
 t.test('a slow upstream: what is buffered for it is bounded and the session closes 1013', async (t) => {
   const up = await startWsUpstream((c) => {
     // Never read: the upstream stops draining its socket.
-    (c.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    socketOf(c.ws)!.pause();
   });
   t.teardown(() => up.close());
   const h = await startHarness(t, {

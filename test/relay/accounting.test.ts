@@ -6,7 +6,7 @@ import t from 'tap';
 import { Errors } from '../../src/errors';
 import { UpstreamState } from '../../src/relay/session';
 import { until } from '../helpers/wait';
-import { startRelay } from './relay-harness';
+import { startRelay } from '../helpers/relay-harness';
 
 const KIB = 1024;
 /** What accounting.ts leaves uncharged of an assembly: one read's worth. */

@@ -7,7 +7,7 @@ import t from 'tap';
 import { UpstreamState } from '../../src/relay/session';
 import { socketOf } from '../../src/upstream/ws-adapter';
 import { until } from '../helpers/wait';
-import { startRelay } from './relay-harness';
+import { startRelay } from '../helpers/relay-harness';
 
 const FRAME = 64 * 1024;
 /** A bound on the frames sent to reach the mark (1 GiB): the loop stops at the pause. */

@@ -8,7 +8,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { UpstreamState } from '../../src/relay/session';
 import { Errors } from '../../src/errors';
 import { until } from '../helpers/wait';
-import { startRelay } from './relay-harness';
+import { startRelay } from '../helpers/relay-harness';
 
 t.test('Connecting -> Open -> Closing -> Closed, finished once, closed by the client', async (t) => {
   const atClientClose: Array<{ state: UpstreamState; finished: boolean }> = [];

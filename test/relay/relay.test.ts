@@ -7,7 +7,7 @@ import { Errors } from '../../src/errors';
 import { UpstreamState } from '../../src/relay/session';
 import { toKiB } from '../../src/relay/buffer-budget';
 import { until } from '../helpers/wait';
-import { startRelay } from './relay-harness';
+import { startRelay } from '../helpers/relay-harness';
 
 t.test('frames cross both ways unchanged, text and binary, and are counted', async (t) => {
   const h = await startRelay(t);

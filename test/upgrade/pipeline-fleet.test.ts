@@ -7,7 +7,7 @@ import Redis from 'ioredis';
 import { mintTicket } from '../../src/auth/mint-ticket';
 import { redisMissing, startRedis } from '../helpers/redis-server';
 import { until } from '../helpers/wait';
-import { codeOf, sendUpgrade, startUpgradeServer, upgradeOnce } from './upgrade-server';
+import { codeOf, sendUpgrade, startUpgradeServer, upgradeOnce } from '../helpers/upgrade-server';
 
 const skip = redisMissing();
 const SECRET = 'ticket-secret-for-tests-0123456789-abcdef';

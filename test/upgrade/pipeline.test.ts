@@ -7,7 +7,7 @@ import t from 'tap';
 import { mintTicket } from '../../src/auth/mint-ticket';
 import { startJwksServer, type JwksServer } from '../helpers/jwks-server';
 import { until } from '../helpers/wait';
-import { codeOf, sendUpgrade, startUpgradeServer, upgradeOnce } from './upgrade-server';
+import { codeOf, sendUpgrade, startUpgradeServer, upgradeOnce } from '../helpers/upgrade-server';
 
 const SECRET = 'ticket-secret-for-tests-0123456789-abcdef';
 const ORIGIN = 'http://localhost:3000';

@@ -12,7 +12,7 @@ import { BufferBudget } from '../../src/relay/buffer-budget';
 import { Outbox } from '../../src/relay/outbox';
 import { Metrics } from '../../src/observability/metrics';
 import type { UpstreamTarget } from '../../src/upstream/target';
-import { startWsUpstream, type UpstreamConn, type WsUpstream } from '../helpers/ws-upstream';
+import { startWsUpstream, type UpstreamConn, type WsUpstream } from './ws-upstream';
 
 export const DEFAULTS: RelayOptions = {
   pendingMaxFrames: 64,

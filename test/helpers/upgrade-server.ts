@@ -14,7 +14,7 @@ import { ProxyContext } from '../../src/proxy-context';
 import type { ClientUserData } from '../../src/relay/session';
 import { releaseSlots } from '../../src/upgrade/slots';
 import { upgrade } from '../../src/upgrade/upgrade-handler';
-import { upgradeRequest } from '../helpers/raw-upgrade';
+import { upgradeRequest } from './raw-upgrade';
 
 export interface UpgradeServer {
   readonly px: ProxyContext;
