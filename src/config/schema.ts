@@ -7,7 +7,7 @@ import { TRUST_PROXY_CIDRS_EXPECTED, TRUST_PROXY_EXPECTED } from '../admission/t
 import type { VarSpec } from './spec';
 
 export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-/** The model parameter's own rule (upstream/params.ts). */
+/** The model parameter's own rule (upgrade/client-params.ts). */
 const MODEL_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 const AGENT_NAME_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
