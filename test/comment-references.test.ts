@@ -2,21 +2,13 @@
 // docs/contract.md sections that exist, never to issue numbers or to the
 // spec's private numbering, which nobody outside the tracker can open.
 import t from 'tap';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { filesUnder } from './helpers/doc-pages';
 import { join, relative } from 'node:path';
 
 const ROOT = join(__dirname, '..');
 const SOURCES = ['src', 'test', 'bench', 'demo'];
 const CODE = /\.(ts|mjs|cjs|js)$/;
-
-function* files(dir: string): Generator<string> {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.name === 'node_modules' || e.name === 'results') continue;
-    const p = join(dir, e.name);
-    if (e.isDirectory()) yield* files(p);
-    else if (CODE.test(e.name)) yield p;
-  }
-}
 
 const sections = new Set(
   [...readFileSync(join(ROOT, 'docs', 'contract.md'), 'utf8').matchAll(/^## (\d+)\./gm)].map((m) => m[1]),
@@ -30,7 +22,7 @@ t.test('no comment cites an issue number or the spec by number; every §N exists
   let checked = 0;
   const bad: string[] = [];
   for (const dir of SOURCES) {
-    for (const f of files(join(ROOT, dir))) {
+    for (const f of filesUnder(join(ROOT, dir), CODE)) {
       checked++;
       const lines = readFileSync(f, 'utf8').split('\n');
       lines.forEach((line, i) => {

@@ -14,12 +14,18 @@ export interface Page {
   readonly prose: string;
 }
 
-function* markdownFiles(dir: string): Generator<string> {
+/** Files under `dir` whose name matches `name`, skipping node_modules and bench/results. */
+export function* filesUnder(dir: string, name: RegExp): Generator<string> {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'node_modules' || e.name === 'results') continue;
     const p = join(dir, e.name);
-    if (e.isDirectory()) yield* markdownFiles(p);
-    else if (e.name.endsWith('.md')) yield p;
+    if (e.isDirectory()) yield* filesUnder(p, name);
+    else if (name.test(e.name)) yield p;
   }
+}
+
+function markdownFiles(dir: string): Generator<string> {
+  return filesUnder(dir, /\.md$/);
 }
 
 /** Fenced blocks blanked line by line, so line numbers stay. */
