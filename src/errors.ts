@@ -39,6 +39,8 @@ function e(code: string, status: number, closeCode: number, message: string, ret
 export const Errors = Object.freeze({
   // Before the upgrade: HTTP status, no 101.
   NOT_FOUND: e('not_found', 404, 0, 'Not found'),
+  // No route takes a body; one sent anyway could frame a second, hidden request (src/http/request-facts.ts).
+  REQUEST_BODY_NOT_ACCEPTED: e('request_body_not_accepted', 400, 0, 'Request body not accepted'),
   UPGRADE_REQUIRED: e('upgrade_required', 426, 0, 'Connect with a WebSocket'),
   ORIGIN_REFUSED: e('origin_not_allowed', 403, 0, 'Origin not allowed'),
   RATE_LIMITED: e('rate_limited', 429, 0, 'Too many requests'),

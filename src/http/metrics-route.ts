@@ -1,9 +1,10 @@
-// GET /metrics: the guard first (token, loopback, wrong-token throttle, see
+// GET /metrics: the guard first (token, loopback peer, wrong-token throttle, see
 // admission/metrics-guard.ts), then the whole process's series. With worker
 // threads this thread publishes its own snapshot just before summing the
 // board, so its row is never a second old.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { newIdentity } from '../admission/gate';
+import { isLoopbackPeer, unforwarded } from '../admission/metrics-guard';
 import { Errors } from '../errors';
 import { Metrics, METRICS_CONTENT_TYPE, type RenderExtra } from '../observability/metrics';
 import type { ProxyContext } from '../proxy-context';
@@ -11,9 +12,14 @@ import { identify, requestFacts } from './request-facts';
 import { sendError, writeHead } from './respond';
 
 export function metricsRoute(px: ProxyContext, res: HttpResponse, req: HttpRequest): void {
+  const f = requestFacts(px, res, req);
+  if (f === null) return;
   const id = newIdentity();
-  const ctx = identify(px, requestFacts(px, res, req), id);
-  const access = px.metricsGuard.check(req.getHeader('authorization'), id.ipKey);
+  const ctx = identify(px, f, id);
+  const guard = px.metricsGuard;
+  // The socket peer, not the resolved client: TRUST_PROXY must not turn a forwarded request into a local one.
+  const localPeer = guard.asksPeer && isLoopbackPeer(f.remoteAddress) && unforwarded((name) => req.getHeader(name));
+  const access = guard.check(req.getHeader('authorization'), id.ipKey, localPeer);
   if (access !== 'ok') {
     if (access === 'rate') px.metrics.httpRateLimited++;
     sendError(

@@ -51,17 +51,22 @@ export function sendJson(res: HttpResponse, status: number, body: string, ctx: R
   });
 }
 
-/** An HTTP refusal; Retry-After is the error's own unless a limiter computed one. */
+/**
+ * An HTTP refusal; Retry-After is the error's own unless a limiter computed
+ * one. `close`: uWS adds `Connection: close` and closes once it is written,
+ * so nothing after this request on the connection is read.
+ */
 export function sendError(
   res: HttpResponse,
   err: ProxyError,
   ctx: ResponseContext,
   retryAfterSeconds = err.retryAfter,
+  close = false,
 ): void {
   res.cork(() => {
     writeHead(res, err.status, 'application/json', ctx);
     if (retryAfterSeconds > 0) res.writeHeader('Retry-After', String(retryAfterSeconds));
     if (err.status === 401) res.writeHeader('WWW-Authenticate', authChallenge(err));
-    res.end(errorBody(err));
+    res.end(errorBody(err), close);
   });
 }

@@ -41,7 +41,7 @@ export function registerHttpRoutes(px: ProxyContext, app: TemplatedApp): void {
   // Kubernetes-style probes, exempt like /health. Liveness: the process still
   // serves, so a draining replica is not restarted mid-drain. Readiness: send
   // it new sessions or not (503 while draining, as /health).
-  app.get('/livez', (res, req) => sendJson(res, 200, LIVE_BODY, probeContext(px, res, req)));
+  app.get('/livez', (res, req) => liveness(px, res, req));
   app.get('/readyz', (res, req) => readiness(px, res, req));
   app.get('/metrics', (res, req) => metricsRoute(px, res, req));
   app.get('/', (res, req) => root(px, res, req));
@@ -59,8 +59,14 @@ export function notFound(px: ProxyContext, res: HttpResponse, req: HttpRequest):
   if (ctx !== null) sendError(res, Errors.NOT_FOUND, ctx);
 }
 
+function liveness(px: ProxyContext, res: HttpResponse, req: HttpRequest): void {
+  const ctx = probeContext(px, res, req);
+  if (ctx !== null) sendJson(res, 200, LIVE_BODY, ctx);
+}
+
 function health(px: ProxyContext, res: HttpResponse, req: HttpRequest): void {
   const ctx = probeContext(px, res, req);
+  if (ctx === null) return;
   const draining = px.gate.draining;
   const body = JSON.stringify({
     status: draining ? 'draining' : 'ok',
@@ -73,6 +79,7 @@ function health(px: ProxyContext, res: HttpResponse, req: HttpRequest): void {
 
 function readiness(px: ProxyContext, res: HttpResponse, req: HttpRequest): void {
   const ctx = probeContext(px, res, req);
+  if (ctx === null) return;
   const draining = px.gate.draining;
   sendJson(res, draining ? 503 : 200, draining ? DRAINING_BODY : READY_BODY, ctx);
 }

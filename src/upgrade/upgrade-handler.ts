@@ -20,6 +20,7 @@ import { admit, refuse } from './pipeline';
 
 export function upgrade(px: ProxyContext, res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
   const f = requestFacts(px, res, req);
+  if (f === null) return; // it carried a body: answered 400, connection closing, no slot taken
   const key = req.getHeader('sec-websocket-key');
   const protocol = firstProtocol(req.getHeader('sec-websocket-protocol'));
   const extensions = req.getHeader('sec-websocket-extensions');
