@@ -1,8 +1,10 @@
 // Variables that look like ours but are not: reported with the name they most
 // likely meant, fatal with STRICT_CONFIG (on by default in production).
 import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkUnknownVariables, ConfigError, loadConfig, SCHEMA, UnknownVariableError } from '../src/config';
-import { editDistance, ourPrefixes, PLATFORM_NAMES, unknownVariables } from '../src/config/unknown';
+import { editDistance, ourPrefixes, PLATFORM_NAMES, PLATFORM_PREFIXES, unknownVariables } from '../src/config/unknown';
 
 const BASE = { AZURE_AI_FOUNDRY_RESOURCE: 'my-res' };
 
@@ -167,4 +169,18 @@ t.test('strict: one start-up error naming every variable and its likely name, no
   );
   t.notMatch(e.message, /the-secret-key|localhost:5173/);
   t.same(checkUnknownVariables(BASE, true), [], 'nothing unknown: nothing thrown');
+});
+
+t.test('docs/configuration.md names the prefixes and the platform names the code uses', async (t) => {
+  const doc = readFileSync(join(__dirname, '..', 'docs', 'configuration.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('**Unknown variables.**'), doc.indexOf('**Secrets**'));
+  const all = ourPrefixes();
+  const shortest = all.filter((p) => !all.some((q) => q !== p && p.startsWith(q)));
+  const named = [...section.matchAll(/`([A-Za-z0-9]+_)`/g)].map((m) => m[1]);
+  t.same(
+    named.filter((n) => !PLATFORM_PREFIXES.includes(n)).sort(),
+    [...shortest].sort(),
+    'our prefixes, the shortest of each family',
+  );
+  for (const n of [...PLATFORM_NAMES, ...PLATFORM_PREFIXES]) t.ok(section.includes(`\`${n}\``), `${n} is listed`);
 });
