@@ -137,6 +137,9 @@ t.test('edit distance counts a swap of neighbours as one', async (t) => {
   t.equal(editDistance('ALLOWED_ORIGIN', 'ALLOWED_ORIGINS'), 1);
   t.equal(editDistance('ALLOW_ORIGINS', 'ALLOWED_ORIGINS'), 2);
   t.equal(editDistance('', 'ABC'), 3);
+  t.equal(editDistance('SOME_OTHER_THING', 'UPGRADE_RATE_LIMIT', 2), 3, 'beyond the bound: bound + 1');
+  t.equal(editDistance('ALLOW_ORIGINS', 'ALLOWED_ORIGINS', 2), 2, 'within the bound: exact');
+  t.equal(editDistance('ABCD', 'BADC', 2), 2, 'two swaps');
   t.same(guesses({ HOME: '/root', HOTS: 'x' }), { HOTS: 'HOST' }, 'short names: one edit, not two');
   t.same(guesses({ ALLOW_ORIGINS: 'x' }), { ALLOW_ORIGINS: 'ALLOWED_ORIGINS' }, 'long names: two edits');
 });

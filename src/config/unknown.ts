@@ -79,20 +79,38 @@ export function ourPrefixes(names: readonly string[] = KNOWN): string[] {
 }
 const PREFIXES = ourPrefixes();
 
-/** Edit distance with adjacent transpositions counted as one (optimal string alignment). */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = [];
-  for (let i = 0; i <= a.length; i++) d.push([i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 0; j <= b.length; j++) d[0][j] = j;
+/**
+ * Edit distance with adjacent transpositions counted as one (optimal string
+ * alignment). With `max`, anything beyond it comes back as `max + 1` as soon
+ * as two rows in a row exceed it (a row's minimum can fall no lower than the
+ * two before it allow): at start this runs for every variable against every
+ * name of ours, and almost all of them are far apart.
+ */
+export function editDistance(a: string, b: string, max = Number.MAX_SAFE_INTEGER): number {
+  const w = b.length + 1;
+  const d = new Uint16Array((a.length + 1) * w);
+  for (let j = 0; j < w; j++) d[j] = j;
+  let previousMin = 0;
   for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    const row = i * w;
+    const up = row - w;
+    const ca = a.charCodeAt(i - 1);
+    d[row] = i;
+    let rowMin = i;
+    for (let j = 1; j < w; j++) {
+      const cb = b.charCodeAt(j - 1);
+      let v = d[up + j - 1] + (ca === cb ? 0 : 1);
+      if (d[up + j] + 1 < v) v = d[up + j] + 1;
+      if (d[row + j - 1] + 1 < v) v = d[row + j - 1] + 1;
+      if (i > 1 && j > 1 && ca === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === cb && d[up - w + j - 2] + 1 < v)
+        v = d[up - w + j - 2] + 1;
+      d[row + j] = v;
+      if (v < rowMin) rowMin = v;
     }
+    if (rowMin > max && previousMin > max) return max + 1;
+    previousMin = rowMin;
   }
-  return d[a.length][b.length];
+  return d[a.length * w + b.length];
 }
 
 /** How far a name may be from ours to count as a misspelling: short names are near everything. */
@@ -114,6 +132,23 @@ function nearest(name: string, names: readonly string[]): { name: string; distan
   return best;
 }
 
+/** The name of ours `name` is a misspelling of, if any (the nearest; ties: schema order). */
+function nearMiss(name: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.MAX_SAFE_INTEGER;
+  for (const n of KNOWN) {
+    const tol = tolerance(n);
+    // The lengths alone bound the distance from below: most names are skipped here.
+    if (Math.abs(n.length - name.length) > tol) continue;
+    const distance = editDistance(name, n, tol);
+    if (distance <= tol && distance < bestDistance) {
+      best = n;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
 /** What `env` holds that looks like ours but is not: a near miss of one of our names, or one of our prefixes. */
 export function unknownVariables(env: Env): UnknownVariable[] {
   const found: UnknownVariable[] = [];
@@ -121,9 +156,9 @@ export function unknownVariables(env: Env): UnknownVariable[] {
     if (env[variable] === undefined || KNOWN_SET.has(variable) || isPlatform(variable)) continue;
     // Environment names are case-sensitive: `port=8080` is not read either.
     const upper = variable.toUpperCase();
-    const near = nearest(upper, KNOWN);
-    if (near.distance <= tolerance(near.name)) {
-      found.push({ variable, didYouMean: near.name });
+    const near = nearMiss(upper);
+    if (near !== undefined) {
+      found.push({ variable, didYouMean: near });
       continue;
     }
     // The longest of our prefixes it starts with. The guess: one of our names
