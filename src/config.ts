@@ -10,3 +10,5 @@ export { loadSimulatorConfig, type SimulatorConfig } from './simulator/config';
 export { loadDemoConfig, type DemoConfig } from './demo/config';
 export { loadTicketConfig } from './config/load';
 export { refreeze } from './config/freeze';
+export { checkUnknownVariables, UnknownVariableError, type UnknownVariable } from './config/unknown';
+export { startSummary } from './config/summary';

@@ -1,5 +1,13 @@
 // Entry point (also the PM2 and Docker entry): config, start, signals.
-import { ConfigError, loadConfig, readEnv, type Config } from './config';
+import {
+  checkUnknownVariables,
+  ConfigError,
+  loadConfig,
+  readEnv,
+  startSummary,
+  type Config,
+  type UnknownVariable,
+} from './config';
 import { createLogger } from './observability/logger';
 import { stdoutSink } from './observability/log-sink';
 import { startRuntime } from './runtime';
@@ -9,9 +17,13 @@ import { warnDefaultYoungGeneration } from './cluster/young-generation';
 import { shutdownOnSignals } from './shutdown-signals';
 import { loadUws } from './uws';
 
-function configOrExit(): Config {
+function configOrExit(): { cfg: Config; unknown: UnknownVariable[] } {
   try {
-    return loadConfig(readEnv());
+    const env = readEnv();
+    const cfg = loadConfig(env);
+    // Here and not in loadConfig: an embedder's environment holds its own
+    // variables; this process's environment is the proxy's alone.
+    return { cfg, unknown: checkUnknownVariables(env, cfg.strictConfig) };
   } catch (err) {
     // One line naming the variable: what an operator reads in `docker logs`.
     const message = err instanceof ConfigError ? err.message : String(err);
@@ -21,21 +33,20 @@ function configOrExit(): Config {
 }
 
 async function main(): Promise<void> {
-  const cfg = configOrExit();
+  const { cfg, unknown } = configOrExit();
   // Here, in the main thread, before anything touches uWS: worker threads
   // share this load of the addon, and with it the request-header budget.
   loadUws(cfg.uwsMaxHeadersSize);
   const sink = stdoutSink();
   const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty, destination: sink });
+  // The name only: the value may be a secret (AZURE_SPEECH_KY=...).
+  for (const u of unknown) logger.warn(u, 'unknown variable ignored');
   if (cfg.workers > 1) {
     runPrimary(cfg, logger, sink);
     return;
   }
   const { server, stop } = await startRuntime(cfg, logger, { reportsActive: true });
-  logger.info(
-    { port: server.port, host: cfg.host, upstream: cfg.upstreamOrigin, maxConnections: cfg.maxConnections },
-    'voice-live-proxy listening',
-  );
+  logger.info({ port: server.port, host: cfg.host, ...startSummary(cfg) }, 'voice-live-proxy listening');
   warnUnboundedSocketBuffers(logger);
   warnDefaultYoungGeneration(logger);
 

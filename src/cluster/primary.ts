@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { Config } from '../config';
+import { startSummary, type Config } from '../config';
 import { ConnectionCounter } from '../admission/connection-counter';
 import { MetricsBoard } from '../observability/metrics-board';
 import { BufferBudget } from '../relay/buffer-budget';
@@ -70,16 +70,7 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
         }
         if (listening === cfg.workers) {
           started = true;
-          logger.info(
-            {
-              port,
-              host: cfg.host,
-              workers: cfg.workers,
-              upstream: cfg.upstreamOrigin,
-              maxConnections: cfg.maxConnections,
-            },
-            'voice-live-proxy listening',
-          );
+          logger.info({ port, host: cfg.host, ...startSummary(cfg) }, 'voice-live-proxy listening');
           warnUnboundedSocketBuffers(logger);
         }
       }

@@ -2,7 +2,7 @@
 // row in schema.ts; what one variable means for another (the wildcard origin
 // and CLIENT_AUTH, an agent and its project, the buffers and the largest
 // message) is the explicit code below the reads.
-import { availableParallelism } from 'node:os';
+import { autoWorkers } from '../cluster/cpu-quota';
 import { containerMemoryLimit, defaultBufferBudget } from '../memory-limit';
 import { API_VERSION_RE, compareApiVersions, MIN_WEBRTC_API_VERSION } from './api-versions';
 import { jwksUrl, parseOrigin, prefixLimits, redisUrl, trustProxy, upstreamOrigin } from './parsers';
@@ -15,6 +15,12 @@ const MIN_TICKET_SECRET_BYTES = 32;
 /** Metrics are the proxy's load and refusals: a token, when used, must not be guessable. */
 const MIN_METRICS_TOKEN = 32;
 
+/**
+ * Read but not ours: NODE_ENV=production turns STRICT_CONFIG on by default
+ * (the STRICT_CONFIG row documents it). Nothing else outside the schema is read.
+ */
+export const PLATFORM_READS: readonly string[] = ['NODE_ENV'];
+
 export function loadConfig(env: Env): Config {
   const r = new EnvReader(env, SCHEMA);
   const cfg = {
@@ -23,7 +29,7 @@ export function loadConfig(env: Env): Config {
     ...upstream(r),
     ...admission(r),
     ...relayLimits(r),
-    ...operations(r),
+    ...operations(r, env.NODE_ENV),
     ...auth(r),
     ...fleet(r),
   };
@@ -132,7 +138,7 @@ function relayLimits(r: EnvReader) {
   };
 }
 
-function operations(r: EnvReader) {
+function operations(r: EnvReader, nodeEnv: string | undefined) {
   const metricsToken = r.str('METRICS_TOKEN');
   if (metricsToken !== '' && metricsToken.length < MIN_METRICS_TOKEN) {
     // The length only: the value is a secret.
@@ -148,9 +154,12 @@ function operations(r: EnvReader) {
     logPretty: r.bool('LOG_PRETTY'),
     metricsToken,
     appInsightsConnectionString: r.str('APPLICATIONINSIGHTS_CONNECTION_STRING'),
-    workers: r.int('WORKERS') || availableParallelism(),
+    workers: r.int('WORKERS') || autoWorkers(),
     demo: r.bool('DEMO'),
     uwsMaxHeadersSize: r.int('UWS_HTTP_MAX_HEADERS_SIZE'),
+    // Production is where a misspelt name must not start on a silent default;
+    // on a laptop a warning is enough. NODE_ENV is the platform's, not a row.
+    strictConfig: r.bool('STRICT_CONFIG', nodeEnv?.trim() === 'production'),
   };
 }
 

@@ -46,6 +46,9 @@ export function upstreamOrigin(r: EnvReader, resource: string): string {
       undefined,
     );
   }
+  // Only here, where it becomes the upstream: with an override set (the demo,
+  // a custom domain) the template's placeholder is never used.
+  r.refusePlaceholder('AZURE_AI_FOUNDRY_RESOURCE', resource);
   return `wss://${resource}.services.ai.azure.com`;
 }
 

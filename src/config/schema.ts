@@ -406,11 +406,11 @@ export const SCHEMA: readonly VarSpec[] = [
     name: 'WORKERS',
     type: 'integer',
     default: '0',
-    defaultDoc: '`0` (one per core)',
+    defaultDoc: '`0` (one per CPU)',
     min: 0,
     max: 256,
     group: OPERATIONS,
-    doc: 'Worker threads sharing the port; `1` = single-thread mode',
+    doc: 'Worker threads sharing the port; `1` = single-thread mode; `0` = one per CPU the container may use (its cgroup CPU quota rounded up, at most the cores node sees)',
   },
   {
     name: 'DEMO',
@@ -427,6 +427,14 @@ export const SCHEMA: readonly VarSpec[] = [
     OPERATIONS,
     "uWS request-header budget in bytes (uWS's own default, 4 KB, is too small for a long token in the query); above it: 431",
   ),
+  {
+    name: 'STRICT_CONFIG',
+    type: 'boolean',
+    default: '',
+    defaultDoc: '`true` when `NODE_ENV=production` (the image and `ecosystem.config.cjs` set it), else `false`',
+    group: OPERATIONS,
+    doc: 'An unknown variable that looks like ours (a near miss of one of our names, or one of our prefixes) stops the start instead of logging a warning (see Unknown variables above)',
+  },
 
   // --- Fleet ---
   {

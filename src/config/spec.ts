@@ -40,6 +40,11 @@ export interface VarSpec {
 }
 
 const BOOL_TRUE = ['true', '1', 'yes'];
+/**
+ * A placeholder the docs write for a value to fill in (`<tenant>`, `<access key>`,
+ * `<name>`): a value copied with one still in it is refused, not sent to Azure.
+ */
+const ANGLE_PLACEHOLDER = /<[a-z][a-z -]{0,30}>/i;
 const BOOL_FALSE = ['false', '0', 'no'];
 
 /**
@@ -71,10 +76,42 @@ export class EnvReader {
     const set = this.env[name];
     this.read.set(name, set);
     const ours = (set ?? '').trim();
+    this.refuseAngle(name, ours);
     if (spec.alias === undefined) return ours;
     const theirs = (this.env[spec.alias] ?? '').trim();
+    this.refuseAngle(spec.alias, theirs, name);
     if (ours !== '' && theirs !== '' && ours !== theirs) throw new ConfigConflictError(name, spec.alias);
     return ours || theirs;
+  }
+
+  private refuseAngle(name: string, value: string, row = name): void {
+    const m = ANGLE_PLACEHOLDER.exec(value);
+    if (m === null) return;
+    // A secret's value is not shown, not even the part that looks like a placeholder.
+    const secret = this.spec(row).secret === true;
+    throw new ConfigError(
+      name,
+      `a real value in place of ${secret ? 'a <placeholder>' : `the placeholder ${m[0]}`} from the docs`,
+      this.shown(this.spec(row), value),
+    );
+  }
+
+  /**
+   * A value still equal to the row's placeholder from .env.example (`example`)
+   * is refused: a copied template left unfilled must not start against
+   * wss://your-resource-name.services.ai.azure.com. Called where the value is
+   * used, so a placeholder another variable overrides does not stop the start.
+   */
+  refusePlaceholder(name: string, value: string): void {
+    const example = this.spec(name).example;
+    if (example === undefined || value !== example) return;
+    const alias = this.spec(name).alias;
+    const named = alias !== undefined && (this.env[name] ?? '').trim() === '' ? alias : name;
+    throw new ConfigError(
+      named,
+      "your own value in place of .env.example's placeholder",
+      this.shown(this.spec(name), value),
+    );
   }
 
   /** Every row read: a row no code reads would be documented but do nothing. */
@@ -118,10 +155,11 @@ export class EnvReader {
     return Number(v);
   }
 
-  bool(name: string): boolean {
+  /** true or false; `fallback` when the default is computed at start. */
+  bool(name: string, fallback?: boolean): boolean {
     const spec = this.spec(name);
     const v = this.raw(name).toLowerCase();
-    if (v === '') return BOOL_TRUE.includes(spec.default);
+    if (v === '') return fallback ?? BOOL_TRUE.includes(spec.default);
     if (BOOL_TRUE.includes(v)) return true;
     if (BOOL_FALSE.includes(v)) return false;
     return this.fail(name, 'true or false', this.read.get(name) ?? v);

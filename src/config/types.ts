@@ -69,6 +69,8 @@ export interface Config {
   readonly appInsightsConnectionString: string;
   readonly workers: number;
   readonly demo: boolean;
+  /** STRICT_CONFIG: unknown variables that look like ours stop the start (config/unknown.ts). */
+  readonly strictConfig: boolean;
   /** UWS_HTTP_MAX_HEADERS_SIZE: handed to uWS when the addon loads (uws.ts). */
   readonly uwsMaxHeadersSize: number;
   /** Who may connect (docs/contract.md §4): none, a backend-minted ticket, or a verified user token. */

@@ -43,15 +43,20 @@ t.test('.env.example names only real variables, each with its real default', asy
   }
 });
 
-t.test('a .env copied from .env.example loads', async (t) => {
-  const cfg = loadConfig(parseEnv(EXAMPLE));
-  t.equal(cfg.upstreamOrigin, 'wss://your-resource-name.services.ai.azure.com');
+t.test('a .env copied from .env.example unchanged is refused; with the resource filled in, it loads', async (t) => {
+  t.throws(() => loadConfig(parseEnv(EXAMPLE)), {
+    variable: 'AZURE_AI_FOUNDRY_RESOURCE',
+    message:
+      /^AZURE_AI_FOUNDRY_RESOURCE: expected your own value in place of \.env\.example's placeholder, got "your-resource-name"$/,
+  });
+  const cfg = loadConfig({ ...parseEnv(EXAMPLE), AZURE_AI_FOUNDRY_RESOURCE: 'contoso-voice' });
+  t.equal(cfg.upstreamOrigin, 'wss://contoso-voice.services.ai.azure.com');
   t.same(cfg.allowedModels, ['gpt-realtime']);
 });
 
 t.test("the example's note on * says what the code does: refused with CLIENT_AUTH=none, key or no key", async (t) => {
   t.notMatch(EXAMPLE, /ALLOWED_ORIGINS=\* with AZURE_SPEECH_KEY and CLIENT_AUTH=none/);
-  const env = { ...parseEnv(EXAMPLE), ALLOWED_ORIGINS: '*' };
+  const env = { ...parseEnv(EXAMPLE), AZURE_AI_FOUNDRY_RESOURCE: 'contoso-voice', ALLOWED_ORIGINS: '*' };
   t.throws(() => loadConfig(env), { variable: 'ALLOWED_ORIGINS', message: /^ALLOWED_ORIGINS: / }, 'keyless');
   t.throws(
     () => loadConfig({ ...env, AZURE_SPEECH_KEY: 'k' }),
