@@ -98,11 +98,15 @@ export class CorkAnchor {
   }
 
   /**
-   * Runs `upgrade` (a late res.upgrade) inside the anchor's cork, or inside
-   * res's own cork while the anchor is being re-made.
+   * Runs `upgrade` (a late res.upgrade) inside the anchor's cork. Without a
+   * held anchor (being re-made, or unavailable) it runs uncorked, never in
+   * res's own cork: that is the cork that can close the new WebSocket. An
+   * uncorked upgrade writes its 101 directly and checks only res's own, still
+   * valid state; uWS.js prints its "must be corked" warning for it.
    */
-  corkUpgrade(res: HttpResponse, upgrade: () => void): void {
-    (this.res ?? res).cork(upgrade);
+  corkUpgrade(upgrade: () => void): void {
+    if (this.res !== null) this.res.cork(upgrade);
+    else upgrade();
   }
 
   stop(): void {
@@ -136,10 +140,10 @@ export class CorkAnchor {
     void this.start();
   }
 
-  /** Late upgrades fall back to res.cork; the proxy still works. */
+  /** Late upgrades run uncorked (corkUpgrade); the proxy still works. */
   private giveUp(reason: string): void {
     this.closeListener();
-    this.log.warn({ reason }, 'cork anchor unavailable: late upgrades use their own cork');
+    this.log.warn({ reason }, 'cork anchor unavailable: late upgrades run uncorked');
     const done = this.waiting;
     this.waiting = null;
     done?.();

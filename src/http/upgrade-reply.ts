@@ -2,8 +2,8 @@
 // the handler or, after defer(), later (uWS UpgradeAsync.js). A deferred
 // reply registers onAborted at once (a response whose client left must never
 // be touched) and corks its upgrade, which then runs outside a uWS callback,
-// in the cork anchor's cork when there is one, never in its own
-// (cork-anchor.ts says why; see docs/decisions/0003-cork-anchor.md). The
+// in the cork anchor's cork when there is one (else uncorked), never in its
+// own (cork-anchor.ts says why; see docs/decisions/0003-cork-anchor.md). The
 // request's fields were copied out by the caller: HttpRequest is
 // stack-allocated.
 import type { HttpResponse, us_socket_context_t } from 'uWebSockets.js';
@@ -41,9 +41,7 @@ export class UpgradeReply<UserData> {
     if (this.anchor === null) {
       this.res.upgrade(userData, this.key, this.protocol, this.extensions, this.context);
     } else {
-      this.anchor.corkUpgrade(this.res, () =>
-        this.res.upgrade(userData, this.key, this.protocol, this.extensions, this.context),
-      );
+      this.anchor.corkUpgrade(() => this.res.upgrade(userData, this.key, this.protocol, this.extensions, this.context));
     }
     return true;
   }

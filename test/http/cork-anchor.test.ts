@@ -3,13 +3,17 @@
 // v20.51's own res.cork can close a WebSocket right after its 101. What is
 // pinned here: the anchor is held before the port opens, its loopback port is
 // closed once held, its path is a 404 for anyone else, a lost anchor is made
-// again, and late upgrades work with it, without it, and after shutdown
-// nothing of it is left.
+// again, late upgrades work with it and without it (then uncorked, never in
+// their own response's cork), and after shutdown nothing of it is left.
 import t from 'tap';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { startHarness, type Harness } from '../helpers/harness';
 import { mintTicket } from '../../src/auth/mint-ticket';
+import { CorkAnchor } from '../../src/http/cork-anchor';
+import { UpgradeReply } from '../../src/http/upgrade-reply';
+import pino from 'pino';
+import type { HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 
 const SECRET = 'ticket-secret-for-tests-0123456789-abcdef';
 
@@ -80,7 +84,7 @@ t.test('a lost anchor is made again, through a new loopback listener', async (t)
   t.equal(h.proxy.metrics.authOk, 1);
 });
 
-t.test('without the anchor a late upgrade falls back to its own cork', async (t) => {
+t.test('without the anchor a late upgrade runs uncorked', async (t) => {
   const h = await setup(t);
   const a = h.proxy.corkAnchor;
   a.stop();
@@ -91,6 +95,29 @@ t.test('without the anchor a late upgrade falls back to its own cork', async (t)
     h.logs.some((l) => l.includes('cork anchor connection lost')),
     'a stopped anchor is not made again',
   );
+});
+
+t.test('a late upgrade without a held anchor is never corked by its own response', (t) => {
+  // The own cork is the one that can close the new WebSocket right after its
+  // 101 (docs/decisions/0003-cork-anchor.md), and how often depends on freed
+  // memory, so the call itself is what is checked: a stand-in response that
+  // records which of its methods were called.
+  const calls: string[] = [];
+  const res = {
+    onAborted: () => calls.push('onAborted'),
+    cork: (f: () => void) => {
+      calls.push('cork');
+      f();
+    },
+    upgrade: () => calls.push('upgrade'),
+  } as unknown as HttpResponse;
+  const reply = new UpgradeReply(res, 'key', '', '', {} as us_socket_context_t, { tls: false, corsOrigin: '' });
+  const anchor = new CorkAnchor(pino({ level: 'silent' }));
+  t.notOk(anchor.held);
+  reply.defer(anchor, () => undefined);
+  t.ok(reply.upgrade({}));
+  t.same(calls, ['onAborted', 'upgrade']);
+  t.end();
 });
 
 t.test('no anchor request without late upgrades (CLIENT_AUTH=none, no REDIS_URL)', async (t) => {
