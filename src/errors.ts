@@ -51,6 +51,7 @@ export const Errors = Object.freeze({
   FLEET_UNAVAILABLE: e('fleet_unavailable', 503, 0, 'Service temporarily unavailable', RETRY_AFTER_S),
   METRICS_UNAUTHORIZED: e('unauthorized', 401, 0, 'Unauthorized'),
   METRICS_DISABLED: e('metrics_disabled', 403, 0, 'Metrics disabled: set METRICS_TOKEN'),
+  DEMO_TICKET_LOOPBACK_ONLY: e('demo_ticket_loopback_only', 403, 0, 'Demo tickets are issued to this machine only'),
   // CLIENT_AUTH refusals: the code names the reason class (missing, expired, invalid, replayed).
   AUTH_MISSING: e('auth_missing', 401, 0, 'Authentication required'),
   AUTH_EXPIRED: e('auth_expired', 401, 0, 'Credential expired'),

@@ -53,7 +53,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<InspectablePro
       app,
       (res, req) => admitHttp(px, res, req),
       undefined,
-      demoMinter(cfg),
+      demoMinter(px),
     );
 
   app.any('/*', (res, req) => notFound(px, res, req));
@@ -61,8 +61,14 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<InspectablePro
 }
 
 /** The demo's /demo/ticket (DEMO=true only): tickets for its one user, signed with TICKET_SECRET. */
-function demoMinter(cfg: Config): (() => Promise<string>) | null {
+function demoMinter(px: ProxyContext): (() => Promise<string>) | null {
+  const cfg = px.cfg;
   if (cfg.clientAuth !== 'ticket' || cfg.ticketSecret === '') return null;
+  // Said at start: whoever can ask /demo/ticket gets a session, so the route answers loopback peers only.
+  px.log.warn(
+    { route: '/demo/ticket', subject: 'demo-user' },
+    'DEMO=true with CLIENT_AUTH=ticket: /demo/ticket hands a ticket to any caller on this machine (loopback peers only; others get 403)',
+  );
   const { mintTicket } = require('./auth/mint-ticket') as typeof import('./auth/mint-ticket');
   return () => mintTicket({ sub: 'demo-user', secret: cfg.ticketSecret, audience: cfg.ticketAudience });
 }

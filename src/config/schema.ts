@@ -354,7 +354,14 @@ export const SCHEMA: readonly VarSpec[] = [
     RELAY,
     'Browser-side buffer above which the upstream is paused',
   ),
-  ms('SLOW_PEER_TIMEOUT_MS', 30_000, 100, 600_000, RELAY, 'How long a browser may stay above the high-water mark'),
+  ms(
+    'SLOW_PEER_TIMEOUT_MS',
+    30_000,
+    100,
+    600_000,
+    RELAY,
+    'How long a browser may stay above the high-water mark, or read nothing while bytes wait for it',
+  ),
   ms(
     'UPSTREAM_MAX_BUFFERED_BYTES',
     2 * 1024 * 1024,

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { normalizeIp } from '../admission/ip';
 import { Errors } from '../errors';
 import { sendError, sendJson, statusLine, type ResponseContext } from '../http/respond';
 import { writeSecurityHeaders } from '../http/security-headers';
@@ -27,6 +28,12 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({
   '.png': 'image/png',
   '.ico': 'image/x-icon',
 });
+
+/** 127.0.0.0/8 or ::1 (an IPv4-mapped peer is normalized to its dotted quad first). */
+export function isLoopbackPeer(address: ArrayBuffer | string): boolean {
+  const ip = normalizeIp(address);
+  return ip.startsWith('127.') || ip === '::1';
+}
 
 const SAFE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
@@ -75,12 +82,19 @@ export function registerDemoRoutes(
 ): void {
   const assets = loadAssets(dir);
 
-  // Demo only: hands a ticket to whoever asks, which is exactly what a real
-  // backend must not do (it mints one per signed-in user). `{"ticket":null}`
-  // unless the proxy runs with CLIENT_AUTH=ticket and TICKET_SECRET.
+  // Demo only: hands a ticket to whoever asks from this machine, which is
+  // exactly what a real backend must not do (it mints one per signed-in user).
+  // `{"ticket":null}` unless the proxy runs with CLIENT_AUTH=ticket and
+  // TICKET_SECRET. The socket's own address decides, never X-Forwarded-For: a
+  // demo reached through a front end is reached from beyond loopback, and
+  // its tickets would open sessions for anyone who can load the page.
   app.get('/demo/ticket', (res, req) => {
     const ctx = admit(res, req);
     if (ctx === null) return;
+    if (mint !== null && !isLoopbackPeer(res.getRemoteAddress())) {
+      sendError(res, Errors.DEMO_TICKET_LOOPBACK_ONLY, ctx);
+      return;
+    }
     if (mint === null) {
       sendJson(res, 200, '{"ticket":null}', ctx);
       return;

@@ -85,6 +85,14 @@ export class Session {
   /** Upstream reading paused because the browser's send buffer is above the high-water mark. */
   paused: boolean;
   pausedAt: number;
+  /**
+   * When bytes last waited in uWS toward the browser with none written out
+   * since (0: nothing waits, or the browser read some since): a browser that
+   * reads nothing for SLOW_PEER_TIMEOUT_MS is closed even below the
+   * high-water mark, so what its kernel send queue and uWS hold is bounded in
+   * time, not only in size.
+   */
+  backlogAt: number;
 
   /** Coarse timestamps (sweeper clock) of last data and liveness, for the sweep. */
   lastFrameAt: number;
@@ -165,6 +173,7 @@ export class Session {
     this.heldKiB = 0;
     this.paused = false;
     this.pausedAt = 0;
+    this.backlogAt = 0;
     this.lastFrameAt = now;
     this.clientAlive = true;
     this.upstreamAlive = true;

@@ -71,7 +71,10 @@ export class Sweeper {
         relay.fail(s, Errors.SESSION_LIMIT);
       } else if (o.idleTimeoutMs > 0 && now - s.lastFrameAt >= o.idleTimeoutMs) {
         relay.fail(s, Errors.IDLE_TIMEOUT);
-      } else if (s.paused && now - s.pausedAt >= o.slowPeerTimeoutMs) {
+      } else if (
+        (s.paused && now - s.pausedAt >= o.slowPeerTimeoutMs) ||
+        (s.backlogAt !== 0 && now - s.backlogAt >= o.slowPeerTimeoutMs)
+      ) {
         relay.metrics.slowClientCloses++;
         relay.fail(s, Errors.SLOW_CLIENT);
       } else if (s.id % slots === slot) {

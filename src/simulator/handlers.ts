@@ -12,6 +12,15 @@ import type { SimSession } from './session';
 /** Largest burst one event may ask for; keeps a typo from pinning a core. */
 export const MAX_BURST_BYTES = 1 << 30;
 
+/**
+ * Largest frame a burst may ask for. A burst streams under backpressure, so
+ * what one request makes the simulator hold is its frame size, not its total:
+ * the shared pattern buffer (grown to the largest frame) plus about one frame
+ * in the socket's send buffer past the 256 KiB pause, about 2 x frameBytes.
+ * Any page can send this event through the demo, so the frame is capped.
+ */
+export const MAX_BURST_FRAME_BYTES = 1024 * 1024;
+
 // Text frames starting with these bytes are simulator controls even in raw
 // echo mode (so a test can leave echo mode or close). Anything else is
 // echoed untouched; this prefix check is all the parsing echo mode does.
@@ -264,13 +273,20 @@ function truncateUtf8(text: string, max: number): string {
 function burst(s: SimSession, msg: Json): void {
   const bytes = msg.bytes;
   const frameBytes = msg.frameBytes === undefined ? 64 * 1024 : msg.frameBytes;
-  if (!isCount(bytes, 0, MAX_BURST_BYTES) || !isCount(frameBytes, 1, MAX_BURST_BYTES)) {
+  if (!isCount(bytes, 0, MAX_BURST_BYTES)) {
+    sendText(
+      s,
+      errorEvent('invalid_value', 'simulator.burst needs integer bytes from 0 to 2^30.', 'bytes', msg.event_id),
+    );
+    return;
+  }
+  if (!isCount(frameBytes, 1, MAX_BURST_FRAME_BYTES)) {
     sendText(
       s,
       errorEvent(
         'invalid_value',
-        'simulator.burst needs integer bytes >= 0 and frameBytes >= 1.',
-        'bytes',
+        `simulator.burst needs integer frameBytes from 1 to ${MAX_BURST_FRAME_BYTES}.`,
+        'frameBytes',
         msg.event_id,
       ),
     );
