@@ -176,6 +176,7 @@ function auth(r: EnvReader) {
     ticketJwksUrl,
     ticketAudience: r.str('TICKET_AUDIENCE'),
     ticketMaxTtlS: r.int('TICKET_MAX_TTL_S'),
+    ticketRequireJti: r.bool('TICKET_REQUIRE_JTI'),
     tokenJwksUrl,
     tokenIssuers: Object.freeze(tokenIssuers),
     tokenAudiences: Object.freeze(tokenAudiences),

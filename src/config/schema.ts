@@ -278,6 +278,13 @@ export const SCHEMA: readonly VarSpec[] = [
     group: AUTH,
     doc: 'Required `aud` of tickets',
   },
+  {
+    name: 'TICKET_REQUIRE_JTI',
+    type: 'boolean',
+    default: 'true',
+    group: AUTH,
+    doc: 'Refuse a ticket without `jti` (401 `auth_invalid`): a ticket without one could be used again until it expires. `false` only for a backend that mints reusable tickets on purpose',
+  },
   ms(
     'TICKET_MAX_TTL_S',
     300,

@@ -79,6 +79,8 @@ export interface Config {
   readonly ticketJwksUrl: string;
   readonly ticketAudience: string;
   readonly ticketMaxTtlS: number;
+  /** Refuse tickets without `jti` (single use is then not enforced). */
+  readonly ticketRequireJti: boolean;
   readonly tokenJwksUrl: string;
   readonly tokenIssuers: readonly string[];
   readonly tokenAudiences: readonly string[];
