@@ -7,6 +7,7 @@ import { runPrimary } from './cluster/primary';
 import { warnUnboundedSocketBuffers } from './kernel-socket-buffers';
 import { warnDefaultYoungGeneration } from './cluster/young-generation';
 import { shutdownOnSignals } from './shutdown-signals';
+import { warnOpenAccess } from './auth/open-access';
 import { loadUws } from './uws';
 
 function configOrExit(): Config {
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   loadUws(cfg.uwsMaxHeadersSize);
   const sink = stdoutSink();
   const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty, destination: sink });
+  warnOpenAccess(cfg, logger);
   if (cfg.workers > 1) {
     runPrimary(cfg, logger, sink);
     return;

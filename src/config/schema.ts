@@ -344,6 +344,14 @@ export const SCHEMA: readonly VarSpec[] = [
     RELAY,
     'Close a session with no frame either way for this long (10 min); 0 = off',
   ),
+  ms(
+    'CLIENT_IDLE_TIMEOUT_MS',
+    2 * 60_000,
+    0,
+    86_400_000,
+    RELAY,
+    'Close a session whose browser sent no frame for this long (2 min), with 1000 `Client idle timeout`: a slot held without audio is given back; 0 = off',
+  ),
   ms('PENDING_MAX_FRAMES', 512, 1, 100_000, RELAY, 'Frames queued before the upstream opens'),
   ms(
     'PENDING_MAX_BYTES',

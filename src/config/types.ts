@@ -55,6 +55,8 @@ export interface Config {
   readonly keepaliveIntervalMs: number;
   readonly maxSessionMs: number;
   readonly idleTimeoutMs: number;
+  /** Close a session whose browser sent no frame for this long (0 = off). */
+  readonly clientIdleTimeoutMs: number;
   readonly pendingMaxFrames: number;
   readonly pendingMaxBytes: number;
   readonly clientHighWaterBytes: number;
