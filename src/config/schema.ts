@@ -222,10 +222,10 @@ export const SCHEMA: readonly VarSpec[] = [
   {
     name: 'IPV6_PREFIX_LIMITS',
     type: 'prefixes',
-    default: '56:4,48:16',
-    expected: 'off, or prefix:factor pairs with prefixes 16-63, e.g. 56:4,48:16',
+    default: '56:4,48:16,32:64',
+    expected: 'off, or prefix:factor pairs with prefixes 16-63, e.g. 56:4,48:16,32:64',
     group: ADMISSION,
-    doc: "IPv6 prefixes limited in aggregate on top of each /64: `prefix:factor` pairs (prefix 16-63, factor 1-65536; the prefix gets factor x the /64's upgrade rate and per-IP cap); `off` = /64 only",
+    doc: "IPv6 prefixes limited in aggregate on top of each /64: `prefix:factor` pairs (prefix 16-63, factor 1-65536; the prefix gets factor x the /64's upgrade rate and per-IP cap; fleet-wide with `REDIS_URL`); the default's /32 bounds a provider's whole allocation; `off` = /64 only",
   },
   {
     name: 'TRUST_PROXY',
