@@ -85,6 +85,7 @@ export const Errors = Object.freeze({
   BUFFER_BUDGET: e('buffer_budget', 0, CLOSE_TRY_AGAIN_LATER, 'Server buffer budget exhausted'),
   KEEPALIVE_TIMEOUT: e('keepalive_timeout', 0, CLOSE_GOING_AWAY, 'Keepalive timeout'),
   IDLE_TIMEOUT: e('idle_timeout', 0, CLOSE_NORMAL, 'Idle timeout'),
+  CLIENT_IDLE: e('client_idle', 0, CLOSE_NORMAL, 'Client idle timeout'),
   SESSION_LIMIT: e('session_limit', 0, CLOSE_NORMAL, 'Session time limit reached'),
   SHUTDOWN: e('shutdown', 0, CLOSE_GOING_AWAY, 'Server shutting down'),
 });

@@ -15,6 +15,7 @@ import { runPrimary } from './cluster/primary';
 import { warnUnboundedSocketBuffers } from './kernel-socket-buffers';
 import { warnDefaultYoungGeneration } from './cluster/young-generation';
 import { shutdownOnSignals } from './shutdown-signals';
+import { warnOpenAccess } from './auth/open-access';
 import { loadUws } from './uws';
 
 function configOrExit(): { cfg: Config; unknown: UnknownVariable[] } {
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: cfg.logLevel, pretty: cfg.logPretty, destination: sink });
   // The name only: the value may be a secret (AZURE_SPEECH_KY=...).
   for (const u of unknown) logger.warn(u, 'unknown variable ignored');
+  warnOpenAccess(cfg, logger);
   if (cfg.workers > 1) {
     runPrimary(cfg, logger, sink);
     return;

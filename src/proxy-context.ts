@@ -97,9 +97,11 @@ export class ProxyContext {
             this.metrics,
             deps.shared?.replays,
           );
-    // With REDIS_URL the fleet counts subjects across replicas instead (one count, not two).
-    this.subjects = new SubjectLimit(cfg.redisUrl === '' ? cfg.maxSessionsPerSubject : 0, deps.shared?.subjects);
-    // With the fleet on, MAX_SESSIONS_PER_SUBJECT is the fleet's (one count for every replica);
+    // Counted on this replica always, with REDIS_URL too: it is the cap that holds while the
+    // fleet cannot decide (Redis away in open mode, or not yet answered). It never refuses what
+    // the fleet would admit: every session counted here also holds a fleet lease.
+    this.subjects = new SubjectLimit(cfg.maxSessionsPerSubject, deps.shared?.subjects);
+    // With the fleet on, MAX_SESSIONS_PER_SUBJECT also holds across every replica;
     // ioredis is loaded only then.
     this.fleet =
       cfg.redisUrl === ''

@@ -43,6 +43,7 @@ t.test('internet-safe defaults, and how they are loosened', async (t) => {
   t.same(c.ipv6PrefixLimits, [
     { bits: 56, factor: 4 },
     { bits: 48, factor: 16 },
+    { bits: 32, factor: 64 },
   ]);
   t.same(
     [...loadConfig({ ...BASE, TRUST_PROXY: '1' }).trustProxy.peerV4].length > 0,

@@ -27,8 +27,8 @@ export interface ConnectionCounterOptions {
   readonly shared?: SharedArrayBuffer;
 }
 
-/** Keys a connection can hold at once: its address and two wider IPv6 prefixes. */
-const KEYS_PER_CONNECTION = 3;
+/** Keys a connection can hold at once: its address and (default) three wider IPv6 prefixes. */
+const KEYS_PER_CONNECTION = 4;
 const SLOTS_PER_KEY = 8;
 
 /** Increment cell i unless it is already >= limit. */

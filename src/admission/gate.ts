@@ -6,8 +6,9 @@
 // Upgrades and plain HTTP routes spend separate buckets: a session
 // holds the operator's upstream capacity for minutes, so its burst is smaller
 // than the one for cheap HTTP answers. An IPv6 client also spends from its
-// wider prefixes (/56, /48 by default), each with a multiple of one /64's
-// allowance, so a whole allocation cannot act as 65,536 clients.
+// wider prefixes (/56, /48, /32 by default), each with a multiple of one /64's
+// allowance, so a whole allocation cannot act as 65,536 clients, nor a
+// provider's /32 as 65,536 sites.
 import type { Config, PrefixLimit } from '../config';
 import { ClientIpResolver, rateKey, type RemoteAddress } from './client-ip';
 import { ConnectionCounter } from './connection-counter';

@@ -27,6 +27,7 @@ type AuthConfig = Pick<
   | 'ticketJwksUrl'
   | 'ticketAudience'
   | 'ticketMaxTtlS'
+  | 'ticketRequireJti'
   | 'tokenJwksUrl'
   | 'tokenIssuers'
   | 'tokenAudiences'

@@ -21,7 +21,7 @@ export interface MintTicketOptions {
   readonly audience?: string;
   /** When set, the ticket is only good for a page on this origin (checked against the Origin header). */
   readonly origin?: string;
-  /** Default: a random UUID, so the ticket is single-use. */
+  /** Default: a random UUID, so the ticket is single-use (always set: the proxy refuses a ticket without one). */
   readonly jti?: string;
 }
 
@@ -29,6 +29,9 @@ export const DEFAULT_TICKET_TTL_S = 60;
 
 export async function mintTicket(opts: MintTicketOptions): Promise<string> {
   if (typeof opts.sub !== 'string' || opts.sub === '') throw new TypeError('mintTicket: sub is required');
+  // The proxy refuses a ticket without jti by default (TICKET_REQUIRE_JTI): one is always set.
+  if (opts.jti !== undefined && (typeof opts.jti !== 'string' || opts.jti === '' || opts.jti.length > 256))
+    throw new RangeError('mintTicket: jti must be 1 to 256 characters');
   const ttl = opts.ttlSeconds ?? DEFAULT_TICKET_TTL_S;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400)
     throw new RangeError('mintTicket: ttlSeconds must be an integer from 1 to 86400');

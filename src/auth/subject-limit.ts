@@ -3,7 +3,8 @@
 // counter is reused: an exact Map with one thread, and with worker threads a
 // shared table of hashed counters in a SharedArrayBuffer, so the cap holds
 // across every thread of the process (two subjects that share a counter share
-// a cap: it only ever gets stricter). Across replicas: see REDIS_URL (fleet).
+// a cap: it only ever gets stricter). Kept with REDIS_URL too: it is the cap
+// while the fleet cannot decide; the fleet adds the count across replicas.
 import { ConnectionCounter } from '../admission/connection-counter';
 
 /** The per-subject counter has no global cap of its own (MAX_CONNECTIONS is the gate's). */

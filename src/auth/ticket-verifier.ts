@@ -3,7 +3,8 @@
 // as `?ticket=`. Checked here: signature (HS256 with TICKET_SECRET, RS256/ES256
 // from TICKET_JWKS_URL, nothing else), `aud`, `sub`, `exp`, a lifetime of at
 // most TICKET_MAX_TTL_S, the optional `origin` claim against the request's
-// Origin, and `jti` single use.
+// Origin, and `jti` single use (a ticket without `jti` is refused unless
+// TICKET_REQUIRE_JTI=false: it could otherwise be used again until it expires).
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { createHash, type KeyObject } from 'node:crypto';
 import type { Config } from '../config';
@@ -16,7 +17,10 @@ export const CLOCK_TOLERANCE_S = 30;
 /** Longest `sub` and `jti` accepted (they are logged and used as table keys). */
 const MAX_CLAIM_LENGTH = 256;
 
-type TicketConfig = Pick<Config, 'ticketSecret' | 'ticketJwksUrl' | 'ticketAudience' | 'ticketMaxTtlS'>;
+type TicketConfig = Pick<
+  Config,
+  'ticketSecret' | 'ticketJwksUrl' | 'ticketAudience' | 'ticketMaxTtlS' | 'ticketRequireJti'
+>;
 
 export class TicketVerifier {
   private readonly secret: KeyObject | null;
@@ -75,6 +79,7 @@ export class TicketVerifier {
       const id = createHash('sha256').update(p.jti).digest('base64url').slice(0, 22);
       return { ok: true, subject: sub, ticket: { id, untilS } };
     }
+    if (this.cfg.ticketRequireJti) return refused('invalid', 'no jti');
     return { ok: true, subject: sub };
   }
 }

@@ -126,6 +126,7 @@ function relayLimits(r: EnvReader) {
     // slot held with no traffic, or forever, comes back.
     maxSessionMs: r.int('MAX_SESSION_MS'),
     idleTimeoutMs: r.int('IDLE_TIMEOUT_MS'),
+    clientIdleTimeoutMs: r.int('CLIENT_IDLE_TIMEOUT_MS'),
     pendingMaxFrames: r.int('PENDING_MAX_FRAMES'),
     pendingMaxBytes: Math.max(r.int('PENDING_MAX_BYTES'), maxMessageBytes),
     // Per session, so they multiply by the session count: 256 KiB is over 5 s
@@ -185,6 +186,7 @@ function auth(r: EnvReader) {
     ticketJwksUrl,
     ticketAudience: r.str('TICKET_AUDIENCE'),
     ticketMaxTtlS: r.int('TICKET_MAX_TTL_S'),
+    ticketRequireJti: r.bool('TICKET_REQUIRE_JTI'),
     tokenJwksUrl,
     tokenIssuers: Object.freeze(tokenIssuers),
     tokenAudiences: Object.freeze(tokenAudiences),

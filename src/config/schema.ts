@@ -222,10 +222,10 @@ export const SCHEMA: readonly VarSpec[] = [
   {
     name: 'IPV6_PREFIX_LIMITS',
     type: 'prefixes',
-    default: '56:4,48:16',
-    expected: 'off, or prefix:factor pairs with prefixes 16-63, e.g. 56:4,48:16',
+    default: '56:4,48:16,32:64',
+    expected: 'off, or prefix:factor pairs with prefixes 16-63, e.g. 56:4,48:16,32:64',
     group: ADMISSION,
-    doc: "IPv6 prefixes limited in aggregate on top of each /64: `prefix:factor` pairs (prefix 16-63, factor 1-65536; the prefix gets factor x the /64's upgrade rate and per-IP cap); `off` = /64 only",
+    doc: "IPv6 prefixes limited in aggregate on top of each /64: `prefix:factor` pairs (prefix 16-63, factor 1-65536; the prefix gets factor x the /64's upgrade rate and per-IP cap; fleet-wide with `REDIS_URL`); the default's /32 bounds a provider's whole allocation; `off` = /64 only",
   },
   {
     name: 'TRUST_PROXY',
@@ -277,6 +277,13 @@ export const SCHEMA: readonly VarSpec[] = [
     default: 'voice-live-proxy',
     group: AUTH,
     doc: 'Required `aud` of tickets',
+  },
+  {
+    name: 'TICKET_REQUIRE_JTI',
+    type: 'boolean',
+    default: 'true',
+    group: AUTH,
+    doc: 'Refuse a ticket without `jti` (401 `auth_invalid`): a ticket without one could be used again until it expires. `false` only for a backend that mints reusable tickets on purpose',
   },
   ms(
     'TICKET_MAX_TTL_S',
@@ -336,6 +343,14 @@ export const SCHEMA: readonly VarSpec[] = [
     86_400_000,
     RELAY,
     'Close a session with no frame either way for this long (10 min); 0 = off',
+  ),
+  ms(
+    'CLIENT_IDLE_TIMEOUT_MS',
+    2 * 60_000,
+    0,
+    86_400_000,
+    RELAY,
+    'Close a session whose browser sent no frame for this long (2 min), with 1000 `Client idle timeout`: a slot held without audio is given back; 0 = off',
   ),
   ms('PENDING_MAX_FRAMES', 512, 1, 100_000, RELAY, 'Frames queued before the upstream opens'),
   ms(

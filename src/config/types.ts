@@ -55,6 +55,8 @@ export interface Config {
   readonly keepaliveIntervalMs: number;
   readonly maxSessionMs: number;
   readonly idleTimeoutMs: number;
+  /** Close a session whose browser sent no frame for this long (0 = off). */
+  readonly clientIdleTimeoutMs: number;
   readonly pendingMaxFrames: number;
   readonly pendingMaxBytes: number;
   readonly clientHighWaterBytes: number;
@@ -81,6 +83,8 @@ export interface Config {
   readonly ticketJwksUrl: string;
   readonly ticketAudience: string;
   readonly ticketMaxTtlS: number;
+  /** Refuse tickets without `jti` (single use is then not enforced). */
+  readonly ticketRequireJti: boolean;
   readonly tokenJwksUrl: string;
   readonly tokenIssuers: readonly string[];
   readonly tokenAudiences: readonly string[];

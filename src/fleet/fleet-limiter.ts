@@ -1,5 +1,6 @@
 // Limits that hold across every replica (docs/contract.md §6): the per-IP token bucket,
-// MAX_CONNECTIONS_PER_IP, MAX_SESSIONS_PER_SUBJECT and FLEET_MAX_SESSIONS,
+// MAX_CONNECTIONS_PER_IP (and both for each wider IPv6 prefix of IPV6_PREFIX_LIMITS),
+// MAX_SESSIONS_PER_SUBJECT and FLEET_MAX_SESSIONS,
 // decided in Redis by one script per upgrade (scripts.ts).
 //
 // Sessions are leases. This replica keeps its own in `leases` and renews them
@@ -17,6 +18,8 @@
 // call succeeds and the state turns up again. Nothing here throws to the caller.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { PrefixLimit } from '../config';
+import { prefixKey } from '../admission/ip';
 import type { FleetRedis } from './redis-client';
 
 /** What admission knows about the caller: its rate key, and its verified subject when there is one. */
@@ -42,9 +45,8 @@ export interface FleetDecision {
 export class Lease {
   constructor(
     readonly id: string,
-    readonly fleetKey: string,
-    readonly ipKey: string,
-    readonly subKey: string,
+    /** The sets it is counted in (fleet, address, each IPv6 prefix, subject). */
+    readonly keys: readonly string[],
   ) {}
 }
 
@@ -69,6 +71,8 @@ export interface FleetOptions {
   readonly maxSessions: number;
   readonly maxPerIp: number;
   readonly maxPerSubject: number;
+  /** IPV6_PREFIX_LIMITS: an IPv6 client also spends from and counts in each wider prefix. */
+  readonly prefixes?: readonly PrefixLimit[];
 }
 
 /** Leases per renewal script call; the calls of one renewal go out as one pipeline. */
@@ -149,12 +153,22 @@ export class FleetLimiter {
   async acquire(req: AcquireRequest): Promise<FleetDecision> {
     const subject = req.subject ?? '';
     const o = this.opts;
-    const lease = new Lease(
-      `${this.replicaId}:${++this.seq}`,
-      this.fleetKey,
-      o.maxPerIp > 0 ? `${o.prefix}ip:${req.ipKey}` : '',
-      o.maxPerSubject > 0 && subject !== '' ? `${o.prefix}sub:${subject}` : '',
-    );
+    const keys: string[] = [];
+    if (this.fleetKey !== '') keys.push(this.fleetKey);
+    if (o.maxPerIp > 0) keys.push(`${o.prefix}ip:${req.ipKey}`);
+    if (o.maxPerSubject > 0 && subject !== '') keys.push(`${o.prefix}sub:${subject}`);
+    const prefixes = o.prefixes ?? [];
+    const wider: Array<string | number> = [];
+    if (prefixes.length > 0 && req.ipKey.endsWith('/64')) {
+      for (const p of prefixes) {
+        const key = prefixKey(req.ipKey, p.bits);
+        if (key === '') continue;
+        const max = o.maxPerIp * p.factor;
+        wider.push(key, max, p.factor);
+        if (max > 0) keys.push(`${o.prefix}ip:${key}`);
+      }
+    }
+    const lease = new Lease(`${this.replicaId}:${++this.seq}`, keys);
     if (this.state !== 'up') return this.fallback(lease, false);
     const args = this.baseArgs.slice();
     args[1] = lease.id;
@@ -164,6 +178,7 @@ export class FleetLimiter {
       args[10] = req.ticket.id;
       args[11] = req.ticket.untilS;
     }
+    for (const w of wider) args.push(w);
     try {
       const [code, wait] = await this.redis.vlpAcquire(...args);
       this.markUp();
@@ -186,9 +201,7 @@ export class FleetLimiter {
     // Sent even while down (it fails at once when disconnected): a Redis that
     // is only slow still frees the place. If it is lost, the lease is no
     // longer renewed and expires.
-    this.redis
-      .vlpRelease(lease.id, lease.fleetKey, lease.ipKey, lease.subKey)
-      .catch((err: unknown) => this.markDown(err));
+    this.redis.vlpRelease(lease.id, ...lease.keys).catch((err: unknown) => this.markDown(err));
   }
 
   /** Renew every lease this replica holds: one pipeline, whatever the count. */
@@ -198,11 +211,13 @@ export class FleetLimiter {
     try {
       const p = this.redis.pipeline();
       let args: string[] = [String(this.opts.leaseMs)];
+      let inChunk = 0;
       for (const l of this.leases.values()) {
-        args.push(l.id, l.fleetKey, l.ipKey, l.subKey);
-        if (args.length > RENEW_CHUNK * 4) {
+        args.push(l.id, String(l.keys.length), ...l.keys);
+        if (++inChunk >= RENEW_CHUNK) {
           p.vlpRenew(...args);
           args = [String(this.opts.leaseMs)];
+          inChunk = 0;
         }
       }
       // Always at least one call, even with no leases: it is the probe that finds Redis back.
@@ -226,7 +241,7 @@ export class FleetLimiter {
     this.leases.clear();
     this.metrics.fleetLeases = 0;
     if (this.state === 'up' && left.length > 0) {
-      await Promise.all(left.map((l) => this.redis.vlpRelease(l.id, l.fleetKey, l.ipKey, l.subKey))).catch(() => {
+      await Promise.all(left.map((l) => this.redis.vlpRelease(l.id, ...l.keys))).catch(() => {
         /* they expire */
       });
     }
@@ -252,7 +267,7 @@ export class FleetLimiter {
       this.hold(lease);
       return { verdict: 'ok', retryAfter: 0, lease };
     }
-    if (sentToRedis) this.redis.vlpRelease(lease.id, lease.fleetKey, lease.ipKey, lease.subKey).catch(() => {});
+    if (sentToRedis) this.redis.vlpRelease(lease.id, ...lease.keys).catch(() => {});
     return { verdict: 'unavailable', retryAfter: 0, lease: null };
   }
 

@@ -18,6 +18,7 @@ export function startFleet(cfg: Config, log: Logger, metrics: FleetMetrics, maxP
       maxSessions: cfg.fleetMaxSessions,
       maxPerIp: cfg.maxConnectionsPerIp,
       maxPerSubject,
+      prefixes: cfg.ipv6PrefixLimits,
     },
     redis,
     log,

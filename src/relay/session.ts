@@ -96,6 +96,13 @@ export class Session {
 
   /** Coarse timestamps (sweeper clock) of last data and liveness, for the sweep. */
   lastFrameAt: number;
+  /**
+   * The sweeper's own view of the browser's frames (CLIENT_IDLE_TIMEOUT_MS):
+   * framesIn at its last look, and when framesIn last moved. Kept by the sweep,
+   * so the per-frame path gains nothing.
+   */
+  sweptFramesIn: number;
+  clientFrameSeenAt: number;
   clientAlive: boolean;
   upstreamAlive: boolean;
 
@@ -175,6 +182,8 @@ export class Session {
     this.pausedAt = 0;
     this.backlogAt = 0;
     this.lastFrameAt = now;
+    this.sweptFramesIn = 0;
+    this.clientFrameSeenAt = now;
     this.clientAlive = true;
     this.upstreamAlive = true;
     this.framesIn = 0;

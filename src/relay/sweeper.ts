@@ -1,6 +1,7 @@
 // One shared timer for every session instead of several per socket (the
 // undici habit): it advances the relay's coarse clock, pings both legs under
-// Azure's 4-minute load-balancer idle timeout, enforces the time limits and
+// Azure's 4-minute load-balancer idle timeout, enforces the time limits (the
+// session's, idle both ways, and the browser's own silence) and
 // keeps the buffer budget's view of held bytes fresh.
 import { Errors } from '../errors';
 import type { Relay } from './relay';
@@ -10,6 +11,8 @@ export interface SweepOptions {
   readonly keepaliveIntervalMs: number;
   readonly slowPeerTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** No browser frame for this long (0 = off): a slot held without audio is given back. */
+  readonly clientIdleTimeoutMs: number;
   readonly maxSessionMs: number;
 }
 
@@ -17,6 +20,7 @@ export interface SweepOptions {
 export function tickInterval(o: SweepOptions): number {
   let shortest = Math.min(o.keepaliveIntervalMs, o.slowPeerTimeoutMs);
   if (o.idleTimeoutMs > 0) shortest = Math.min(shortest, o.idleTimeoutMs);
+  if (o.clientIdleTimeoutMs > 0) shortest = Math.min(shortest, o.clientIdleTimeoutMs);
   if (o.maxSessionMs > 0) shortest = Math.min(shortest, o.maxSessionMs);
   return Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
 }
@@ -67,10 +71,19 @@ export class Sweeper {
       if (s.client === null) continue;
       // A write toward the upstream that finished since must not keep the budget charged.
       if (s.heldUpstream !== 0) relay.refreshHeld(s);
+      // The browser's last frame, seen here (to a tick) rather than stamped per frame.
+      if (s.framesIn !== s.sweptFramesIn) {
+        s.sweptFramesIn = s.framesIn;
+        s.clientFrameSeenAt = now;
+      }
       if (o.maxSessionMs > 0 && now - s.openedAt >= o.maxSessionMs) {
         relay.fail(s, Errors.SESSION_LIMIT);
       } else if (o.idleTimeoutMs > 0 && now - s.lastFrameAt >= o.idleTimeoutMs) {
         relay.fail(s, Errors.IDLE_TIMEOUT);
+      } else if (o.clientIdleTimeoutMs > 0 && now - s.clientFrameSeenAt >= o.clientIdleTimeoutMs) {
+        // Frames from the upstream alone do not keep it: a page that opened a session and sends
+        // nothing (no audio, no event) holds a slot, and IDLE_TIMEOUT_MS only sees both ways.
+        relay.fail(s, Errors.CLIENT_IDLE);
       } else if (
         (s.paused && now - s.pausedAt >= o.slowPeerTimeoutMs) ||
         (s.backlogAt !== 0 && now - s.backlogAt >= o.slowPeerTimeoutMs)

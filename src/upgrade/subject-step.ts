@@ -1,6 +1,7 @@
 // The subject's cap (MAX_SESSIONS_PER_SUBJECT), right after the caller step
-// that verified the subject. With REDIS_URL the fleet counts subjects across
-// replicas instead, and this counter admits everyone (one count, not two).
+// that verified the subject. This replica's count is kept with REDIS_URL too
+// (docs/contract.md §6): it is the local limit that holds whenever the fleet's
+// decision is unavailable, and the fleet step then holds it across replicas.
 import type { SubjectLimit } from '../auth/subject-limit';
 import { Errors } from '../errors';
 import { refusal, type Refusal } from './refusal';

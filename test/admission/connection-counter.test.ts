@@ -135,7 +135,7 @@ t.test('the global race: load says free, compare-exchange says full', async (t) 
 t.test('slot count follows MAX_CONNECTIONS', async (t) => {
   const slots = (sab: SharedArrayBuffer): number => new KeyedTable(sab).sets * WAYS;
   t.equal(slots(ConnectionCounter.createShared()), 1024, 'at least 1024');
-  t.equal(slots(ConnectionCounter.createShared(10_000)), 1 << 18, '24 per connection (3 keys x 8), rounded up');
+  t.equal(slots(ConnectionCounter.createShared(10_000)), 1 << 19, '32 per connection (4 keys x 8), rounded up');
   t.equal(slots(ConnectionCounter.createShared(1_000_000)), 1 << 22, 'capped at 4M slots (128 MiB)');
 });
 

@@ -167,8 +167,10 @@ t.test('a ticket is single-use; an origin claim that matches is accepted', async
 t.test('RS256 and ES256 tickets from the JWKS: fetched once, keys cached; unknown kid refused', async (t) => {
   const h = await setup(t);
   const before = jwks.fetches;
+  let n = 0;
   for (const alg of ['RS256', 'ES256', 'RS256', 'ES256'] as const) {
-    const ticket = await jwks.sign(alg, { sub: `jwks-${alg}`, aud: 'voice-live-proxy', exp: now() + 60 });
+    const jti = `jwks-${++n}`;
+    const ticket = await jwks.sign(alg, { sub: `jwks-${alg}`, aud: 'voice-live-proxy', exp: now() + 60, jti });
     const c = h.client(`ticket=${ticket}`);
     await c.opened;
     t.pass(`${alg} accepted`);

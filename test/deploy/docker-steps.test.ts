@@ -221,6 +221,9 @@ t.test('docker-compose.yml', async (t) => {
     t.notOk(warned, `${name}: socket buffers bounded (${JSON.stringify(sysctls)})`);
     t.same(warnings, []);
   }
+  const replica = doc.services['proxy-1'].environment as Record<string, string>;
+  t.equal(replica.CLIENT_AUTH, 'ticket', 'the fleet replicas need tickets');
+  t.notOk('TICKET_SECRET' in replica, 'its secret comes from .env, not the file');
   const grace = /^(\d+)s$/.exec(String(svc.stop_grace_period));
   t.ok(grace && Number(grace[1]) * 1000 > 10_000, 'stop_grace_period > SHUTDOWN_GRACE_MS default');
   const hc = svc.healthcheck as { test: string[] };

@@ -44,6 +44,8 @@ t.test('deploy/kubernetes.yaml', async (t) => {
   for (const k of Object.keys(config)) t.ok(KNOWN_VARS.has(k), `ConfigMap ${k} is a variable the proxy reads`);
   t.equal(config.AZURE_AI_FOUNDRY_RESOURCE, '', 'no placeholder resource: the proxy refuses to start until it is set');
   t.equal(config.ALLOWED_ORIGINS, '', 'no placeholder origin either: the operator names the front end');
+  t.equal(config.CLIENT_AUTH, 'ticket', 'callers need a ticket: reaching the port is not enough');
+  t.notOk('TICKET_SECRET' in config, 'the ticket secret is not in the ConfigMap');
 
   const spec = byKind('Deployment').spec.template.spec as Obj;
   const c = spec.containers[0] as Obj;
@@ -128,6 +130,7 @@ t.test('deploy/kubernetes.yaml', async (t) => {
   );
   const secretRef = (c.envFrom as Obj[]).find((e) => e.secretRef !== undefined)?.secretRef as Obj;
   t.equal(secretRef.name, ep.authorization.credentials.name, 'the same secret the proxy reads');
+  t.not(secretRef.optional, true, 'the secret (TICKET_SECRET) is required');
 });
 
 t.test('deploy/containerapp.yaml', async (t) => {
@@ -154,6 +157,13 @@ t.test('deploy/containerapp.yaml', async (t) => {
     'no key: the identity authorizes the upstream',
   );
   const secrets = (doc.properties.configuration.secrets ?? []) as Obj[];
+  t.equal(env.CLIENT_AUTH, 'ticket', 'callers need a ticket: reaching the ingress is not enough');
+  t.ok(
+    (c.env as Array<{ name: string; secretRef?: string }>).some(
+      (e) => e.name === 'TICKET_SECRET' && e.secretRef !== undefined,
+    ),
+    'TICKET_SECRET from a secret',
+  );
   for (const e of c.env as Array<{ name: string; secretRef?: string }>) {
     if (e.secretRef !== undefined)
       t.ok(

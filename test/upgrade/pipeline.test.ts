@@ -125,6 +125,8 @@ t.test('draining is checked after the caller verification: 503 draining, nothing
     CLIENT_AUTH: 'ticket',
     TICKET_JWKS_URL: keys.url,
     MAX_SESSIONS_PER_SUBJECT: '1',
+    // The same ticket is presented again below to see what was kept: reusable on purpose.
+    TICKET_REQUIRE_JTI: 'false',
   });
   const rs = await keys.sign('RS256', { sub: 'late', aud: 'voice-live-proxy', exp: now() + 60 });
   const fetched = keys.nextFetch();
@@ -155,6 +157,8 @@ t.test('a client gone during the caller verification: slot given back once, no s
     TICKET_SECRET: SECRET,
     TICKET_JWKS_URL: keys.url,
     MAX_SESSIONS_PER_SUBJECT: '1',
+    // The same ticket is presented again below to see what was kept: reusable on purpose.
+    TICKET_REQUIRE_JTI: 'false',
   });
   const m = s.px.metrics;
   // Another session holds a slot throughout: a second give-back would take it.
