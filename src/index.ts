@@ -5,7 +5,7 @@ import { stdoutSink } from './observability/log-sink';
 import { startRuntime } from './runtime';
 import { runPrimary } from './cluster/primary';
 import { warnUnboundedSocketBuffers } from './kernel-socket-buffers';
-import { warnDefaultYoungGeneration } from './cluster/young-generation';
+import { relaunchWithYoungGeneration, warnDefaultYoungGeneration } from './cluster/young-generation';
 import { shutdownOnSignals } from './shutdown-signals';
 import { loadUws } from './uws';
 
@@ -22,6 +22,9 @@ function configOrExit(): Config {
 
 async function main(): Promise<void> {
   const cfg = configOrExit();
+  // One relay thread needs node's --max-semi-space-size, which only a new
+  // node can take: this process then waits on that one (young-generation.ts).
+  if (cfg.workers === 1 && relaunchWithYoungGeneration()) return;
   // Here, in the main thread, before anything touches uWS: worker threads
   // share this load of the addon, and with it the request-header budget.
   loadUws(cfg.uwsMaxHeadersSize);
