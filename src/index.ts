@@ -6,7 +6,8 @@ import { startRuntime } from './runtime';
 import { runPrimary } from './cluster/primary';
 import { warnUnboundedSocketBuffers } from './kernel-socket-buffers';
 import { relaunchWithYoungGeneration, warnDefaultYoungGeneration } from './cluster/young-generation';
-import { shutdownOnSignals } from './shutdown-signals';
+import { exitAfterFlush, shutdownOnSignals } from './shutdown-signals';
+import { reportStartFailure } from './start-failure';
 import { loadUws } from './uws';
 
 function configOrExit(): Config {
@@ -34,7 +35,15 @@ async function main(): Promise<void> {
     runPrimary(cfg, logger, sink);
     return;
   }
-  const { server, stop } = await startRuntime(cfg, logger, { reportsActive: true });
+  let started: Awaited<ReturnType<typeof startRuntime>>;
+  try {
+    started = await startRuntime(cfg, logger, { reportsActive: true });
+  } catch (err) {
+    reportStartFailure(err instanceof Error ? err.message : String(err), logger);
+    exitAfterFlush(1, sink);
+    return;
+  }
+  const { server, stop } = started;
   logger.info(
     { port: server.port, host: cfg.host, upstream: cfg.upstreamOrigin, maxConnections: cfg.maxConnections },
     'voice-live-proxy listening',

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { probePort } from '../../src/port-probe';
 import { entryBuilt, freePort, proxyTestEnv } from '../helpers/spawn-proxy';
-import { lineOf } from './cli-helpers';
+import { lineOf } from '../helpers/lines';
 
 const ROOT = join(__dirname, '..', '..');
 const skip = entryBuilt() ? false : 'dist/index.js missing: run `npm run build` (npm test does)';
