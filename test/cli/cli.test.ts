@@ -5,6 +5,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { SCHEMA } from '../../src/config/schema';
@@ -139,4 +140,14 @@ t.test('`demo` says it is starting, prints its page and stops on SIGINT', { skip
   proc.kill('SIGINT');
   const [code] = (await once(proc, 'exit')) as [number | null];
   t.equal(code, 0);
+});
+
+t.test('`npm run demo` says it is building before tsc runs', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const [say, build, start] = pkg.scripts.demo.split(' && ');
+  t.match(say, /^node -e .*voice-live-proxy demo: building/, 'first, a line that says so (node: any shell)');
+  t.match(build, /^npm run build/);
+  t.equal(start, 'node dist/demo.js');
 });
