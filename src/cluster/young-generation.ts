@@ -32,8 +32,8 @@ export const RELAY_SEMI_SPACE_MB = 2;
 /** Set in the child's environment: a child never starts another one. */
 export const RELAUNCHED_MARKER = 'VOICE_LIVE_PROXY_RELAUNCHED';
 
-/** Forwarded to the child: what stops it (SIGTERM, SIGINT) and what a supervisor may send. */
-const FORWARDED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'];
+/** Forwarded to the child: what drains it (SIGTERM, SIGINT), and a closed terminal's SIGHUP. */
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 /** V8 accepts dashes or underscores, `=value` or the value as the next argument. */
 const SEMI_SPACE_FLAG = /(?:^|\s)--max[-_]semi[-_]space[-_]size(?:[=\s]|$)/;
@@ -73,7 +73,8 @@ export function relaunchWithYoungGeneration(
   const child = spawn(
     process.execPath,
     [`--max-semi-space-size=${RELAY_SEMI_SPACE_MB}`, ...process.execArgv, ...process.argv.slice(1)],
-    { stdio: 'inherit', env: { ...env, [RELAUNCHED_MARKER]: '1' }, detached: true },
+    // Not on Windows, where `detached` opens a console window and there are no process groups.
+    { stdio: 'inherit', env: { ...env, [RELAUNCHED_MARKER]: '1' }, detached: process.platform !== 'win32' },
   );
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);

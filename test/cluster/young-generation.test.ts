@@ -4,6 +4,8 @@
 // ship for the single-thread case.
 import t from 'tap';
 import type { Test } from 'tap';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -13,6 +15,7 @@ import {
   semiSpaceFlagGiven,
 } from '../../src/cluster/young-generation';
 import { probePort } from '../../src/port-probe';
+import { lineOf } from '../helpers/lines';
 import { entryBuilt, freePort, spawnProxy } from '../helpers/spawn-proxy';
 
 const ROOT = join(__dirname, '..', '..');
@@ -148,4 +151,25 @@ t.test('a single thread started without the flag relaunches itself with it, sile
 t.test('a child that somehow lacks the flag says so once rather than relaunching again', { skip }, async (t) => {
   const r = await startSingle(t, { env: { [RELAUNCHED_MARKER]: '1' } });
   t.equal(r.warnings, 1);
+});
+
+t.test('Ctrl+C in a terminal (SIGINT to the whole group) drains the relaunched node once', { skip }, async (t) => {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [CLI], {
+    env: { PATH: process.env.PATH ?? '', ...proxyEnv(1, port) },
+    cwd: '/',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, as a shell gives a foreground job.
+    detached: true,
+  });
+  t.teardown(() => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  });
+  await lineOf(proc.stdout, (l) => l.msg === 'voice-live-proxy listening');
+  const seen: string[] = [];
+  proc.stdout.on('data', (d: Buffer) => seen.push(String(d)));
+  process.kill(-proc.pid!, 'SIGINT');
+  const [code] = (await once(proc, 'exit')) as [number | null];
+  t.equal(code, 0, 'drained, not the second signal’s exit 1');
+  t.notMatch(seen.join(''), /second signal/);
 });
