@@ -13,7 +13,8 @@
 
 # Node 22 (22.12 or later, as every current node:22 image): jose 6 is an ES
 # module that the proxy loads with require(esm), unflagged since 22.12 and 20.19
-# (package.json "engines").
+# (package.json "engines"). Not Node 24 or later: their uWebSockets.js binaries
+# need glibc 2.38 and bookworm has 2.36 (docs/deploy/docker.md, src/native-runtime.ts).
 
 # ---- build: compile TypeScript, then leave only what the runtime needs ----
 FROM node:22-bookworm-slim AS build
@@ -62,7 +63,8 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=2 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
 STOPSIGNAL SIGTERM
 # Exec form with node as PID 1: SIGTERM reaches the app directly (npm start
-# would swallow it), and the app spawns no child processes that need reaping.
+# would put npm in between), and with the flag below the app spawns no child
+# process that needs reaping (without it, WORKERS=1 starts node once more).
 # --max-semi-space-size=2: a relay's young generation, as for its worker
 # threads (src/cluster/young-generation.ts; with WORKERS=1 this thread relays).
 CMD ["node", "--max-semi-space-size=2", "dist/index.js"]

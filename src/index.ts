@@ -13,8 +13,9 @@ import { stdoutSink } from './observability/log-sink';
 import { startRuntime } from './runtime';
 import { runPrimary } from './cluster/primary';
 import { warnUnboundedSocketBuffers } from './kernel-socket-buffers';
-import { warnDefaultYoungGeneration } from './cluster/young-generation';
-import { shutdownOnSignals } from './shutdown-signals';
+import { relaunchWithYoungGeneration, warnDefaultYoungGeneration } from './cluster/young-generation';
+import { exitAfterFlush, shutdownOnSignals } from './shutdown-signals';
+import { reportStartFailure } from './start-failure';
 import { warnOpenAccess } from './auth/open-access';
 import { loadUws } from './uws';
 
@@ -35,6 +36,10 @@ function configOrExit(): { cfg: Config; unknown: UnknownVariable[] } {
 
 async function main(): Promise<void> {
   const { cfg, unknown } = configOrExit();
+  // One relay thread needs node's --max-semi-space-size, which only a new
+  // node can take: this process then only waits on that one, which does the
+  // rest, start-up warnings included (young-generation.ts).
+  if (cfg.workers === 1 && relaunchWithYoungGeneration()) return;
   // Here, in the main thread, before anything touches uWS: worker threads
   // share this load of the addon, and with it the request-header budget.
   loadUws(cfg.uwsMaxHeadersSize);
@@ -47,7 +52,15 @@ async function main(): Promise<void> {
     runPrimary(cfg, logger, sink);
     return;
   }
-  const { server, stop } = await startRuntime(cfg, logger, { reportsActive: true });
+  let started: Awaited<ReturnType<typeof startRuntime>>;
+  try {
+    started = await startRuntime(cfg, logger, { reportsActive: true });
+  } catch (err) {
+    reportStartFailure(err instanceof Error ? err.message : String(err), logger);
+    exitAfterFlush(1, sink);
+    return;
+  }
+  const { server, stop } = started;
   logger.info({ port: server.port, host: cfg.host, ...startSummary(cfg) }, 'voice-live-proxy listening');
   warnUnboundedSocketBuffers(logger);
   warnDefaultYoungGeneration(logger);

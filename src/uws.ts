@@ -11,6 +11,7 @@
 // the addon through uws(). Worker threads share the addon the main thread
 // loaded, so the main thread loads it before it starts them.
 import type * as UWS from 'uWebSockets.js';
+import { explainUwsLoadFailure } from './native-runtime';
 
 export type Uws = typeof UWS;
 
@@ -31,6 +32,9 @@ export function loadUws(maxHeadersSize?: number): Uws {
   process.env[VARIABLE] = String(maxHeadersSize ?? before ?? DEFAULT_MAX_HEADERS_SIZE);
   try {
     addon = require('uWebSockets.js') as Uws;
+  } catch (err) {
+    // Its own message names neither the glibc it needs nor a Node to use.
+    throw new Error(explainUwsLoadFailure(err), { cause: err });
   } finally {
     if (before === undefined) delete process.env[VARIABLE];
     else process.env[VARIABLE] = before;

@@ -5,11 +5,23 @@
 // history would show it.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadTicketConfig, readEnv } from '../config';
-import { mintTicket } from '../auth/mint-ticket';
+import { SCHEMA } from '../config/schema';
+import { EnvReader } from '../config/spec';
+import { DEFAULT_TICKET_TTL_S, mintTicket } from '../auth/mint-ticket';
+import { commandHelp } from './help';
 
-const USAGE =
-  'usage: mint-ticket --sub <user> [--ttl <seconds>] [--origin <origin>] [--aud <audience>]\n' +
-  '  TICKET_SECRET (environment or .env) signs the ticket (HS256).\n';
+const USAGE = commandHelp('mint-ticket');
+/** The longest --ttl mintTicket signs; past TICKET_MAX_TTL_S the proxy refuses it anyway. */
+const TTL_LIMIT_S = 86_400;
+
+/** --ttl as whole seconds, or the message naming the option. */
+function parseTtl(raw: string | undefined): number | string {
+  if (raw === undefined) return DEFAULT_TICKET_TTL_S;
+  const ttl = Number(raw);
+  return /^\d+$/.test(raw.trim()) && ttl >= 1 && ttl <= TTL_LIMIT_S
+    ? ttl
+    : `--ttl must be whole seconds from 1 to ${TTL_LIMIT_S}, not ${JSON.stringify(raw)}`;
+}
 
 export async function runMintTicket(
   argv: readonly string[],
@@ -30,7 +42,7 @@ export async function runMintTicket(
       strict: true,
     }));
   } catch (err) {
-    process.stderr.write(`mint-ticket: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    process.stderr.write(`mint-ticket: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
     return 2;
   }
   if (values.help === true) {
@@ -38,23 +50,38 @@ export async function runMintTicket(
     return 0;
   }
   let cfg: ReturnType<typeof loadTicketConfig>;
+  let maxTtl: number;
   try {
     cfg = loadTicketConfig(env);
+    maxTtl = new EnvReader(
+      env,
+      SCHEMA.filter((s) => s.name === 'TICKET_MAX_TTL_S'),
+    ).int('TICKET_MAX_TTL_S');
   } catch (err) {
     process.stderr.write(`mint-ticket: ${err instanceof ConfigError ? err.message : String(err)}\n`);
     return 2;
   }
   if (values.sub === undefined || cfg.ticketSecret === '') {
     process.stderr.write(
-      `mint-ticket: ${values.sub === undefined ? '--sub is required' : 'TICKET_SECRET is not set'}\n${USAGE}`,
+      `mint-ticket: ${values.sub === undefined ? '--sub is required' : 'TICKET_SECRET is not set (in the environment or ./.env)'}\n\n${USAGE}`,
     );
     return 2;
+  }
+  const ttl = parseTtl(values.ttl);
+  if (typeof ttl === 'string') {
+    process.stderr.write(`mint-ticket: ${ttl}\n`);
+    return 2;
+  }
+  if (ttl > maxTtl) {
+    process.stderr.write(
+      `mint-ticket: warning: --ttl ${ttl} is longer than TICKET_MAX_TTL_S (${maxTtl}): a proxy with that setting refuses this ticket (auth_invalid); use --ttl ${maxTtl} or less, or raise TICKET_MAX_TTL_S on the proxy\n`,
+    );
   }
   try {
     const ticket = await mintTicket({
       sub: values.sub,
       secret: cfg.ticketSecret,
-      ttlSeconds: values.ttl === undefined ? undefined : Number(values.ttl),
+      ttlSeconds: ttl,
       origin: values.origin,
       audience: values.aud ?? cfg.ticketAudience,
     });

@@ -11,6 +11,7 @@ import { ConnectionCounter } from '../admission/connection-counter';
 import { MetricsBoard } from '../observability/metrics-board';
 import { BufferBudget } from '../relay/buffer-budget';
 import { probePort } from '../port-probe';
+import { reportStartFailure } from '../start-failure';
 import { warnUnboundedSocketBuffers } from '../kernel-socket-buffers';
 import type { LogSink } from '../observability/log-sink';
 import { exitAfterFlush, shutdownOnSignals } from '../shutdown-signals';
@@ -59,8 +60,12 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
       if (msg.type === 'log') {
         sink.write(msg.line);
       } else if (msg.type === 'failed') {
-        logger.fatal({ worker: i, err: msg.message }, 'worker failed to start');
-        if (!started) exitNow();
+        if (started) {
+          logger.fatal({ worker: i, err: msg.message }, 'worker failed to start');
+        } else {
+          reportStartFailure(msg.message, logger);
+          exitNow();
+        }
       } else if (started) {
         logger.info({ worker: i }, 'worker replaced');
       } else {
@@ -132,7 +137,7 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
       spawn(0);
     },
     (err: Error) => {
-      logger.fatal({ err: err.message }, 'port in use; not starting');
+      reportStartFailure(err.message, logger);
       exitNow();
     },
   );

@@ -14,16 +14,26 @@
 // from here for the thread already running: worker threads (WORKERS > 1, the
 // default on a multi-core host) get it through `resourceLimits`, and the
 // entry points we ship start node with `--max-semi-space-size=2` for the
-// single-thread case (Dockerfile, `npm start`, ecosystem.config.cjs). An
-// operator's own `--max-semi-space-size` (on the command line or in
-// NODE_OPTIONS) is a process-wide V8 flag that workers inherit: it wins.
-// A single thread started any other way (the npm `voice-live-proxy` command,
-// a plain `node dist/index.js`) runs with V8's default, and says so once.
+// single-thread case (Dockerfile, `npm start`, ecosystem.config.cjs). A single
+// thread started without it (the `voice-live-proxy` command, whose shebang
+// cannot pass node a flag, or a plain `node dist/index.js`) starts itself
+// once more as a child node given the flag, which then does the work
+// (relaunchWithYoungGeneration). An operator's own `--max-semi-space-size`
+// (on the command line or in NODE_OPTIONS) is a process-wide V8 flag that
+// workers inherit: it wins.
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { Logger } from 'pino';
 
 /** Each of the young generation's two semi-spaces, in MiB. */
 export const RELAY_SEMI_SPACE_MB = 2;
+
+/** Set in the child's environment: a child never starts another one. */
+export const RELAUNCHED_MARKER = 'VOICE_LIVE_PROXY_RELAUNCHED';
+
+/** Forwarded to the child: what drains it (SIGTERM, SIGINT), and a closed terminal's SIGHUP. */
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 /** V8 accepts dashes or underscores, `=value` or the value as the next argument. */
 const SEMI_SPACE_FLAG = /(?:^|\s)--max[-_]semi[-_]space[-_]size(?:[=\s]|$)/;
@@ -46,7 +56,50 @@ export function relayWorkerLimits(flagGiven: boolean = semiSpaceFlagGiven()): Re
 }
 
 /**
- * WORKERS=1 started without the flag (our entry points pass it): one warning
+ * A single relay thread started without the flag: run this same command again
+ * in a child node given `--max-semi-space-size=2`, and become its shadow:
+ * stdio shared, signals passed on, its exit code (or signal) ours. Returns
+ * false, doing nothing, when the flag is there or this is already the child.
+ *
+ * The child runs in its own process group so that a terminal's Ctrl+C, sent
+ * to the whole foreground group, reaches it once (through us) and not twice,
+ * which would read as a second signal and skip the drain.
+ */
+export function relaunchWithYoungGeneration(
+  env: NodeJS.ProcessEnv = process.env,
+  flagGiven: boolean = semiSpaceFlagGiven(),
+): boolean {
+  if (flagGiven || env[RELAUNCHED_MARKER] !== undefined) return false;
+  const child = spawn(
+    process.execPath,
+    [`--max-semi-space-size=${RELAY_SEMI_SPACE_MB}`, ...process.execArgv, ...process.argv.slice(1)],
+    // Not on Windows, where `detached` opens a console window and there are no process groups.
+    { stdio: 'inherit', env: { ...env, [RELAUNCHED_MARKER]: '1' }, detached: process.platform !== 'win32' },
+  );
+  const forward = (signal: NodeJS.Signals): void => {
+    child.kill(signal);
+  };
+  for (const s of FORWARDED) process.on(s, forward);
+  child.on('error', (err) => {
+    process.stderr.write(`voice-live-proxy: failed to start: cannot start node again: ${err.message}\n`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => {
+    for (const s of FORWARDED) process.off(s, forward);
+    if (signal !== null) {
+      // Ended by a signal it did not handle: end the same way, for whoever waits on us.
+      // As PID 1 the kernel ignores that: then the shell's convention, 128 + its number.
+      process.kill(process.pid, signal);
+      process.exit(128 + (constants.signals[signal] ?? 0));
+    }
+    process.exit(code ?? 1);
+  });
+  return true;
+}
+
+/**
+ * A single relay thread running without the flag (the child could not be
+ * started with it: only when RELAUNCHED_MARKER was already set): one warning
  * at start-up naming the fix, since nothing else would show the 32 MiB a busy
  * relay then grows into. Returns whether it warned.
  */

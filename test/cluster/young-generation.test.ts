@@ -4,9 +4,18 @@
 // ship for the single-thread case.
 import t from 'tap';
 import type { Test } from 'tap';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RELAY_SEMI_SPACE_MB, relayWorkerLimits, semiSpaceFlagGiven } from '../../src/cluster/young-generation';
+import {
+  RELAUNCHED_MARKER,
+  RELAY_SEMI_SPACE_MB,
+  relayWorkerLimits,
+  semiSpaceFlagGiven,
+} from '../../src/cluster/young-generation';
+import { probePort } from '../../src/port-probe';
+import { lineOf } from '../helpers/lines';
 import { entryBuilt, freePort, spawnProxy } from '../helpers/spawn-proxy';
 
 const ROOT = join(__dirname, '..', '..');
@@ -86,27 +95,81 @@ t.test('an operator’s --max-semi-space-size wins over ours', { skip }, async (
 
 t.test('every entry point we ship starts node with the same semi-space size', async (t) => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  t.equal(pkg.scripts.start, `node ${FLAG} dist/index.js`, 'npm start');
+  t.equal(
+    pkg.scripts.start,
+    `exec node ${FLAG} dist/index.js`,
+    'npm start (exec: sh hands its place, and signals, to node)',
+  );
   const cmd = /^CMD (.*)$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '[]';
   t.same(JSON.parse(cmd), ['node', FLAG, 'dist/index.js'], 'the image');
   const pm2 = (require(join(ROOT, 'ecosystem.config.cjs')) as { apps: Array<{ node_args: string }> }).apps[0];
   t.equal(pm2.node_args, FLAG, 'PM2');
 });
 
-async function startWarnings(t: Test, nodeArgs: string[]): Promise<number> {
+const CLI = join(ROOT, 'dist', 'cli.js');
+
+/** Starts WORKERS=1 as given, SIGTERMs what was started; the listening line, the warnings and the exit. */
+async function startSingle(
+  t: Test,
+  opts: { nodeArgs?: string[]; entry?: string; env?: Record<string, string> },
+): Promise<{ listening: Record<string, unknown>; warnings: number; pid: number; code: number | null }> {
   const port = await freePort();
-  const child = spawnProxy(proxyEnv(1, port), { nodeArgs });
+  const child = spawnProxy({ ...proxyEnv(1, port), ...opts.env }, { nodeArgs: opts.nodeArgs, entry: opts.entry });
   t.teardown(() => {
     child.proc.kill('SIGKILL');
   });
-  await child.line('voice-live-proxy listening');
+  const listening = await child.line('voice-live-proxy listening');
+  const pid = Number(listening.pid);
+  if (pid !== child.proc.pid) {
+    // The relaunched node: it was given the flag.
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    t.ok(cmdline.includes(FLAG), `the relaunched node has ${FLAG}`);
+  }
   // Start-up warnings are written right after the listening line; SIGTERM drains and exits, so every line is in.
   child.proc.kill('SIGTERM');
-  await child.exited;
-  return child.stdout.filter((l) => l.includes('node started without --max-semi-space-size')).length;
+  const { code } = await child.exited;
+  await probePort('127.0.0.1', port).then(
+    () => t.pass('the port is free once the command has exited'),
+    (err: Error) => t.fail(err.message),
+  );
+  const warnings = child.stdout.filter((l) => l.includes('node started without --max-semi-space-size')).length;
+  return { listening, warnings, pid, code };
 }
 
-t.test('a single thread started without the flag says so once; with it, nothing', { skip }, async (t) => {
-  t.equal(await startWarnings(t, []), 1, 'plain `node dist/index.js` (the voice-live-proxy command does the same)');
-  t.equal(await startWarnings(t, [FLAG]), 0, 'as npm start, the image and PM2 start it');
+t.test('a single thread started without the flag relaunches itself with it, silently', { skip }, async (t) => {
+  const plain = await startSingle(t, {});
+  t.equal(plain.warnings, 0, 'plain `node dist/index.js`: no warning');
+  t.equal(plain.code, 0, 'SIGTERM to the command drains the relay and exits 0');
+  const bin = await startSingle(t, { entry: CLI });
+  t.equal(bin.warnings, 0, 'the voice-live-proxy command: no warning');
+  t.equal(bin.code, 0);
+  const flagged = await startSingle(t, { nodeArgs: [FLAG] });
+  t.equal(flagged.warnings, 0, 'as npm start, the image and PM2 start it: no warning, no second node');
+  t.equal(flagged.code, 0);
+});
+
+t.test('a child that somehow lacks the flag says so once rather than relaunching again', { skip }, async (t) => {
+  const r = await startSingle(t, { env: { [RELAUNCHED_MARKER]: '1' } });
+  t.equal(r.warnings, 1);
+});
+
+t.test('Ctrl+C in a terminal (SIGINT to the whole group) drains the relaunched node once', { skip }, async (t) => {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [CLI], {
+    env: { PATH: process.env.PATH ?? '', ...proxyEnv(1, port) },
+    cwd: '/',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, as a shell gives a foreground job.
+    detached: true,
+  });
+  t.teardown(() => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  });
+  await lineOf(proc.stdout, (l) => l.msg === 'voice-live-proxy listening');
+  const seen: string[] = [];
+  proc.stdout.on('data', (d: Buffer) => seen.push(String(d)));
+  process.kill(-proc.pid!, 'SIGINT');
+  const [code] = (await once(proc, 'exit')) as [number | null];
+  t.equal(code, 0, 'drained, not the second signal’s exit 1');
+  t.notMatch(seen.join(''), /second signal/);
 });

@@ -346,6 +346,9 @@ t.test(
       env: {
         ...env,
         NODE_ENV: 'production',
+        // The test host's own variables are not the image's: a CI agent's
+        // AGENT_* would be refused as unknown by the strict check.
+        STRICT_CONFIG: 'false',
         PORT: String(port),
         HOST: '127.0.0.1',
         AZURE_VOICE_LIVE_ENDPOINT: 'ws://127.0.0.1:9',

@@ -3,6 +3,7 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UWS_ABI_MAJOR } from '../../src/native-runtime';
 
 const ROOT = join(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -43,6 +44,38 @@ t.test('engines.node admits only Node versions with require(esm) (jose 6) and ut
   );
   t.match(readFileSync(join(ROOT, 'README.md'), 'utf8'), /Node\.js 20\.19\+ or 22\.12\+/, 'README says the same');
   t.match(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), /^FROM node:22-/m, 'the image runs Node 22 (22.12 or later)');
+});
+
+/** The newest glibc symbol version a binary asks for, read from its bytes (as `objdump -T` lists them). */
+function glibcNeeded(file: string): number {
+  const found =
+    readFileSync(file)
+      .toString('latin1')
+      .match(/GLIBC_2\.\d+/g) ?? [];
+  return Math.max(...found.map((v) => Number(v.slice('GLIBC_2.'.length))));
+}
+
+t.test('engines.node, the image and the native module agree on the Node versions that load it', async (t) => {
+  const dir = join(ROOT, 'node_modules', 'uWebSockets.js');
+  const majors = pkg.engines.node.split('||').map((p) => Number(/(\d+)\./.exec(p)?.[1]));
+  // The image: node:22 on Debian 12 (bookworm), glibc 2.36.
+  t.match(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), /^FROM node:22-bookworm-slim AS runtime$/m);
+  const DEBIAN_12_GLIBC = 36;
+  for (const [abi, major] of Object.entries(UWS_ABI_MAJOR)) {
+    for (const arch of ['x64', 'arm64']) {
+      const needs = glibcNeeded(join(dir, `uws_linux_${arch}_${abi}.node`));
+      if (majors.includes(major)) {
+        t.ok(
+          needs <= DEBIAN_12_GLIBC,
+          `Node ${major} (admitted) on linux-${arch}: needs glibc 2.${needs}, loads on Debian 12`,
+        );
+        t.equal(needs, 27, "the v20.51.0 tree's glibc 2.27");
+      } else if (major > 22) {
+        t.ok(needs > DEBIAN_12_GLIBC, `Node ${major} (not admitted) on linux-${arch}: needs glibc 2.${needs}`);
+      }
+    }
+  }
+  t.ok(majors.includes(22), "the image's Node is admitted");
 });
 
 t.test('LICENSE exists and matches package.json', async (t) => {

@@ -35,7 +35,9 @@ for (const workers of ['2', '1']) {
             LOG_LEVEL: 'info',
             SHUTDOWN_GRACE_MS: second ? '60000' : '200',
           },
-          { prefix: ['unshare', '--pid', '--fork', '--kill-child'] },
+          // As the image's CMD starts it: with the flag, node itself is PID 1
+          // (without it, one relay thread would relaunch itself under a PID 1 parent).
+          { prefix: ['unshare', '--pid', '--fork', '--kill-child'], nodeArgs: ['--max-semi-space-size=2'] },
         );
         t.teardown(() => {
           child.proc.kill('SIGKILL');

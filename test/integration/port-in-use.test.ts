@@ -33,10 +33,13 @@ t.test('a one-thread proxy on a taken port exits 1, naming it', { skip }, async 
   const single = start(t, port, 1);
   const { code } = await single.exited;
   t.equal(code, 1);
-  t.match(single.stderr, new RegExp(`failed to start: cannot listen on 127\\.0\\.0\\.1:${port}`));
+  const plain = new RegExp(`^voice-live-proxy: failed to start: cannot listen on 127\\.0\\.0\\.1:${port}\\b.*\\n$`);
+  t.match(single.stderr, plain, 'one plain line on stderr');
+  t.match(await single.line('failed to start'), { level: 'fatal', err: /cannot listen on/ }, 'and the log line');
   const cluster = start(t, port, 2);
-  t.equal((await cluster.exited).code, 1, 'WORKERS=2 too');
-  t.match(await cluster.line('port in use; not starting'), { level: 'fatal', err: new RegExp(`${port}: EADDRINUSE`) });
+  t.equal((await cluster.exited).code, 1, 'WORKERS=2: the same exit code');
+  t.match(cluster.stderr, plain, 'the same plain line');
+  t.match(await cluster.line('failed to start'), { level: 'fatal', err: new RegExp(`${port}: EADDRINUSE`) });
   t.same(await healthStatuses(port, 20), new Set(['200']), 'the first proxy still answers every connection');
 });
 

@@ -1,0 +1,124 @@
+// The `voice-live-proxy` command's words: its usage, each command's help
+// (with the environment variables that command reads, taken from the same
+// tables the configuration is read from, so the help cannot fall behind),
+// and what it says about an argument it does not know.
+import { GROUPS, SCHEMA } from '../config/schema';
+import type { VarSpec } from '../config/spec';
+import { SIMULATOR_SCHEMA } from '../simulator/config';
+
+export const COMMAND = 'voice-live-proxy';
+
+export type CommandName = 'serve' | 'demo' | 'simulator' | 'mint-ticket';
+
+/** `start` is the name older scripts use for `serve`. */
+export const COMMANDS: Readonly<Record<string, CommandName>> = {
+  serve: 'serve',
+  start: 'serve',
+  demo: 'demo',
+  simulator: 'simulator',
+  'mint-ticket': 'mint-ticket',
+};
+
+/** Variable names, wrapped under a heading, at most `width` columns. */
+function names(heading: string, rows: readonly VarSpec[], width = 78): string {
+  const lines = [`  ${heading}:`];
+  let line = '   ';
+  for (const r of rows) {
+    if (line.length + r.name.length + 1 > width) {
+      lines.push(line);
+      line = '   ';
+    }
+    line += ` ${r.name}`;
+  }
+  lines.push(line);
+  return lines.join('\n') + '\n';
+}
+
+const ticketRows = SCHEMA.filter((s) => ['TICKET_SECRET', 'TICKET_AUDIENCE', 'TICKET_MAX_TTL_S'].includes(s.name));
+const demoRows = SCHEMA.filter((s) => s.name === 'PORT' || s.name === 'UWS_HTTP_MAX_HEADERS_SIZE');
+
+export const USAGE = `Usage: ${COMMAND} [command] [options]
+
+Commands:
+  serve            start the proxy (the default)
+  demo             the proxy with the Voice Live simulator behind it and the
+                   browser page on; no Azure account needed
+  simulator        a standalone Voice Live simulator, for tests and load runs
+  mint-ticket      print a ticket for CLIENT_AUTH=ticket
+
+Settings are environment variables (and ./.env), not options:
+  PORT=9000 ${COMMAND}
+'${COMMAND} <command> --help' lists the variables a command reads;
+docs/configuration.md describes them.
+
+Options:
+  -h, --help       print this help
+  -v, --version    print the version
+`;
+
+export function commandHelp(command: CommandName): string {
+  switch (command) {
+    case 'serve':
+      return (
+        `Usage: ${COMMAND} [serve]\n\n` +
+        'Starts the proxy. It takes no options: it reads these environment variables\n' +
+        '(and ./.env in the working directory; the environment wins), described in\n' +
+        'docs/configuration.md:\n\n' +
+        GROUPS.map((g) =>
+          names(
+            g,
+            SCHEMA.filter((s) => s.group === g),
+          ),
+        ).join('')
+      );
+    case 'demo':
+      return (
+        `Usage: ${COMMAND} demo [--host <address>]\n\n` +
+        'The proxy with the Voice Live simulator as its upstream and the demo page on,\n' +
+        'listening on 127.0.0.1 (--host to listen elsewhere). Its own variables:\n\n' +
+        names('The page and the proxy (PORT=0, the default here: any free port)', demoRows) +
+        names('The simulator (SIMULATOR_PORT defaults to any free port here)', SIMULATOR_SCHEMA) +
+        `\nEvery other variable of '${COMMAND} serve --help' applies too, except those the\n` +
+        'demo sets itself: HOST, AZURE_VOICE_LIVE_ENDPOINT, AZURE_SPEECH_KEY, DEMO, WORKERS;\n' +
+        'ALLOWED_ORIGINS gains the page.\n'
+      );
+    case 'simulator':
+      return (
+        `Usage: ${COMMAND} simulator\n\n` +
+        'A standalone Voice Live simulator (no Azure): prints one JSON line with its URL.\n' +
+        'It reads these environment variables (and ./.env):\n\n' +
+        names('Simulator', SIMULATOR_SCHEMA)
+      );
+    case 'mint-ticket':
+      return (
+        `Usage: ${COMMAND} mint-ticket --sub <user> [--ttl <seconds>] [--origin <origin>] [--aud <audience>]\n\n` +
+        'Prints a ticket for CLIENT_AUTH=ticket, signed (HS256) with TICKET_SECRET.\n' +
+        '  --sub      the user (required)\n' +
+        '  --ttl      seconds until it expires (default 60; at most TICKET_MAX_TTL_S,\n' +
+        '             or the proxy refuses it)\n' +
+        '  --origin   the only page origin it is good for\n' +
+        '  --aud      the audience (default TICKET_AUDIENCE)\n\n' +
+        'It reads these environment variables (and ./.env), never the secret from\n' +
+        'the command line, where ps and shell history would show it:\n\n' +
+        names('Tickets', ticketRows)
+      );
+  }
+}
+
+/**
+ * What to say about an argument that is neither a command nor an option:
+ * an option named like a variable (`--port 9000`) is answered with the
+ * variable (`PORT=9000`).
+ */
+export function unknownArgument(arg: string, next?: string, command?: CommandName): string {
+  const where = command === undefined ? COMMAND : `${COMMAND} ${command}`;
+  if (!arg.startsWith('-')) {
+    return `${COMMAND}: unknown command ${JSON.stringify(arg)}; the commands are serve, demo, simulator, mint-ticket (${COMMAND} --help)\n`;
+  }
+  const [flag, inline] = arg.split('=', 2);
+  const variable = flag.replace(/^-+/, '').toUpperCase().replace(/-/g, '_');
+  const known = [...SCHEMA, ...SIMULATOR_SCHEMA].some((s) => s.name === variable);
+  const value = inline ?? (next !== undefined && !next.startsWith('-') ? next : '<value>');
+  const example = known ? `, e.g. ${variable}=${value} ${where}` : ` ('${where} --help' lists them)`;
+  return `${COMMAND}: unknown option ${flag}: settings are environment variables${example}\n`;
+}
