@@ -13,7 +13,7 @@ import { stdoutSink } from './observability/log-sink';
 import { startRuntime } from './runtime';
 import { runPrimary } from './cluster/primary';
 import { warnUnboundedSocketBuffers } from './kernel-socket-buffers';
-import { relaunchWithYoungGeneration, warnDefaultYoungGeneration } from './cluster/young-generation';
+import { followParent, relaunchWithYoungGeneration, warnDefaultYoungGeneration } from './cluster/young-generation';
 import { exitAfterFlush, shutdownOnSignals } from './shutdown-signals';
 import { reportStartFailure } from './start-failure';
 import { warnOpenAccess } from './auth/open-access';
@@ -40,6 +40,7 @@ async function main(): Promise<void> {
   // node can take: this process then only waits on that one, which does the
   // rest, start-up warnings included (young-generation.ts).
   if (cfg.workers === 1 && relaunchWithYoungGeneration()) return;
+  followParent();
   // Here, in the main thread, before anything touches uWS: worker threads
   // share this load of the addon, and with it the request-header budget.
   loadUws(cfg.uwsMaxHeadersSize);

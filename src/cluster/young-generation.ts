@@ -74,7 +74,12 @@ export function relaunchWithYoungGeneration(
     process.execPath,
     [`--max-semi-space-size=${RELAY_SEMI_SPACE_MB}`, ...process.execArgv, ...process.argv.slice(1)],
     // Not on Windows, where `detached` opens a console window and there are no process groups.
-    { stdio: 'inherit', env: { ...env, [RELAUNCHED_MARKER]: '1' }, detached: process.platform !== 'win32' },
+    // The IPC channel is how the child learns that this process is gone (followParent).
+    {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      env: { ...env, [RELAUNCHED_MARKER]: '1' },
+      detached: process.platform !== 'win32',
+    },
   );
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
@@ -95,6 +100,19 @@ export function relaunchWithYoungGeneration(
     process.exit(code ?? 1);
   });
   return true;
+}
+
+/**
+ * In the relaunched child: drain as on SIGTERM when the process that started
+ * it is gone. In its own process group, nothing else would end it after a
+ * SIGKILL of its parent, and it would go on holding the port.
+ */
+export function followParent(env: NodeJS.ProcessEnv = process.env): void {
+  const channel = process.channel;
+  if (env[RELAUNCHED_MARKER] === undefined || channel === undefined) return;
+  // The channel must not keep the relay alive by itself.
+  channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }
 
 /**

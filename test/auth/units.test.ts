@@ -145,5 +145,5 @@ t.test('mint-ticket command: prints a ticket; refuses without --sub or TICKET_SE
   t.equal(await runMintTicket(['--sub', 'x', '--ttl', 'abc'], { TICKET_SECRET: SECRET }, sink), 2);
   out = '';
   t.equal(await runMintTicket(['--help'], {}, sink), 0);
-  t.match(out, /usage: mint-ticket/);
+  t.match(out, /usage: voice-live-proxy mint-ticket/i);
 });

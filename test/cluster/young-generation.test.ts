@@ -114,7 +114,7 @@ async function startSingle(
   opts: { nodeArgs?: string[]; entry?: string; env?: Record<string, string> },
 ): Promise<{ listening: Record<string, unknown>; warnings: number; pid: number; code: number | null }> {
   const port = await freePort();
-  const child = spawnProxy({ ...proxyEnv(1, port), ...opts.env }, { nodeArgs: opts.nodeArgs, entry: opts.entry });
+  const child = spawnProxy({ ...proxyEnv(1, port), ...opts.env }, { nodeArgs: opts.nodeArgs ?? [], entry: opts.entry });
   t.teardown(() => {
     child.proc.kill('SIGKILL');
   });
@@ -172,4 +172,20 @@ t.test('Ctrl+C in a terminal (SIGINT to the whole group) drains the relaunched n
   const [code] = (await once(proc, 'exit')) as [number | null];
   t.equal(code, 0, 'drained, not the second signal’s exit 1');
   t.notMatch(seen.join(''), /second signal/);
+});
+
+t.test('the relaunched node drains and exits when the node that started it is killed', { skip }, async (t) => {
+  const port = await freePort();
+  const child = spawnProxy(proxyEnv(1, port), { nodeArgs: [] });
+  t.teardown(() => {
+    child.proc.kill('SIGKILL');
+  });
+  const relayPid = Number((await child.line('voice-live-proxy listening')).pid);
+  t.not(relayPid, child.proc.pid, 'a second node serves');
+  // Both nodes write to the same pipe: it ends only when the relaunched one is gone too.
+  const ended = once(child.proc.stdout!, 'end');
+  child.proc.kill('SIGKILL');
+  await child.line('shutdown complete');
+  await ended;
+  await t.resolves(probePort('127.0.0.1', port), 'the port is free again');
 });

@@ -27,17 +27,24 @@ export interface SpawnOptions {
   readonly entry?: string;
   readonly args?: readonly string[];
   readonly cwd?: string;
-  /** Node options before the script, e.g. a test-only `--require` preload. */
+  /**
+   * Node options before the script, e.g. a test-only `--require` preload.
+   * Default: the young-generation flag every shipped entry point passes, so a
+   * single relay thread runs as in the image rather than relaunching itself.
+   */
   readonly nodeArgs?: readonly string[];
   /** A command to run node under, e.g. `unshare --pid --fork` to make it PID 1. */
   readonly prefix?: readonly string[];
 }
 
+/** What the Dockerfile's CMD, npm start and PM2 give node. */
+const SHIPPED_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2'];
+
 export function spawnProxy(env: Record<string, string>, opts: SpawnOptions = {}): Child {
   const argv = [
     ...(opts.prefix ?? []),
     process.execPath,
-    ...(opts.nodeArgs ?? []),
+    ...(opts.nodeArgs ?? SHIPPED_NODE_ARGS),
     opts.entry ?? ENTRY,
     ...(opts.args ?? []),
   ];
