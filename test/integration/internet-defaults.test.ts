@@ -4,30 +4,9 @@
 // X-Forwarded-For is never believed; /metrics is not open beyond loopback and
 // wrong tokens are throttled.
 import t from 'tap';
-import { request } from 'node:http';
 import { startHarness } from '../helpers/harness';
+import { httpGet as get } from '../helpers/http-get';
 import { until } from '../helpers/wait';
-
-/** GET from a chosen local address (fetch cannot pick one). */
-function get(
-  port: number,
-  path: string,
-  localAddress: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, localAddress, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.once('error', reject);
-    req.end();
-  });
-}
 
 t.test('defaults: 10 sessions per address, 20 upgrades a minute, HTTP routes on their own bucket', async (t) => {
   const h = await startHarness(t);

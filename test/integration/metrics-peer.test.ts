@@ -4,26 +4,11 @@
 // the right one is always served: wrong tokens from the scraper's address
 // cannot lock the scraper out.
 import t from 'tap';
-import { request } from 'node:http';
 import { startHarness } from '../helpers/harness';
+import { httpGet, type GetAnswer } from '../helpers/http-get';
 
-function get(
-  port: number,
-  localAddress: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/metrics', localAddress, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.once('error', reject);
-    req.end();
-  });
+function get(port: number, localAddress: string, headers: Record<string, string> = {}): Promise<GetAnswer> {
+  return httpGet(port, '/metrics', localAddress, headers);
 }
 
 const FORWARDED: Record<string, string>[] = [
