@@ -16,8 +16,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import { filesUnder } from '../helpers/doc-pages';
 import { entryBuilt, freePort, proxyTestEnv, spawnProxy } from '../helpers/spawn-proxy';
 
 const run = promisify(execFile);
@@ -45,16 +46,20 @@ t.test('npm pack -> install into an empty folder -> the bin serves /health', { s
   const [info] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = info.files.map((f) => f.path);
   const demoPage = readdirSync(join(ROOT, 'demo', 'public')).map((f) => `demo/public/${f}`);
+  // The README's links lead into docs/: the pages travel with it (the screenshot does not).
+  const docs = [...filesUnder(join(ROOT, 'docs'), /\.md$/)].map((f) => relative(ROOT, f));
   const besideDist = [
     'README.md',
     'package.json',
     ...(existsSync(join(ROOT, 'LICENSE')) ? ['LICENSE'] : []),
     ...demoPage,
+    ...docs,
   ].sort();
+  t.ok(docs.length > 20, `${docs.length} doc pages`);
   t.same(
     files.filter((f) => !f.startsWith('dist/')).sort(),
     besideDist,
-    'outside dist/: the README, LICENSE, package.json and the demo page',
+    'outside dist/: the README, LICENSE, package.json, the demo page and the docs the README links to',
   );
   t.same(
     files.filter((f) => !/^dist\/.+\.(js|d\.ts)$/.test(f) && f.startsWith('dist/')),
