@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { normalizeIp } from '../admission/ip';
+import { isLoopbackPeer } from '../admission/metrics-guard';
 import { Errors } from '../errors';
 import { sendError, sendJson, statusLine, type ResponseContext } from '../http/respond';
 import { writeSecurityHeaders } from '../http/security-headers';
@@ -28,12 +28,6 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({
   '.png': 'image/png',
   '.ico': 'image/x-icon',
 });
-
-/** 127.0.0.0/8 or ::1 (an IPv4-mapped peer is normalized to its dotted quad first). */
-export function isLoopbackPeer(address: ArrayBuffer | string): boolean {
-  const ip = normalizeIp(address);
-  return ip.startsWith('127.') || ip === '::1';
-}
 
 const SAFE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 

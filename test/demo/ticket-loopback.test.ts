@@ -3,7 +3,7 @@
 // who can reach it. The start-up log says so.
 import t from 'tap';
 import { networkInterfaces } from 'node:os';
-import { isLoopbackPeer } from '../../src/demo/routes';
+import { isLoopbackPeer } from '../../src/admission/metrics-guard';
 import { startDemoStack } from './stack';
 
 const SECRET = 'demo-ticket-secret-for-tests-0123456789';
