@@ -88,6 +88,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`voice-live-proxy: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  reportStartFailure(err instanceof Error ? err.message : String(err));
   process.exit(1);
 });

@@ -25,6 +25,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { reportStartFailure } from '../start-failure';
 
 /** Each of the young generation's two semi-spaces, in MiB. */
 export const RELAY_SEMI_SPACE_MB = 2;
@@ -86,7 +87,7 @@ export function relaunchWithYoungGeneration(
   };
   for (const s of FORWARDED) process.on(s, forward);
   child.on('error', (err) => {
-    process.stderr.write(`voice-live-proxy: failed to start: cannot start node again: ${err.message}\n`);
+    reportStartFailure(`cannot start node again: ${err.message}`);
     process.exit(1);
   });
   child.on('exit', (code, signal) => {
