@@ -1,0 +1,54 @@
+// The seam between metering (what a session used: usage/meter*, fed from the
+// relay's two hot paths) and what is done with it (quotas, fleet-wide day
+// totals, the caller's own view). The meter adds to a session's
+// SessionUsage and tells one UsageSink; the sink never reads frames.
+
+/** What one session has used so far. Integers only: added to per frame. */
+export interface SessionUsage {
+  /** Audio the browser sent (input_audio_buffer.append), in milliseconds. */
+  audioInMs: number;
+  /** Audio the service sent back (audio deltas), in milliseconds. */
+  audioOutMs: number;
+  /** From each response.done's `usage`. */
+  inputTokens: number;
+  outputTokens: number;
+  inputTextTokens: number;
+  inputAudioTokens: number;
+  outputTextTokens: number;
+  outputAudioTokens: number;
+  cachedTokens: number;
+  /** response.done events seen. */
+  responses: number;
+}
+
+/** A SessionUsage with every count at zero. */
+export function emptyUsage(): SessionUsage {
+  return {
+    audioInMs: 0,
+    audioOutMs: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    inputTextTokens: 0,
+    inputAudioTokens: 0,
+    outputTextTokens: 0,
+    outputAudioTokens: 0,
+    cachedTokens: 0,
+    responses: 0,
+  };
+}
+
+/**
+ * Told by the meter whenever a session's usage grows. S is the relay's
+ * Session. Called on the relay's hot paths: implementations add numbers and
+ * compare against limits; they do not allocate, log or await per call.
+ */
+export interface UsageSink<S> {
+  /** `audioMs` more audio (either direction) was relayed for `s`. */
+  audioAdded(s: S, audioMs: number): void;
+  /** A response.created passed to the browser: a response is in progress. */
+  responseStarted(s: S): void;
+  /** A response.done passed to the browser, carrying `tokens` (input + output, 0 when it had no usage). */
+  responseDone(s: S, tokens: number): void;
+  /** The session finished (both legs closed): its final usage, once. */
+  sessionFinished(s: S, usage: SessionUsage): void;
+}
