@@ -2,7 +2,8 @@
 // assembles it in its own buffer before the proxy's message handler runs, so
 // the proxy can neither see nor charge it. What bounds it: its size
 // (2 x MAX_MESSAGE_BYTES, past which uWS cuts the connection) and its time
-// (IDLE_TIMEOUT_MS counts complete messages only: pings do not extend it).
+// (CLIENT_IDLE_TIMEOUT_MS and IDLE_TIMEOUT_MS count complete messages only: pings do not
+// extend them).
 // docs/security.md "What a hostile session can hold at most" uses both.
 import t from 'tap';
 import { startHarness } from '../helpers/harness';
@@ -47,5 +48,22 @@ t.test('a fragmented message past 2 x MAX_MESSAGE_BYTES ends the connection', as
   for (let i = 0; i < 3; i++) c.ws.send(part, { binary: true, fin: false });
   const closed = await c.closed;
   t.not(closed.code, 1000, `closed ${closed.code}`);
+  await until(() => h.proxy.relay.sessions.size === 0, 'the session to end');
+});
+
+t.test('an unfinished message is ended by CLIENT_IDLE_TIMEOUT_MS: 1000 client_idle, pings or not', async (t) => {
+  // A message in fragments blocks every other data message on the socket (RFC 6455 5.4), so the
+  // browser's frame count cannot move while it is unfinished: the client-idle rule bounds it in time.
+  const h = await startHarness(t, { CLIENT_IDLE_TIMEOUT_MS: '1500', IDLE_TIMEOUT_MS: '600000' });
+  const c = h.client();
+  await c.waitFor('session.created');
+  const opened = Date.now();
+  c.ws.send(Buffer.alloc(256 * 1024, 3), { binary: true, fin: false });
+  const timer = setInterval(() => c.ws.readyState === 1 && c.ws.ping(), 200);
+  t.teardown(() => clearInterval(timer));
+  const closed = await c.closed;
+  t.same(closed, { code: 1000, reason: 'Client idle timeout' });
+  // The sweep's coarse clock starts the count at the session's open, a little before `opened`.
+  t.ok(Date.now() - opened >= 1000, 'not long before the bound');
   await until(() => h.proxy.relay.sessions.size === 0, 'the session to end');
 });
