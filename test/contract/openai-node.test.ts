@@ -192,3 +192,19 @@ t.test('OpenAI({ baseURL }) with a model outside ALLOWED_MODELS: the same refusa
   t.equal(await closed, 1008);
   t.equal(h.sim.upgrades.length, 0);
 });
+
+t.test("GA .azure() with azureADTokenProvider: the user's JWT is forwarded as Bearer", async (t) => {
+  const { h, origin, ca } = await setup(t);
+  const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJvcGVuYWktdXNlciJ9.c2lnbmF0dXJl';
+  const azure = new AzureOpenAI({
+    endpoint: origin,
+    azureADTokenProvider: async () => jwt,
+    apiVersion: '2025-04-01-preview',
+  });
+  const rt = await OpenAIRealtimeWS.azure(azure, { deploymentName: 'gpt-realtime', options: { ca } });
+  check(t, await turn(rt as unknown as RealtimeLike, GA, true));
+  const up = h.sim.upgrades[0];
+  t.equal(up.headers.authorization, `Bearer ${jwt}`);
+  t.equal(up.headers['api-key'], undefined);
+  t.notMatch(h.logs.join('\n'), jwt);
+});
