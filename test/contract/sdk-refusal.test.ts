@@ -4,7 +4,7 @@
 // before the socket opens. Then the app that subscribes after startSession():
 // what it misses.
 import t, { type Test } from 'tap';
-import { VoiceLiveClient, type VoiceLiveSession } from '@azure/ai-voicelive';
+import { VoiceLiveClient } from '@azure/ai-voicelive';
 import { startHarness, type Harness } from '../helpers/harness';
 import { until } from '../helpers/wait';
 
@@ -18,13 +18,19 @@ interface Seen {
   connect: 'resolved' | string;
 }
 
-/** createSession, subscribe every connection handler, then connect(); resolves once the SDK reported an error. */
-async function subscribedFirst(endpoint: string, model: string): Promise<{ seen: Seen; session: VoiceLiveSession }> {
+/**
+ * createSession, subscribe every connection handler, then connect(); resolves
+ * once the handlers have seen `errors` onError and `disconnects` onDisconnected
+ * calls (the SDK runs them fire-and-forget, in no fixed order between the two).
+ */
+async function subscribedFirst(endpoint: string, model: string, errors: number, disconnects: number): Promise<Seen> {
   const session = new VoiceLiveClient(endpoint, { key: PLACEHOLDER }).createSession(model);
   const seen: Seen = { connected: 0, disconnected: [], errors: [], serverErrors: 0, connect: '' };
-  let onError!: () => void;
-  const errored = new Promise<void>((resolve) => {
-    onError = resolve;
+  let check!: () => void;
+  const settled = new Promise<void>((resolve) => {
+    check = () => {
+      if (seen.errors.length >= errors && seen.disconnected.length >= disconnects) resolve();
+    };
   });
   session.subscribe({
     onConnected: async () => {
@@ -32,10 +38,11 @@ async function subscribedFirst(endpoint: string, model: string): Promise<{ seen:
     },
     onDisconnected: async (a) => {
       seen.disconnected.push({ code: a.code, reason: a.reason });
+      check();
     },
     onError: async (a) => {
       seen.errors.push({ message: a.error.message, code: (a.error as { code?: string }).code ?? '' });
-      onError();
+      check();
     },
     onServerError: async () => {
       seen.serverErrors++;
@@ -47,8 +54,8 @@ async function subscribedFirst(endpoint: string, model: string): Promise<{ seen:
   } catch (e) {
     seen.connect = (e as Error).message;
   }
-  await errored;
-  return { seen, session };
+  await settled;
+  return seen;
 }
 
 async function harness(t: Test, env: Record<string, string>, rejectStatus?: number): Promise<Harness> {
@@ -57,11 +64,10 @@ async function harness(t: Test, env: Record<string, string>, rejectStatus?: numb
 
 t.test('1008 after the upgrade (model outside ALLOWED_MODELS): the close reason reaches onError', async (t) => {
   const h = await harness(t, { ALLOW_NO_ORIGIN: 'true' });
-  const { seen } = await subscribedFirst(`http://127.0.0.1:${h.proxy.port}`, 'gpt-4o-realtime-preview');
+  const seen = await subscribedFirst(`http://127.0.0.1:${h.proxy.port}`, 'gpt-4o-realtime-preview', 1, 1);
   t.equal(seen.connect, 'resolved', 'connect() resolves: the socket was upgraded');
   t.equal(seen.connected, 1);
   t.same(seen.errors, [{ message: 'WebSocket policy violation: Model not allowed', code: 'WEBSOCKET_ERROR' }]);
-  await until(() => seen.disconnected.length === 1, 'onDisconnected');
   t.same(
     seen.disconnected,
     [{ code: 1006, reason: 'Connection lost during session' }],
@@ -75,10 +81,13 @@ t.test('1008 after the upgrade (model outside ALLOWED_MODELS): the close reason 
 t.test('refused before the upgrade (origin): connect() rejects and onError has the HTTP status', async (t) => {
   // The Node build sends no Origin header: without ALLOW_NO_ORIGIN that is a 403.
   const h = await harness(t, {});
-  const { seen } = await subscribedFirst(`http://127.0.0.1:${h.proxy.port}`, 'gpt-realtime');
+  const seen = await subscribedFirst(`http://127.0.0.1:${h.proxy.port}`, 'gpt-realtime', 2, 0);
   t.equal(seen.connect, 'WebSocket error: Unexpected server response: 403');
   t.equal(seen.connected, 0);
-  t.same(seen.errors[0], { message: 'WebSocket error: Unexpected server response: 403', code: 'WEBSOCKET_ERROR' });
+  t.same(seen.errors, [
+    { message: 'WebSocket error: Unexpected server response: 403', code: 'WEBSOCKET_ERROR' },
+    { message: 'WebSocket connection lost: Abnormal closure', code: 'CONNECTION_LOST' },
+  ]);
   t.same(seen.disconnected, [], 'never connected, so no onDisconnected');
   t.equal(h.proxy.metrics.upgradesOrigin, 1, 'counted as an origin refusal');
   t.equal(h.sim.upgrades.length, 0);
@@ -86,11 +95,12 @@ t.test('refused before the upgrade (origin): connect() rejects and onError has t
 
 t.test('the upstream refuses the credential: onError has 4401 and its reason', async (t) => {
   const h = await harness(t, { ALLOW_NO_ORIGIN: 'true' }, 401);
-  const { seen } = await subscribedFirst(`http://127.0.0.1:${h.proxy.port}`, 'gpt-realtime');
+  const seen = await subscribedFirst(`http://127.0.0.1:${h.proxy.port}`, 'gpt-realtime', 1, 1);
   t.equal(seen.connect, 'resolved');
   t.same(seen.errors, [
     { message: 'WebSocket closed with code 4401: Upstream rejected credential', code: 'CONNECTION_LOST' },
   ]);
+  t.same(seen.disconnected, [{ code: 1006, reason: 'Connection lost during session' }]);
   t.equal(h.sim.upgrades.length, 1);
   t.notMatch(JSON.stringify(h.sim.upgrades[0]), PLACEHOLDER, 'the placeholder key was not forwarded');
 });
@@ -107,6 +117,9 @@ t.test('an app that subscribes after startSession() and the close: nothing, and 
   t.throws(() => session.subscribe({ onError: async () => undefined }), {
     message: 'Session is permanently dead and cannot be used. Create a new session to continue.',
   });
-  await t.rejects(session.updateSession({ instructions: 'x' }), { code: 'SESSION_DEAD' });
+  await t.rejects(session.updateSession({ instructions: 'x' }), {
+    code: 'SESSION_DEAD',
+    message: 'Session is permanently dead and cannot be used. Create a new session to continue.',
+  });
   t.equal((await h.logLine('request refused after upgrade')).error, 'model_not_allowed');
 });
