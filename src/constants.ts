@@ -18,6 +18,17 @@ export const UPSTREAM_PATH = '/voice-live/realtime';
 /** The WebRTC control channel: SDP offer/answer here, media straight between browser and Azure. */
 export const UPSTREAM_CALLS_PATH = '/voice-live/realtime/calls';
 
+/**
+ * The paths the `openai` clients open (docs/contract.md §1), served like UPSTREAM_PATH:
+ * `OpenAI({ baseURL: 'https://proxy/v1' })`, the GA `OpenAIRealtimeWS.azure()` and the
+ * beta `.azure()` (Azure OpenAI's `deployment` and api-versions).
+ */
+export const OPENAI_PATH = '/v1/realtime';
+export const AZURE_OPENAI_GA_PATH = '/openai/v1/realtime';
+export const AZURE_OPENAI_PATH = '/openai/realtime';
+/** Paths whose clients speak the OpenAI Realtime GA protocol when they name no api-version. */
+export const GA_PROTOCOL_PATHS: readonly string[] = [OPENAI_PATH, AZURE_OPENAI_GA_PATH];
+
 /** Longest close reason a WebSocket close frame can carry (125 - 2 code bytes). */
 export const MAX_CLOSE_REASON_BYTES = 123;
 

@@ -3,7 +3,7 @@
 // address is made in upstream/, listening and draining are lifecycle.ts's.
 import { loadUws } from './uws';
 import type { Config } from './config';
-import { UPSTREAM_CALLS_PATH, UPSTREAM_PATH } from './constants';
+import { AZURE_OPENAI_GA_PATH, AZURE_OPENAI_PATH, OPENAI_PATH, UPSTREAM_CALLS_PATH, UPSTREAM_PATH } from './constants';
 import { admitHttp } from './http/request-facts';
 import { notFound, registerHttpRoutes, upgradeRequired } from './http/routes';
 import { listen } from './lifecycle';
@@ -20,7 +20,14 @@ export { UPSTREAM_MAX_PAYLOAD } from './proxy-context';
 export type { ProxyDeps, ProxyServer } from './api-types';
 
 /** Every path a browser or SDK may open its socket on. */
-export const SOCKET_PATHS: readonly string[] = ['/ws', UPSTREAM_PATH, UPSTREAM_CALLS_PATH];
+export const SOCKET_PATHS: readonly string[] = [
+  '/ws',
+  UPSTREAM_PATH,
+  UPSTREAM_CALLS_PATH,
+  OPENAI_PATH,
+  AZURE_OPENAI_GA_PATH,
+  AZURE_OPENAI_PATH,
+];
 
 /** The public handle (api-types.ts) plus the relay and the gate, for the process entry and the tests. */
 export interface InspectableProxy extends ProxyServer {
@@ -40,7 +47,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<InspectablePro
 
   // One behaviour for every socket path (docs/contract.md §1): the older proxies' /ws, the
   // service's own path (so the official SDK can use the proxy as its
-  // endpoint) and the WebRTC control channel.
+  // endpoint), the WebRTC control channel and the paths the openai clients open.
   const behavior = clientSocketBehavior(px);
   for (const path of SOCKET_PATHS) {
     app.ws<ClientUserData>(path, behavior);

@@ -164,6 +164,7 @@ t.test('agent defaults and the WebRTC version are validated', async (t) => {
     '2026-06-01-preview',
     '2026-01-01-preview',
     '2025-05-01-preview',
+    'v1',
   ]);
   t.equal(c.webrtcApiVersion, '2026-01-01-preview');
   t.equal(c.agentName, '');

@@ -2,7 +2,12 @@
 // it is a secret, and one line of documentation. load.ts reads the
 // environment through these rows; docs/configuration.md is generated from
 // them (`npm run docs:config`) and .env.example is checked against them.
-import { API_VERSION_RE, DOCUMENTED_API_VERSIONS, MIN_WEBRTC_API_VERSION } from './api-versions';
+import {
+  ALLOWED_API_VERSION_RE,
+  API_VERSION_RE,
+  DOCUMENTED_API_VERSIONS,
+  MIN_WEBRTC_API_VERSION,
+} from './api-versions';
 import { TRUST_PROXY_CIDRS_EXPECTED, TRUST_PROXY_EXPECTED } from '../admission/trust-proxy';
 import type { VarSpec } from './spec';
 
@@ -97,10 +102,10 @@ export const SCHEMA: readonly VarSpec[] = [
     name: 'ALLOWED_API_VERSIONS',
     type: 'list',
     default: DOCUMENTED_API_VERSIONS.join(','),
-    pattern: API_VERSION_RE,
-    expected: 'dates like 2026-07-15',
+    pattern: ALLOWED_API_VERSION_RE,
+    expected: 'dates like 2026-07-15, or v1',
     group: UPSTREAM,
-    doc: 'Values a client may pick with `apiVersion` / `api-version` (comma list of `YYYY-MM-DD[-preview]`)',
+    doc: 'Values a client may pick with `apiVersion` / `api-version` (comma list of `YYYY-MM-DD[-preview]` and `v1`, the OpenAI GA protocol that `/v1/realtime` and `/openai/v1/realtime` use)',
   },
   {
     name: 'WEBRTC_API_VERSION',

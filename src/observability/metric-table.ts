@@ -141,6 +141,16 @@ export const COUNTERS: readonly CounterDef[] = Object.freeze([
     'unknownParameters',
   ),
   counter(
+    `${P}client_credentials_dropped_total`,
+    "Client secrets on socket upgrades dropped, never forwarded (the proxy's own credential used), by kind.",
+    'kind',
+    [
+      ['api_key', 'clientCredentialsDroppedApiKey'],
+      ['bearer', 'clientCredentialsDroppedBearer'],
+      ['subprotocol', 'clientCredentialsDroppedSubprotocol'],
+    ],
+  ),
+  counter(
     `${P}http_rate_limited_total`,
     'Plain HTTP requests refused with 429 by the rate limiter.',
     null,

@@ -75,6 +75,10 @@ export class Metrics {
   upgradesDraining = 0;
   /** Query parameters the proxy does not know, dropped (never forwarded). */
   unknownParameters = 0;
+  // Client secrets dropped at the upgrade (never forwarded), by where they came from.
+  clientCredentialsDroppedApiKey = 0;
+  clientCredentialsDroppedBearer = 0;
+  clientCredentialsDroppedSubprotocol = 0;
   upgradesUnauthorized = 0;
   upgradesSubjectCapacity = 0;
   // CLIENT_AUTH verifications by outcome (auth/caller-auth.ts).

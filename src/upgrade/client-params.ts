@@ -8,6 +8,12 @@
 // (`api-version`, `agent-name`, ...), which the official SDK and the
 // successor's direct mode send. Both spellings fill the same field, so naming a
 // parameter twice in any mix of spellings is `duplicate_parameter`.
+//
+// The `openai` clients add two more spellings: Azure OpenAI's `deployment`
+// for `model`, and its api-versions (mapped, see config/api-versions.ts).
+// No client secret is ever taken for the user's token: a bearer value that is
+// not a JWT (an OpenAI `sk-...` key, a placeholder) is dropped like an api-key.
+import { ALLOWED_API_VERSION_RE, upstreamApiVersion, type RouteProtocol } from '../config/api-versions';
 import { Errors, type ProxyError } from '../errors';
 
 export type Transport = 'websocket' | 'webrtc';
@@ -36,6 +42,10 @@ export interface ClientParams {
   tokenSource: TokenSource;
   /** True when the client sent an `api-key` (query or header): accepted and never forwarded. */
   apiKeyIgnored: boolean;
+  /** True when a bearer value that is not a JWT (`sk-...`, a placeholder) was dropped, never forwarded. */
+  bearerDropped: boolean;
+  /** The api-version the client sent, before mapping ('' when none); `apiVersion` is what goes upstream. */
+  clientApiVersion: string;
   /** Names of parameters the proxy does not know (sanitised, at most MAX_UNKNOWN_NAMES). */
   unknown: string[];
   /** How many unknown parameters there were in all. */
@@ -74,7 +84,7 @@ const RULES: Readonly<Record<ParamField, RegExp>> = {
   agentVersion: /^[A-Za-z0-9._-]{1,32}$/,
   conversationId: /^[A-Za-z0-9._:-]{1,128}$/,
   projectName: /^[A-Za-z0-9._-]{1,128}$/,
-  apiVersion: /^\d{4}-\d{2}-\d{2}(-preview)?$/,
+  apiVersion: ALLOWED_API_VERSION_RE,
   // A managed identity's client id (a GUID).
   agentAuthIdentityClientId: /^[A-Za-z0-9-]{1,64}$/,
   // A Foundry resource name or host name.
@@ -92,6 +102,8 @@ const RULES: Readonly<Record<ParamField, RegExp>> = {
  */
 const NAMES: ReadonlyMap<string, ParamField> = new Map<string, ParamField>([
   ['model', 'model'],
+  // Azure OpenAI's name for it (the beta `openai` .azure() client).
+  ['deployment', 'model'],
   ['token', 'token'],
   ['authorization', 'token'],
   ['Authorization', 'token'],
@@ -183,6 +195,8 @@ export function emptyParams(): ClientParams {
     ticket: '',
     tokenSource: '',
     apiKeyIgnored: false,
+    bearerDropped: false,
+    clientApiVersion: '',
     unknown: [],
     unknownCount: 0,
   };
@@ -194,6 +208,10 @@ function assign(params: ClientParams, field: ParamField, key: string, value: str
     // `authorization=Bearer <jwt>`: the scheme is required, the JWT rules apply to the rest.
     const m = BEARER_RE.exec(value);
     if (m === null || !RULES.token.test(m[1])) return fail(Errors.INVALID_PARAMETER, 'authorization');
+    if (!isJwt(m[1])) {
+      params.bearerDropped = true;
+      return null;
+    }
     params.token = m[1];
     params.tokenSource = 'authorization';
     return null;
@@ -208,20 +226,48 @@ function assign(params: ClientParams, field: ParamField, key: string, value: str
   return null;
 }
 
+const B64URL_RE = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * True when `value` is shaped like a JWT: three base64url parts (the last may be
+ * empty) whose first decodes to a JSON object naming an `alg`. Only such a
+ * value can be the user's Entra ID token; an OpenAI key (`sk-...`) or a
+ * placeholder never is, and forwarding it would hand a client secret to Azure.
+ * Runs once per upgrade, never per frame.
+ */
+export function isJwt(value: string): boolean {
+  const first = value.indexOf('.');
+  const second = first === -1 ? -1 : value.indexOf('.', first + 1);
+  if (first <= 0 || second <= first + 1 || value.indexOf('.', second + 1) !== -1) return false;
+  const head = value.slice(0, first);
+  if (!B64URL_RE.test(head) || !B64URL_RE.test(value.slice(first + 1, second))) return false;
+  const sig = value.slice(second + 1);
+  if (sig !== '' && !B64URL_RE.test(sig)) return false;
+  try {
+    const h: unknown = JSON.parse(Buffer.from(head, 'base64url').toString('utf8'));
+    return typeof h === 'object' && h !== null && !Array.isArray(h) && typeof (h as { alg?: unknown }).alg === 'string';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Parse and validate the query string (and the credential headers). Unknown
  * parameters are ignored (older clients send cache-busters, the SDK's browser
  * build sends `h-*` copies of its headers) and are never forwarded; they are
- * listed in `unknown` for the debug log and the metric.
+ * listed in `unknown` for the debug log and the metric. `route` is the
+ * protocol the socket path implies when the client names no api-version.
  */
 export function parseClientParams(
   query: string,
   allowedApiVersions: readonly string[],
   headers: CredentialHeaders = NO_HEADERS,
+  route: RouteProtocol = 'voice-live',
 ): ParseResult {
   const params = emptyParams();
   if (query.length > MAX_QUERY_LENGTH) return fail(Errors.INVALID_PARAMETER, 'query');
   const seen = new Set<ParamField>();
+  const modelKeys = new Set<string>();
   if (query !== '') {
     for (const pair of query.split('&')) {
       if (pair === '') continue;
@@ -239,9 +285,18 @@ export function parseClientParams(
         if (params.unknownCount++ < MAX_UNKNOWN_NAMES) params.unknown.push(loggable(key));
         continue;
       }
-      if (seen.has(field)) return fail(Errors.DUPLICATE_PARAMETER, key);
-      seen.add(field);
       const value = eq === -1 ? '' : decode(pair.slice(eq + 1));
+      if (seen.has(field)) {
+        // `model` and `deployment` naming the same model is one request said twice (some
+        // Azure OpenAI samples send both); any other repeat, or two models, is refused.
+        if (field === 'model' && value === params.model && !modelKeys.has(key)) {
+          modelKeys.add(key);
+          continue;
+        }
+        return fail(Errors.DUPLICATE_PARAMETER, key);
+      }
+      seen.add(field);
+      if (field === 'model') modelKeys.add(key);
       if (value === null) return fail(Errors.INVALID_PARAMETER, key);
       const failed = assign(params, field, key, value);
       if (failed !== null) return failed;
@@ -249,16 +304,22 @@ export function parseClientParams(
   }
   if (headers.apiKey !== '') params.apiKeyIgnored = true;
   if (headers.authorization !== '') {
-    // The SDK's Node build sends the user's token as a header; the query must not name another.
-    if (seen.has('token')) return fail(Errors.DUPLICATE_PARAMETER, 'authorization');
     const m = BEARER_RE.exec(headers.authorization.trim());
     if (m === null || !RULES.token.test(m[1])) return fail(Errors.INVALID_PARAMETER, 'authorization');
-    params.token = m[1];
-    params.tokenSource = 'header';
+    if (!isJwt(m[1])) {
+      // The openai clients send their API key here (`Bearer sk-...`): dropped, never the user's token.
+      params.bearerDropped = true;
+    } else {
+      // The SDK's Node build sends the user's token as a header; the query must not name another.
+      if (seen.has('token')) return fail(Errors.DUPLICATE_PARAMETER, 'authorization');
+      params.token = m[1];
+      params.tokenSource = 'header';
+    }
   }
-  if (params.apiVersion !== '' && !allowedApiVersions.includes(params.apiVersion)) {
-    return fail(Errors.UNSUPPORTED_API_VERSION, 'apiVersion');
-  }
+  params.clientApiVersion = params.apiVersion;
+  const upstream = upstreamApiVersion(params.apiVersion, allowedApiVersions, route);
+  if (upstream === null) return fail(Errors.UNSUPPORTED_API_VERSION, 'apiVersion');
+  params.apiVersion = upstream;
   return { ok: true, params };
 }
 

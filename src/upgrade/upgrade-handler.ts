@@ -7,26 +7,30 @@ import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import { newIdentity } from '../admission/gate';
 import { ticketParam } from '../auth/query-ticket';
-import { UPSTREAM_CALLS_PATH } from '../constants';
+import { GA_PROTOCOL_PATHS, UPSTREAM_CALLS_PATH } from '../constants';
 import { corsOrigin, requestFacts } from '../http/request-facts';
 import { UpgradeReply } from '../http/upgrade-reply';
+import type { RouteProtocol } from '../config/api-versions';
 import type { ProxyContext } from '../proxy-context';
 import type { ClientUserData } from '../relay/session';
 import { buildTarget, type UpstreamTarget } from '../upstream/target';
 import { Attempt } from './attempt';
 import { acceptRequestId, parseClientParams, type CredentialHeaders } from './client-params';
 import { gateStep } from './gate-step';
+import { chooseProtocol } from './subprotocols';
 import { admit, refuse } from './pipeline';
 
 export function upgrade(px: ProxyContext, res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
   const f = requestFacts(px, res, req);
   if (f === null) return; // it carried a body: answered 400, connection closing, no slot taken
   const key = req.getHeader('sec-websocket-key');
-  const protocol = firstProtocol(req.getHeader('sec-websocket-protocol'));
+  const offer = chooseProtocol(req.getHeader('sec-websocket-protocol'));
   const extensions = req.getHeader('sec-websocket-extensions');
   const clientRequestId = acceptRequestId(req.getHeader('x-ms-client-request-id'));
   const credentialHeaders = { authorization: req.getHeader('authorization'), apiKey: req.getHeader('api-key') };
-  const callsPath = req.getUrl() === UPSTREAM_CALLS_PATH;
+  const path = req.getUrl();
+  const callsPath = path === UPSTREAM_CALLS_PATH;
+  const route = GA_PROTOCOL_PATHS.includes(path) ? 'openai-ga' : 'voice-live';
   const query = req.getQuery() ?? '';
   // `req` is not touched past this line.
 
@@ -46,14 +50,14 @@ export function upgrade(px: ProxyContext, res: HttpResponse, req: HttpRequest, c
     lease: null,
   };
   const a = new Attempt(
-    new UpgradeReply(res, key, protocol, extensions, context, { tls: id.tls, corsOrigin: corsOrigin(px, f) }),
+    new UpgradeReply(res, key, offer.echo, extensions, context, { tls: id.tls, corsOrigin: corsOrigin(px, f) }),
     ud,
   );
   if (refused !== null) {
     refuse(px, a, refused);
     return;
   }
-  readTarget(px, ud, query, credentialHeaders, callsPath);
+  readTarget(px, ud, query, credentialHeaders, callsPath, route, offer.apiKey);
   const auth = px.auth;
   if (auth !== null) {
     a.credentials = {
@@ -76,12 +80,39 @@ function readTarget(
   query: string,
   credentialHeaders: CredentialHeaders,
   callsPath: boolean,
+  route: RouteProtocol,
+  protocolKey: boolean,
 ): void {
   const { cfg, log, metrics } = px;
-  const parsed = parseClientParams(query, cfg.allowedApiVersions, credentialHeaders);
+  const parsed = parseClientParams(query, cfg.allowedApiVersions, credentialHeaders, route);
   if (!parsed.ok) {
     ud.requestError = parsed.error;
     return;
+  }
+  const p = parsed.params;
+  if (p.apiKeyIgnored || p.bearerDropped || protocolKey) {
+    // Client secrets are dropped, never forwarded: the proxy's own credential serves the session.
+    // Counted and logged by kind so an operator sees apps sending keys; the values never appear.
+    const dropped: string[] = [];
+    if (p.apiKeyIgnored) {
+      metrics.clientCredentialsDroppedApiKey++;
+      dropped.push('api_key');
+    }
+    if (p.bearerDropped) {
+      metrics.clientCredentialsDroppedBearer++;
+      dropped.push('bearer');
+    }
+    if (protocolKey) {
+      metrics.clientCredentialsDroppedSubprotocol++;
+      dropped.push('subprotocol');
+    }
+    log.debug({ ip: ud.ip, dropped }, 'client credential dropped, not forwarded');
+  }
+  if (p.clientApiVersion !== '' && p.clientApiVersion !== p.apiVersion) {
+    log.debug(
+      { ip: ud.ip, requested: p.clientApiVersion, upstream: p.apiVersion || cfg.apiVersion },
+      'api-version mapped',
+    );
   }
   if (parsed.params.unknownCount > 0) {
     // Dropped, never forwarded; counted so an operator sees a client asking for something.
@@ -104,12 +135,6 @@ function readTarget(
   } else {
     ud.requestError = built.error;
   }
-}
-
-/** The first offered subprotocol is echoed, as the `ws` server the older proxies used did. */
-function firstProtocol(header: string): string {
-  const comma = header.indexOf(',');
-  return (comma === -1 ? header : header.slice(0, comma)).trim();
 }
 
 /** The user token the target would forward ('' when it carries none). */

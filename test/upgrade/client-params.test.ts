@@ -5,6 +5,7 @@ import t from 'tap';
 import { Errors } from '../../src/errors';
 import {
   acceptRequestId,
+  isJwt,
   MAX_UNKNOWN_NAMES,
   parseClientParams,
   type ClientParams,
@@ -160,4 +161,72 @@ t.test('acceptRequestId keeps plain ids only', async (t) => {
   t.equal(acceptRequestId('1717171717-abc123'), '1717171717-abc123');
   t.equal(acceptRequestId('a b'), '');
   t.equal(acceptRequestId(''), '');
+});
+
+t.test('deployment is a spelling of model: the same model twice is fine, two models are refused', async (t) => {
+  t.equal(ok('deployment=gpt-realtime-mini').model, 'gpt-realtime-mini');
+  t.equal(ok('model=gpt-realtime&deployment=gpt-realtime').model, 'gpt-realtime');
+  t.same(err('model=gpt-realtime&deployment=gpt-realtime-mini'), { code: 'duplicate_parameter', param: 'deployment' });
+  t.same(err('deployment=a&model=b'), { code: 'duplicate_parameter', param: 'model' });
+  t.same(err('deployment=a&deployment=a'), { code: 'duplicate_parameter', param: 'deployment' }, 'a repeat');
+  t.same(err('model=a&model=a'), { code: 'duplicate_parameter', param: 'model' });
+  t.same(err('deployment='), { code: 'invalid_parameter', param: 'deployment' }, 'never an empty model');
+  t.same(err('deployment=a%20b'), { code: 'invalid_parameter', param: 'deployment' });
+});
+
+t.test('a bearer value that is not a JWT is dropped, never taken for the user token', async (t) => {
+  const sk = ok('model=m', { authorization: 'Bearer sk-test-0123456789', apiKey: '' });
+  t.equal(sk.token, '');
+  t.equal(sk.tokenSource, '');
+  t.equal(sk.bearerDropped, true);
+  const q = ok('authorization=Bearer+sk-proj-abc');
+  t.equal(q.token, '');
+  t.equal(q.bearerDropped, true);
+  t.equal(ok('model=m', { authorization: 'Bearer placeholder', apiKey: '' }).bearerDropped, true);
+  t.equal(ok('model=m', { authorization: 'Bearer a.b.c', apiKey: '' }).bearerDropped, true, 'dots alone are not a JWT');
+  const noAlg = Buffer.from('{"typ":"JWT"}').toString('base64url');
+  t.equal(
+    ok('', { authorization: `Bearer ${noAlg}.e30.c2ln`, apiKey: '' }).bearerDropped,
+    true,
+    'a header without alg',
+  );
+  // The query's own token and a dropped header are not two credentials.
+  const both = ok(`token=${JWT}`, { authorization: 'Bearer sk-test', apiKey: '' });
+  t.equal(both.token, JWT);
+  t.equal(both.bearerDropped, true);
+  const jwt = ok('', { authorization: `Bearer ${JWT}`, apiKey: '' });
+  t.equal(jwt.token, JWT);
+  t.equal(jwt.bearerDropped, false);
+  t.equal(isJwt(JWT), true);
+  t.equal(isJwt(`${JWT}.x`), false, 'four parts');
+  t.equal(
+    isJwt('eyJhbGciOiJub25lIn0.e30.'),
+    true,
+    'an empty signature is still JWT-shaped (CLIENT_AUTH refuses alg none)',
+  );
+});
+
+t.test('api versions: an Azure OpenAI version is mapped, a Voice Live version kept, v1 on the GA paths', async (t) => {
+  const ALL = [...ALLOWED, 'v1'];
+  const parse = (q: string, route: 'voice-live' | 'openai-ga' = 'voice-live', allowed = ALL) => {
+    const r = parseClientParams(q, allowed, undefined, route);
+    return r.ok ? { v: r.params.apiVersion, client: r.params.clientApiVersion } : { code: r.error.code };
+  };
+  t.same(parse('api-version=2025-04-01-preview'), { v: '', client: '2025-04-01-preview' }, 'API_VERSION upstream');
+  t.same(parse('api-version=2024-10-01-preview'), { v: '', client: '2024-10-01-preview' });
+  t.same(parse('api-version=2025-04-01-preview', 'openai-ga'), { v: '', client: '2025-04-01-preview' });
+  t.same(parse('api-version=2026-01-01-preview'), { v: '2026-01-01-preview', client: '2026-01-01-preview' });
+  t.same(parse('api-version=2099-01-01'), { code: 'unsupported_api_version' }, 'a later date is never swapped');
+  t.same(parse('api-version=2024-08-01-preview'), { code: 'unsupported_api_version' }, 'before Azure OpenAI realtime');
+  t.same(parse('api-version=2025-01-01-preview'), { v: '', client: '2025-01-01-preview' }, 'in the Azure OpenAI range');
+  t.same(
+    parse('api-version=2025-05-01-preview'),
+    { code: 'unsupported_api_version' },
+    'a Voice Live version not allowed',
+  );
+  t.same(parse(''), { v: '', client: '' });
+  t.same(parse('', 'openai-ga'), { v: 'v1', client: '' });
+  t.same(parse('api-version=v1'), { v: 'v1', client: 'v1' });
+  t.same(parse('', 'openai-ga', ALLOWED), { code: 'unsupported_api_version' }, 'v1 taken off the allowlist');
+  t.same(parse('api-version=v2'), { code: 'invalid_parameter' });
 });
