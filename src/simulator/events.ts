@@ -95,3 +95,49 @@ export function mergeSession(current: Json, update: Json): void {
 export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/**
+ * The server event names that differ between the two protocols Voice Live
+ * speaks. The dated api-versions use the preview names (what
+ * `@azure/ai-voicelive` and the beta `openai` clients listen for); the `v1`
+ * label is the OpenAI Realtime GA protocol (what the GA `openai` clients
+ * listen for: `response.output_audio.delta`, `conversation.item.added`, ...).
+ */
+export interface EventNames {
+  readonly ga: boolean;
+  readonly audioDelta: string;
+  readonly audioDone: string;
+  readonly transcriptDelta: string;
+  readonly transcriptDone: string;
+  /** `conversation.item.created` (preview) or `conversation.item.added` (GA). */
+  readonly itemAdded: string;
+  /** The assistant's audio content part type. */
+  readonly audioPart: string;
+}
+
+export const PREVIEW_EVENTS: EventNames = Object.freeze({
+  ga: false,
+  audioDelta: 'response.audio.delta',
+  audioDone: 'response.audio.done',
+  transcriptDelta: 'response.audio_transcript.delta',
+  transcriptDone: 'response.audio_transcript.done',
+  itemAdded: 'conversation.item.created',
+  audioPart: 'audio',
+});
+
+export const GA_EVENTS: EventNames = Object.freeze({
+  ga: true,
+  audioDelta: 'response.output_audio.delta',
+  audioDone: 'response.output_audio.done',
+  transcriptDelta: 'response.output_audio_transcript.delta',
+  transcriptDone: 'response.output_audio_transcript.done',
+  itemAdded: 'conversation.item.added',
+  audioPart: 'output_audio',
+});
+
+/** The GA protocol's label version (config/api-versions.ts GA_PROTOCOL_API_VERSION). */
+const GA_API_VERSION = 'v1';
+
+export function eventNamesFor(apiVersion: string | null): EventNames {
+  return apiVersion === GA_API_VERSION ? GA_EVENTS : PREVIEW_EVENTS;
+}

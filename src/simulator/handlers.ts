@@ -133,20 +133,15 @@ function commit(s: SimSession, msg: Json): void {
   const previous = s.lastItemId;
   s.lastItemId = itemId;
   sendText(s, event('input_audio_buffer.committed', { previous_item_id: previous, item_id: itemId }));
-  sendText(
-    s,
-    event('conversation.item.created', {
-      previous_item_id: previous,
-      item: {
-        id: itemId,
-        object: 'realtime.item',
-        type: 'message',
-        status: 'completed',
-        role: 'user',
-        content: [{ type: 'input_audio', transcript: null }],
-      },
-    }),
-  );
+  const item = {
+    id: itemId,
+    object: 'realtime.item',
+    type: 'message',
+    status: 'completed',
+    role: 'user',
+    content: [{ type: 'input_audio', transcript: null }],
+  };
+  itemAdded(s, previous, item);
   const silent = isSilent(audio);
   sendText(
     s,
@@ -162,8 +157,13 @@ function commit(s: SimSession, msg: Json): void {
 /** Echo the user's audio when there is some, else the tone. */
 function respond(s: SimSession, audio: Buffer, msg: Json): void {
   const job = isSilent(audio)
-    ? new ResponseJob(TONE, 'I heard silence, so here is a tone.', seconds(audio))
-    : new ResponseJob(audio, `You said something ${seconds(audio)} seconds long; here it is back.`, seconds(audio));
+    ? new ResponseJob(TONE, 'I heard silence, so here is a tone.', seconds(audio), s.names)
+    : new ResponseJob(
+        audio,
+        `You said something ${seconds(audio)} seconds long; here it is back.`,
+        seconds(audio),
+        s.names,
+      );
   if (!enqueue(s, job)) {
     sendText(
       s,
@@ -209,7 +209,13 @@ function itemCreate(s: SimSession, msg: Json): void {
   };
   const previous = s.lastItemId;
   s.lastItemId = item.id;
-  sendText(s, event('conversation.item.created', { previous_item_id: previous, item }));
+  itemAdded(s, previous, item);
+}
+
+/** `conversation.item.created`, or in the GA protocol `conversation.item.added` then `.done`. */
+function itemAdded(s: SimSession, previous: string | null, item: Json): void {
+  sendText(s, event(s.names.itemAdded, { previous_item_id: previous, item }));
+  if (s.names.ga) sendText(s, event('conversation.item.done', { previous_item_id: previous, item }));
 }
 
 /** The WebRTC control channel's offer/answer (only on /voice-live/realtime/calls). */

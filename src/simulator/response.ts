@@ -1,8 +1,8 @@
 // Long output as jobs the session pump steps through, so a 30 s echo or a
 // 100 MB burst is produced only as fast as the peer reads it.
 import { seconds } from './audio';
-import { event, newId } from './events';
-import type { Json } from './events';
+import { event, newId, PREVIEW_EVENTS } from './events';
+import type { EventNames, Json } from './events';
 import { send, sendText } from './session';
 import type { Job, SimSession } from './session';
 
@@ -14,7 +14,8 @@ const PHASE_END = 2;
  * One assistant turn: response.created, output_item.added,
  * content_part.added, interleaved audio_transcript.delta / audio.delta,
  * then audio.done, audio_transcript.done, content_part.done,
- * output_item.done, response.done (the order the service uses).
+ * output_item.done, response.done (the order the service uses), under the
+ * names of the session's protocol (events.ts EventNames).
  */
 export class ResponseJob implements Job {
   readonly id: string;
@@ -24,13 +25,16 @@ export class ResponseJob implements Job {
   word: number;
   cancelled: boolean;
   readonly words: string[];
-  /** `{"type":"response.audio.delta","event_id":"` ... built per response. */
+  /** `","response_id":...,"delta":"` built per response. */
   readonly deltaIds: string;
+  /** `{"type":"response.audio.delta","event_id":"` (or the GA name) built per response. */
+  readonly deltaHead: string;
 
   constructor(
     readonly audio: Buffer,
     readonly transcript: string,
     readonly inputSeconds: number,
+    readonly names: EventNames = PREVIEW_EVENTS,
   ) {
     this.id = newId('resp');
     this.itemId = newId('item');
@@ -42,6 +46,7 @@ export class ResponseJob implements Job {
     this.words = transcript.split(/(?=\s)/);
     this.deltaIds =
       '","response_id":"' + this.id + '","item_id":"' + this.itemId + '","output_index":0,"content_index":0,"delta":"';
+    this.deltaHead = '{"type":"' + names.audioDelta + '","event_id":"';
   }
 
   step(s: SimSession): boolean {
@@ -82,7 +87,7 @@ export class ResponseJob implements Job {
   }
 
   private item(status: string): Json {
-    const content = status === 'in_progress' ? [] : [{ type: 'audio', transcript: this.transcript }];
+    const content = status === 'in_progress' ? [] : [{ type: this.names.audioPart, transcript: this.transcript }];
     return { id: this.itemId, object: 'realtime.item', type: 'message', status, role: 'assistant', content };
   }
 
@@ -121,7 +126,7 @@ export class ResponseJob implements Job {
         item_id: this.itemId,
         output_index: 0,
         content_index: 0,
-        part: { type: 'audio', transcript: '' },
+        part: { type: this.names.audioPart, transcript: '' },
       }),
     );
     this.phase = PHASE_AUDIO; // never empty: silence gets the tone
@@ -132,14 +137,14 @@ export class ResponseJob implements Job {
     const end = Math.min(this.offset + s.env.audioChunkBytes, this.audio.length);
     const b64 = this.audio.toString('base64', this.offset, end);
     // Every piece is ASCII, so string length is the byte length.
-    const frame = '{"type":"response.audio.delta","event_id":"' + newId('event') + this.deltaIds + b64 + '"}';
+    const frame = this.deltaHead + newId('event') + this.deltaIds + b64 + '"}';
     send(s, frame, false, frame.length);
     this.offset = end;
     if (end === this.audio.length) this.phase = PHASE_END;
   }
 
   private transcriptDelta(s: SimSession, delta: string): void {
-    sendText(s, event('response.audio_transcript.delta', { ...this.ids(), delta }));
+    sendText(s, event(this.names.transcriptDelta, { ...this.ids(), delta }));
   }
 
   private end(s: SimSession): void {
@@ -148,13 +153,13 @@ export class ResponseJob implements Job {
       while (this.word < this.words.length) this.transcriptDelta(s, this.words[this.word++]);
     }
     const ids = this.ids();
-    sendText(s, event('response.audio.done', ids));
-    sendText(s, event('response.audio_transcript.done', { ...ids, transcript: this.transcript }));
+    sendText(s, event(this.names.audioDone, ids));
+    sendText(s, event(this.names.transcriptDone, { ...ids, transcript: this.transcript }));
     sendText(
       s,
       event('response.content_part.done', {
         ...ids,
-        part: { type: 'audio', transcript: this.transcript },
+        part: { type: this.names.audioPart, transcript: this.transcript },
       }),
     );
     sendText(s, event('response.output_item.done', { response_id: this.id, output_index: 0, item: this.item(status) }));

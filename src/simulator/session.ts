@@ -3,8 +3,8 @@
 // backpressure.
 import type { RecognizedString, WebSocket } from 'uWebSockets.js';
 import { InputAudio } from './audio';
-import { initialSession, newId } from './events';
-import type { Json, SessionParams } from './events';
+import { eventNamesFor, initialSession, newId } from './events';
+import type { EventNames, Json, SessionParams } from './events';
 
 export interface SimulatorStats {
   /** Sessions opened since start. */
@@ -60,6 +60,8 @@ export class SimSession {
   readonly call: boolean;
   /** Set once the SDP answer was sent (one call per control channel). */
   rtcCallId: string | null;
+  /** The event names of the api-version the session was opened with. */
+  readonly names: EventNames;
 
   constructor(
     readonly env: SessionEnv,
@@ -75,6 +77,7 @@ export class SimSession {
     this.lastItemId = null;
     this.call = params.call === true;
     this.rtcCallId = null;
+    this.names = eventNamesFor(params.apiVersion);
   }
 }
 

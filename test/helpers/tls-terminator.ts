@@ -1,15 +1,20 @@
-// A TLS terminator in front of the proxy's plain port, for clients that only
-// speak wss:// (the `openai` realtime clients refuse any other scheme). It
-// forwards bytes both ways unchanged, and keeps each connection's first HTTP
-// head in each direction (the upgrade request and the 101 or refusal), so a
-// test can read the exact headers a client sent and the proxy answered.
-// The certificate is a throwaway one (test-cert.ts); `spki` is its pin for
-// Chromium's --ignore-certificate-errors-spki-list.
+// A TLS front for a plain-TCP proxy port: the `openai` clients always connect
+// with wss://, whatever their base URL says, so a test that runs them against
+// the proxy puts this in front of it. Each TLS connection is piped, bytes
+// unchanged, to 127.0.0.1:<target>. The certificate is a throwaway one for
+// 127.0.0.1 (test-cert.ts); a Node client trusts it through `ca`, Chromium
+// through its pin (`spki`, for --ignore-certificate-errors-spki-list).
+// Each connection's first HTTP head in each direction is kept (the upgrade
+// request and the 101 or refusal), so a test can read the exact headers a
+// client sent and the proxy answered.
 import { createHash, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type TLSSocket } from 'node:tls';
-import type { TestCert } from './test-cert';
+import type { AddressInfo } from 'node:net';
+import { writeTestCert } from './test-cert';
 
 export interface ExchangeHeads {
   /** The client's request line and headers, as sent. */
@@ -19,14 +24,20 @@ export interface ExchangeHeads {
 }
 
 export interface TlsTerminator {
-  readonly port: number;
-  /** `https://127.0.0.1:<port>`. */
+  /** `https://127.0.0.1:<port>` (the openai clients turn it into wss://). */
   readonly origin: string;
+  readonly port: number;
+  /** The certificate in PEM, for the client's `ca`. */
+  readonly ca: Buffer;
   /** base64 SHA-256 of the certificate's public key (SubjectPublicKeyInfo, DER). */
   readonly spki: string;
   /** One entry per accepted connection, in order. */
   readonly heads: ExchangeHeads[];
   close(): Promise<void>;
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
 }
 
 const MAX_HEAD = 64 * 1024;
@@ -39,52 +50,54 @@ function grow(head: string, chunk: Buffer): string {
   return end === -1 ? next.slice(0, MAX_HEAD) : next.slice(0, end + 4);
 }
 
-/** Listens on 127.0.0.1 (port 0) and forwards each TLS connection to 127.0.0.1:`targetPort`. */
-export async function startTlsTerminator(targetPort: number, cert: TestCert): Promise<TlsTerminator> {
-  const certPem = readFileSync(cert.cert);
-  const der = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
+/** Starts a terminator for `targetPort`; closed in the test's teardown. Throws when openssl is missing. */
+export async function startTlsTerminator(t: Teardown, targetPort: number): Promise<TlsTerminator> {
+  const dir = mkdtempSync(join(tmpdir(), 'vlp-tls-'));
+  const files = writeTestCert(dir);
+  if (files === null) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error('openssl is needed to make the test certificate');
+  }
+  const cert = readFileSync(files.cert);
+  const key = readFileSync(files.key);
+  rmSync(dir, { recursive: true, force: true });
+  const der = new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' });
   const spki = createHash('sha256').update(der).digest('base64');
   const heads: ExchangeHeads[] = [];
-  const open = new Set<Socket>();
-  const server = createServer({ cert: certPem, key: readFileSync(cert.key) }, (tls: TLSSocket) => {
+  const sockets = new Set<Socket>();
+  const server = createServer({ cert, key }, (front: TLSSocket) => {
     const entry: ExchangeHeads = { request: '', response: '' };
     heads.push(entry);
-    const plain = connect(targetPort, '127.0.0.1');
-    open.add(tls);
-    open.add(plain);
-    tls.on('data', (c: Buffer) => {
+    const back = connect(targetPort, '127.0.0.1');
+    sockets.add(front);
+    sockets.add(back);
+    const end = (): void => {
+      front.destroy();
+      back.destroy();
+      sockets.delete(front);
+      sockets.delete(back);
+    };
+    front.on('error', end).on('close', end);
+    back.on('error', end).on('close', end);
+    front.on('data', (c: Buffer) => {
       entry.request = grow(entry.request, c);
     });
-    plain.on('data', (c: Buffer) => {
+    back.on('data', (c: Buffer) => {
       entry.response = grow(entry.response, c);
     });
-    tls.pipe(plain);
-    plain.pipe(tls);
-    const drop = (): void => {
-      tls.destroy();
-      plain.destroy();
-      open.delete(tls);
-      open.delete(plain);
-    };
-    tls.on('error', drop);
-    plain.on('error', drop);
-    tls.on('close', drop);
-    plain.on('close', drop);
+    front.pipe(back);
+    back.pipe(front);
   });
+  // A client that rejects the certificate (or drops the handshake) is not the test's failure.
   server.on('tlsClientError', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    port,
-    origin: `https://127.0.0.1:${port}`,
-    spki,
-    heads,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of open) s.destroy();
-        server.close(() => resolve());
-      }),
+  const { port } = server.address() as AddressInfo;
+  const close = (): Promise<void> => {
+    for (const s of sockets) s.destroy();
+    return new Promise((resolve) => server.close(() => resolve()));
   };
+  t.teardown(close);
+  return { origin: `https://127.0.0.1:${port}`, port, ca: cert, spki, heads, close };
 }
 
 /** The value of header `name` (case-insensitive) in an HTTP head, or undefined. */

@@ -22,9 +22,14 @@ function speech(ms: number): Buffer {
   return makeTone(300, ms / 1000, 0.5);
 }
 
-function fakeSession(): { s: SimSession; sent: Frame[]; stats: SimulatorStats; full: { at: number } } {
+function fakeSession(apiVersion: string | null = null): {
+  s: SimSession;
+  sent: Frame[];
+  stats: SimulatorStats;
+  full: { at: number };
+} {
   const stats: SimulatorStats = { sessions: 0, active: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
-  const s = new SimSession({ stats, audioChunkBytes: 4800 }, { apiVersion: null, model: 'm', agent: null });
+  const s = new SimSession({ stats, audioChunkBytes: 4800 }, { apiVersion, model: 'm', agent: null });
   const sent: Frame[] = [];
   const full = { at: Infinity }; // the socket reports full once this many frames were sent
   const ws = {
@@ -115,4 +120,51 @@ t.test('nothing is sent after close', async (t) => {
   s.closed = false;
   deliver(s, { type: 'simulator.close', code: 4000 }); // no socket yet: ignored
   t.equal(sent.length, 0);
+});
+
+t.test('event names follow the api-version: preview names on dated versions, GA names on v1', async (t) => {
+  const turn = (v: string | null): string[] => {
+    const { s, sent } = fakeSession(v);
+    deliver(s, { type: 'input_audio_buffer.append', audio: b64(speech(300)) });
+    deliver(s, { type: 'input_audio_buffer.commit' });
+    return [...new Set(types(sent))];
+  };
+  const preview = [
+    'input_audio_buffer.committed',
+    'conversation.item.created',
+    'conversation.item.input_audio_transcription.completed',
+    'response.created',
+    'response.output_item.added',
+    'response.content_part.added',
+    'response.audio_transcript.delta',
+    'response.audio.delta',
+    'response.audio.done',
+    'response.audio_transcript.done',
+    'response.content_part.done',
+    'response.output_item.done',
+    'response.done',
+  ];
+  t.same(turn(null), preview);
+  t.same(turn('2026-07-15'), preview);
+  t.same(turn('v1'), [
+    'input_audio_buffer.committed',
+    'conversation.item.added',
+    'conversation.item.done',
+    'conversation.item.input_audio_transcription.completed',
+    'response.created',
+    'response.output_item.added',
+    'response.content_part.added',
+    'response.output_audio_transcript.delta',
+    'response.output_audio.delta',
+    'response.output_audio.done',
+    'response.output_audio_transcript.done',
+    'response.content_part.done',
+    'response.output_item.done',
+    'response.done',
+  ]);
+  const { s, sent } = fakeSession('v1');
+  deliver(s, { type: 'input_audio_buffer.append', audio: b64(speech(300)) });
+  deliver(s, { type: 'input_audio_buffer.commit' });
+  const done = sent.map((f) => JSON.parse(f.data.toString())).find((e) => e.type === 'response.done');
+  t.equal(done.response.output[0].content[0].type, 'output_audio', 'the GA content part type');
 });
