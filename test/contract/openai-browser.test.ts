@@ -18,11 +18,13 @@ import type { Page } from 'playwright-core';
 import { startHarness, TEST_KEY } from '../helpers/harness';
 import { bundleForBrowser, chromiumSkip, servePage } from '../helpers/chromium-page';
 import { headerOf, startTlsTerminator } from '../helpers/tls-terminator';
+import { mintTicket } from '../../src/auth/mint-ticket';
 
 const KEY = 'sk-browser-secret-0123456789abcdefABCDEF';
 const ORG = 'org-browser0123';
 const PROJECT = 'proj_browser0123';
 const CREDENTIAL_PROTOCOL = /openai-insecure-api-key|openai-organization|openai-project/i;
+const TICKET_SECRET = 'openai-browser-ticket-secret-0123456789';
 const APPENDS = 10;
 const CHUNK_BYTES = 4800;
 
@@ -152,6 +154,34 @@ function refusal(page: Page, baseURL: string, model: string): Promise<Refusal> {
   );
 }
 
+/** Runs in the page: opens the client, waits for session.created (or a close), closes; what it saw. */
+function session(page: Page, baseURL: string): Promise<{ created: boolean; closeCode: number }> {
+  return page.evaluate(
+    async ([baseURL, key]) => {
+      type Lib = typeof import('openai') & typeof import('openai/realtime/websocket');
+      const { OpenAI, OpenAIRealtimeWebSocket } = (window as unknown as { OpenAIBrowser: Lib }).OpenAIBrowser;
+      const client = new OpenAI({ apiKey: key, baseURL, dangerouslyAllowBrowser: true });
+      const rt = new OpenAIRealtimeWebSocket({ model: 'gpt-realtime', dangerouslyAllowBrowser: true }, client);
+      rt.on('error', () => undefined);
+      const socket = rt.socket as WebSocket;
+      let created = false;
+      const closed = new Promise<number>((resolve) => socket.addEventListener('close', (e) => resolve(e.code)));
+      await Promise.race([
+        new Promise<void>((resolve) =>
+          rt.on('session.created', () => {
+            created = true;
+            resolve();
+          }),
+        ),
+        closed,
+      ]);
+      if (created) rt.close();
+      return { created, closeCode: await closed };
+    },
+    [baseURL, KEY] as const,
+  );
+}
+
 /** Runs in the page: a bare browser WebSocket offering the key FIRST; the protocol the page was given, and the close. */
 function keyFirst(page: Page, url: string): Promise<{ protocol: string; closeCode: number }> {
   return page.evaluate(
@@ -182,7 +212,16 @@ t.test('openai browser client in headless Chromium, over TLS to the proxy', { sk
   // A proxy that allows another origin only, behind its own terminator.
   const other = await startHarness(t, { ALLOWED_ORIGINS: 'https://app.example.com' });
   const otherTls = await startTlsTerminator(t, other.proxy.port);
-  const page = await served.open([`--ignore-certificate-errors-spki-list=${tls.spki},${otherTls.spki}`]);
+  // A proxy with CLIENT_AUTH=ticket.
+  const ticketed = await startHarness(t, {
+    ALLOWED_ORIGINS: served.origin,
+    CLIENT_AUTH: 'ticket',
+    TICKET_SECRET: TICKET_SECRET,
+  });
+  const ticketedTls = await startTlsTerminator(t, ticketed.proxy.port);
+  const page = await served.open([
+    `--ignore-certificate-errors-spki-list=${[tls, otherTls, ticketedTls].map((x) => x.spki).join(',')}`,
+  ]);
 
   t.test('a full turn: the key offered as a subprotocol goes nowhere', async (t) => {
     const r = await runTurn(page, `${tls.origin}/v1`);
@@ -267,5 +306,19 @@ t.test('openai browser client in headless Chromium, over TLS to the proxy', { sk
     t.notMatch(response, KEY);
     t.notMatch(JSON.stringify(h.sim.upgrades), KEY);
     t.notMatch(h.logs.join('\n'), KEY);
+  });
+
+  t.test('CLIENT_AUTH: a ticket in the base URL query is the caller proof, never forwarded', async (t) => {
+    const refused = await session(page, `${ticketedTls.origin}/v1`);
+    t.same(refused, { created: false, closeCode: 1006 }, 'without a ticket: refused before the upgrade');
+    t.equal(ticketed.proxy.metrics.authMissing, 1);
+    const ticket = await mintTicket({ sub: 'browser-user', secret: TICKET_SECRET, origin: served.origin });
+    const r = await session(page, `${ticketedTls.origin}/v1?ticket=${ticket}`);
+    t.same(r, { created: true, closeCode: 1000 });
+    t.match(ticketedTls.heads[1].request, `GET /v1/realtime?ticket=${ticket}&model=gpt-realtime `);
+    t.equal(ticketed.sim.upgrades.length, 1);
+    t.notMatch(JSON.stringify(ticketed.sim.upgrades[0]), ticket, 'the ticket is not sent upstream');
+    t.notMatch(JSON.stringify(ticketed.sim.upgrades[0]), KEY);
+    t.notMatch(ticketed.logs.join('\n'), KEY);
   });
 });
