@@ -192,3 +192,46 @@ t.test('OpenAI({ baseURL }) with a model outside ALLOWED_MODELS: the same refusa
   t.equal(await closed, 1008);
   t.equal(h.sim.upgrades.length, 0);
 });
+
+t.test("GA .azure() with azureADTokenProvider: the user's JWT is forwarded as Bearer", async (t) => {
+  const { h, origin, ca } = await setup(t);
+  const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJvcGVuYWktdXNlciJ9.c2lnbmF0dXJl';
+  const azure = new AzureOpenAI({
+    endpoint: origin,
+    azureADTokenProvider: async () => jwt,
+    apiVersion: '2025-04-01-preview',
+  });
+  const rt = await OpenAIRealtimeWS.azure(azure, { deploymentName: 'gpt-realtime', options: { ca } });
+  check(t, await turn(rt as unknown as RealtimeLike, GA, true));
+  const up = h.sim.upgrades[0];
+  t.equal(up.headers.authorization, `Bearer ${jwt}`);
+  t.equal(up.headers['api-key'], undefined);
+  t.notMatch(h.logs.join('\n'), jwt);
+});
+
+t.test('beta .azure() with baseURL <proxy>/voice-live: the service path, deployment honoured', async (t) => {
+  const { h, origin, ca } = await setup(t);
+  const azure = new AzureOpenAI({
+    baseURL: `${origin}/voice-live`,
+    apiKey: PLACEHOLDER,
+    apiVersion: '2025-04-01-preview',
+  });
+  const rt = await BetaRealtimeWS.azure(azure, { deploymentName: 'gpt-realtime-mini', options: { ca } });
+  t.equal(new URL(rt.url.toString()).pathname, '/voice-live/realtime');
+  check(t, await turn(rt as unknown as RealtimeLike, BETA, false));
+  const up = h.sim.upgrades[0];
+  t.equal(new URLSearchParams(up.query).get('model'), 'gpt-realtime-mini', 'never DEFAULT_MODEL');
+  t.equal(new URLSearchParams(up.query).get('api-version'), '2026-07-15');
+  checkSecrets(t, h, PLACEHOLDER);
+});
+
+t.test('OpenAI({ baseURL: <proxy>/voice-live }): Bearer sk-... dropped; the dated protocol', async (t) => {
+  const { h, origin, ca } = await setup(t);
+  const client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: `${origin}/voice-live` });
+  const rt = new OpenAIRealtimeWS({ model: 'gpt-realtime', options: { ca } }, client);
+  // No api-version on the service's own path: API_VERSION, so the preview names arrive
+  // (seen through the client's untyped listeners); `/v1` is the base URL for the GA names.
+  check(t, await turn(rt as unknown as RealtimeLike, BETA, true));
+  t.equal(new URLSearchParams(h.sim.upgrades[0].query).get('api-version'), '2026-07-15');
+  checkSecrets(t, h, CLIENT_KEY);
+});

@@ -136,3 +136,12 @@ for (const [path, q, code] of REFUSED) {
     t.equal(up.conns.length, 0);
   });
 }
+
+t.test('a plain GET on the openai paths answers 426', async (t) => {
+  const { h } = await setup(t);
+  for (const path of ['/v1/realtime', '/openai/v1/realtime', '/openai/realtime']) {
+    const r = await h.http(path);
+    t.equal(r.status, 426, path);
+    t.equal(((await r.json()) as { error: { code: string } }).error.code, 'upgrade_required');
+  }
+});
