@@ -138,7 +138,7 @@ t.test('agent target: the service names arrive upstream, the session is the agen
   t.equal(open.mode, 'agent');
 });
 
-t.test('agent target with a key credential: refused before Azure; the SDK only sees a disconnect', async (t) => {
+t.test('agent target with a key credential: refused before Azure; onDisconnected fires', async (t) => {
   const { h, endpoint } = await harness(t);
   const client = new VoiceLiveClient(endpoint, keyCredential);
   const session = await client.startSession({ agent: { agentName: 'support-bot', projectName: 'my-project' } });
@@ -151,8 +151,9 @@ t.test('agent target with a key credential: refused before Azure; the SDK only s
     });
   });
   await disconnected;
-  // SDK 1.1.0 drops server events that come before session.created and reports
-  // every disconnect as 1006, so the reason is in the proxy's log and metrics.
+  // SDK 1.1.0 drops server events that come before session.created and gives
+  // onDisconnected a 1006 of its own; the close reason reaches onError
+  // (sdk-refusal.test.ts). The proxy's log and metrics have the code.
   const refused = await h.logLine('request refused after upgrade');
   t.equal(refused.error, 'agent_token_required');
   t.equal(h.proxy.metrics.upgradesInvalid, 1);

@@ -2,7 +2,12 @@
 // with wss://, whatever their base URL says, so a test that runs them against
 // the proxy puts this in front of it. Each TLS connection is piped, bytes
 // unchanged, to 127.0.0.1:<target>. The certificate is a throwaway one for
-// 127.0.0.1 (test-cert.ts); the client trusts it through `ca`.
+// 127.0.0.1 (test-cert.ts); a Node client trusts it through `ca`, Chromium
+// through its pin (`spki`, for --ignore-certificate-errors-spki-list).
+// Each connection's first HTTP head in each direction is kept (the upgrade
+// request and the 101 or refusal), so a test can read the exact headers a
+// client sent and the proxy answered.
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,17 +16,38 @@ import { createServer, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { writeTestCert } from './test-cert';
 
+export interface ExchangeHeads {
+  /** The client's request line and headers, as sent. */
+  request: string;
+  /** The proxy's status line and headers, as answered ('' until they arrive). */
+  response: string;
+}
+
 export interface TlsTerminator {
   /** `https://127.0.0.1:<port>` (the openai clients turn it into wss://). */
   readonly origin: string;
   readonly port: number;
   /** The certificate in PEM, for the client's `ca`. */
   readonly ca: Buffer;
+  /** base64 SHA-256 of the certificate's public key (SubjectPublicKeyInfo, DER). */
+  readonly spki: string;
+  /** One entry per accepted connection, in order. */
+  readonly heads: ExchangeHeads[];
   close(): Promise<void>;
 }
 
 interface Teardown {
   teardown(fn: () => unknown): void;
+}
+
+const MAX_HEAD = 64 * 1024;
+
+/** Appends `chunk` to a head until its blank line; returns the head so far. */
+function grow(head: string, chunk: Buffer): string {
+  if (head.includes('\r\n\r\n') || head.length >= MAX_HEAD) return head;
+  const next = head + chunk.toString('latin1');
+  const end = next.indexOf('\r\n\r\n');
+  return end === -1 ? next.slice(0, MAX_HEAD) : next.slice(0, end + 4);
 }
 
 /** Starts a terminator for `targetPort`; closed in the test's teardown. Throws when openssl is missing. */
@@ -35,8 +61,13 @@ export async function startTlsTerminator(t: Teardown, targetPort: number): Promi
   const cert = readFileSync(files.cert);
   const key = readFileSync(files.key);
   rmSync(dir, { recursive: true, force: true });
+  const der = new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' });
+  const spki = createHash('sha256').update(der).digest('base64');
+  const heads: ExchangeHeads[] = [];
   const sockets = new Set<Socket>();
   const server = createServer({ cert, key }, (front: TLSSocket) => {
+    const entry: ExchangeHeads = { request: '', response: '' };
+    heads.push(entry);
     const back = connect(targetPort, '127.0.0.1');
     sockets.add(front);
     sockets.add(back);
@@ -48,9 +79,17 @@ export async function startTlsTerminator(t: Teardown, targetPort: number): Promi
     };
     front.on('error', end).on('close', end);
     back.on('error', end).on('close', end);
+    front.on('data', (c: Buffer) => {
+      entry.request = grow(entry.request, c);
+    });
+    back.on('data', (c: Buffer) => {
+      entry.response = grow(entry.response, c);
+    });
     front.pipe(back);
     back.pipe(front);
   });
+  // A client that rejects the certificate (or drops the handshake) is not the test's failure.
+  server.on('tlsClientError', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const close = (): Promise<void> => {
@@ -58,5 +97,14 @@ export async function startTlsTerminator(t: Teardown, targetPort: number): Promi
     return new Promise((resolve) => server.close(() => resolve()));
   };
   t.teardown(close);
-  return { origin: `https://127.0.0.1:${port}`, port, ca: cert, close };
+  return { origin: `https://127.0.0.1:${port}`, port, ca: cert, spki, heads, close };
+}
+
+/** The value of header `name` (case-insensitive) in an HTTP head, or undefined. */
+export function headerOf(head: string, name: string): string | undefined {
+  const want = name.toLowerCase() + ':';
+  for (const line of head.split('\r\n')) {
+    if (line.toLowerCase().startsWith(want)) return line.slice(want.length).trim();
+  }
+  return undefined;
 }
