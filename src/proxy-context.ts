@@ -21,6 +21,7 @@ import { Sweeper } from './relay/sweeper';
 import { CorkAnchor } from './http/cork-anchor';
 import { ModelPolicy } from './upstream/model-policy';
 import { ServerCredential } from './upstream/server-credential';
+import { startQuotas, type Quotas } from './usage/quotas';
 
 /** Largest frame accepted from the upstream: Voice Live's own limit is 15 MiB. */
 export const UPSTREAM_MAX_PAYLOAD = 16 * 1024 * 1024;
@@ -44,6 +45,8 @@ export class ProxyContext {
   readonly subjects: SubjectLimit;
   /** Limits shared across replicas through Redis (docs/contract.md §6); null without REDIS_URL. */
   readonly fleet: FleetLimiter | null;
+  /** Daily quotas and usage totals per caller (usage/quotas.ts); null with neither a quota nor REDIS_URL. */
+  readonly quotas: Quotas | null;
   readonly metricsGuard: MetricsGuard;
   /** Every worker's metrics (WORKERS > 1), else null. */
   readonly board: MetricsBoard | null;
@@ -112,6 +115,7 @@ export class ProxyContext {
             this.metrics,
             cfg.maxSessionsPerSubject,
           );
+    this.quotas = startQuotas(cfg, this.relay, this.fleet, this.log, this.metrics);
     this.metricsGuard = new MetricsGuard(cfg, deps.shared?.metricsFailures);
     if (this.metricsGuard.disabled)
       this.log.warn({ host: cfg.host }, '/metrics refused: listening beyond loopback without METRICS_TOKEN');

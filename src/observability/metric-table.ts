@@ -96,6 +96,7 @@ const UPGRADE_SERIES = [
   ['subject_capacity', 'upgradesSubjectCapacity'],
   ['fleet_capacity', 'upgradesFleetCapacity'],
   ['fleet_unavailable', 'upgradesFleetUnavailable'],
+  ['quota', 'upgradesQuota'],
 ] as const satisfies Pairs;
 
 export type UpgradeOutcome = (typeof UPGRADE_SERIES)[number][0];
@@ -202,6 +203,13 @@ export const COUNTERS: readonly CounterDef[] = Object.freeze([
     'Sessions closed because the browser stayed too slow to read.',
     null,
     'slowClientCloses',
+    true,
+  ),
+  counter(
+    `${P}quota_closes_total`,
+    'Live sessions closed 1008 quota_exhausted because their caller reached a daily quota.',
+    null,
+    'quotaCloses',
     true,
   ),
   counter(

@@ -77,6 +77,10 @@ export class Metrics {
   unknownParameters = 0;
   upgradesUnauthorized = 0;
   upgradesSubjectCapacity = 0;
+  /** Upgrades refused 429 quota_exhausted (QUOTA_*_PER_DAY). */
+  upgradesQuota = 0;
+  /** Live sessions closed 1008 quota_exhausted. */
+  quotaCloses = 0;
   // CLIENT_AUTH verifications by outcome (auth/caller-auth.ts).
   authOk = 0;
   authMissing = 0;
