@@ -21,6 +21,10 @@ import { Sweeper } from './relay/sweeper';
 import { CorkAnchor } from './http/cork-anchor';
 import { ModelPolicy } from './upstream/model-policy';
 import { ServerCredential } from './upstream/server-credential';
+import { Meter } from './usage/meter';
+import { createUsageSink, rowsFor, type UsageSession } from './usage/create-sink';
+import type { UsageSink } from './usage/usage-sink';
+import type { UsageRow } from './observability/usage-metric-table';
 
 /** Largest frame accepted from the upstream: Voice Live's own limit is 15 MiB. */
 export const UPSTREAM_MAX_PAYLOAD = 16 * 1024 * 1024;
@@ -36,6 +40,10 @@ export class ProxyContext {
   /** This thread's outbox for upstream -> browser frames (relay/outbox.ts), shared by every session. */
   readonly outbox: Outbox;
   readonly relay: Relay;
+  /** Where each session's usage goes as it grows (usage/create-sink.ts): the one sink the relay's meter tells. */
+  readonly usageSink: UsageSink<UsageSession>;
+  /** The (mode, model) rows of the usage totals on /metrics. */
+  readonly usageRows: readonly UsageRow[];
   readonly sweeper: Sweeper;
   /** The proxy's own Entra ID token, for keyless sessions. */
   readonly identity: ServerCredential;
@@ -72,6 +80,8 @@ export class ProxyContext {
     this.sharesPort = deps.shared !== undefined;
     this.budget = new BufferBudget(cfg.bufferBudgetBytes, deps.budget, this.workerIndex);
     this.outbox = new Outbox();
+    this.usageRows = rowsFor(cfg);
+    this.usageSink = createUsageSink(cfg, { cells: this.metrics.usage });
     this.relay = new Relay(
       {
         pendingMaxFrames: cfg.pendingMaxFrames,
@@ -85,6 +95,7 @@ export class ProxyContext {
       this.budget,
       this.outbox,
       (s) => sessionFinished(this, s),
+      new Meter<Session>(this.usageSink),
     );
     this.sweeper = new Sweeper(this.relay, cfg);
     this.identity = new ServerCredential(cfg.azureTokenScope, cfg.azureTokenTimeoutMs, this.log, this.metrics);
@@ -136,8 +147,10 @@ function sessionFinished(px: ProxyContext, s: Session): void {
     closedBy: s.closedBy,
     error: s.error?.code ?? '',
     subject: s.subject,
+    // What the session used (usage/meter.ts; docs/cost-control.md says how exact each count is).
+    ...s.usage,
   };
   s.log.info(s.line(summary), 'session closed');
-  px.telemetry.trackEvent('session_closed', { ...summary, mode: s.target.mode });
+  px.telemetry.trackEvent('session_closed', { ...summary, mode: s.target.mode, model: s.target.label });
   if (px.onIdle !== null && px.relay.sessions.size === 0) px.onIdle();
 }
