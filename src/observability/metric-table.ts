@@ -8,6 +8,7 @@
 // is `metrics.framesClientToUpstream++`: each series here names the field it
 // reads (checked by the compiler), never a Map or a label lookup.
 import type { Metrics } from './metrics';
+import { USAGE_FAMILIES } from './usage-metric-table';
 
 export const METRIC_PREFIX = 'voice_live_proxy_';
 
@@ -303,6 +304,7 @@ export const GAUGES = Object.freeze({
 
 export const PROXY_METRICS: readonly MetricDef[] = Object.freeze([
   ...COUNTERS,
+  ...USAGE_FAMILIES.map((f) => f.def),
   UPSTREAM_CONNECT_SECONDS,
   ...Object.values(GAUGES),
 ]);

@@ -18,7 +18,6 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { Errors, errorEvent } from '../errors';
 import type { FleetLimiter } from '../fleet/fleet-limiter';
-import type { Relay } from '../relay/relay';
 import type { Session } from '../relay/session';
 import { exhausted, hourOf, HourBuckets, secondsUntilUnder, type DayTotals, type QuotaLimits } from './day-window';
 import type { SessionUsage, UsageSink } from './usage-sink';
@@ -114,7 +113,6 @@ export class Quotas implements UsageSink<Session> {
 
   constructor(
     private readonly opts: QuotaOptions,
-    private readonly relay: Relay,
     private readonly fleet: FleetLimiter | null,
     private readonly log: Logger,
     private readonly metrics: QuotaMetrics,
@@ -286,11 +284,11 @@ export class Quotas implements UsageSink<Session> {
     this.metrics.quotaCloses++;
     s.log.info(s.line({ caller: h.account.key, inResponse: h.inResponse }), 'quota exhausted, closing session');
     // What the upstream sent before (the end of the response) goes first.
-    this.relay.outbox.flush();
+    s.relay.outbox.flush();
     this.sending = s;
     s.client.cork(this.sendBound);
     this.sending = null;
-    this.relay.fail(s, Errors.QUOTA_EXHAUSTED_SESSION);
+    s.relay.fail(s, Errors.QUOTA_EXHAUSTED_SESSION);
   }
 
   private readLocal(key: string, nowMs: number): CallerUsage {
@@ -455,12 +453,11 @@ function endHold(q: Quotas, h: Hold): void {
  */
 export function startQuotas(
   cfg: Pick<Config, 'quotaAudioMinutesPerDay' | 'quotaTokensPerDay' | 'quotaGraceMs' | 'quotaFlushMs'>,
-  relay: Relay,
   fleet: FleetLimiter | null,
   log: Logger,
   metrics: QuotaMetrics,
 ): Quotas | null {
   const limits = { audioMs: cfg.quotaAudioMinutesPerDay * 60_000, tokens: cfg.quotaTokensPerDay };
   if (limits.audioMs === 0 && limits.tokens === 0 && fleet === null) return null;
-  return new Quotas({ limits, graceMs: cfg.quotaGraceMs, flushMs: cfg.quotaFlushMs }, relay, fleet, log, metrics);
+  return new Quotas({ limits, graceMs: cfg.quotaGraceMs, flushMs: cfg.quotaFlushMs }, fleet, log, metrics);
 }

@@ -10,7 +10,7 @@ import { createFleetRedis } from '../../src/fleet/redis-client';
 import { Metrics } from '../../src/observability/metrics';
 import { Quotas } from '../../src/usage/quotas';
 import { emptyUsage } from '../../src/usage/usage-sink';
-import { startRelay, type RelayHarness } from '../helpers/relay-harness';
+import { startRelay } from '../helpers/relay-harness';
 import { redisMissing, startRedis, type RedisServer } from '../helpers/redis-server';
 import { until } from '../helpers/wait';
 
@@ -38,7 +38,6 @@ interface Replica {
 async function replica(
   t: Test,
   redis: RedisServer,
-  h: RelayHarness,
   o: { audioMs?: number; tokens?: number; flushMs?: number; onRedisDown?: 'open' | 'closed' } = {},
 ): Promise<Replica> {
   const metrics = new Metrics();
@@ -51,7 +50,6 @@ async function replica(
   );
   const quotas = new Quotas(
     { limits: { audioMs: o.audioMs ?? MINUTE, tokens: o.tokens ?? 0 }, graceMs: 2000, flushMs: o.flushMs ?? 200 },
-    h.relay,
     fleet,
     log,
     metrics,
@@ -98,8 +96,8 @@ t.test(
   async (t) => {
     const redis = await startRedis(t);
     const h = await startRelay(t);
-    const a = await replica(t, redis, h);
-    const b = await replica(t, redis, h);
+    const a = await replica(t, redis);
+    const b = await replica(t, redis);
     const one = await h.connect();
     const two = await h.connect();
     a.quotas.sessionOpened(one.s, 'sub:erin');
@@ -148,8 +146,8 @@ t.test(
 t.test('usage survives a replica being killed, less at most one flush', { skip }, async (t) => {
   const redis = await startRedis(t);
   const h = await startRelay(t);
-  const a = await replica(t, redis, h, { flushMs: 100 });
-  const b = await replica(t, redis, h, { flushMs: 100 });
+  const a = await replica(t, redis, { flushMs: 100 });
+  const b = await replica(t, redis, { flushMs: 100 });
   const { s } = await h.connect();
   a.quotas.sessionOpened(s, 'ip:2001:db8:1:2::/64');
   a.quotas.audioAdded(s, 20_000);
@@ -166,8 +164,8 @@ t.test('usage survives a replica being killed, less at most one flush', { skip }
 t.test('Redis down: FLEET_ON_REDIS_DOWN decides the check', { skip }, async (t) => {
   const redis = await startRedis(t);
   const h = await startRelay(t);
-  const open = await replica(t, redis, h, { onRedisDown: 'open' });
-  const closed = await replica(t, redis, h, { onRedisDown: 'closed' });
+  const open = await replica(t, redis, { onRedisDown: 'open' });
+  const closed = await replica(t, redis, { onRedisDown: 'closed' });
   const { s } = await h.connect();
   open.quotas.sessionOpened(s, 'sub:gina');
   await redis.stop();

@@ -12,15 +12,9 @@ import { until } from '../helpers/wait';
 
 const MINUTE = 60_000;
 
-function quotas(
-  relay: ConstructorParameters<typeof Quotas>[1],
-  metrics: { quotaCloses: number },
-  graceMs = 5000,
-  tokens = 0,
-) {
+function quotas(metrics: { quotaCloses: number }, graceMs = 5000, tokens = 0) {
   return new Quotas(
     { limits: { audioMs: MINUTE, tokens }, graceMs, flushMs: 50 },
-    relay,
     null,
     pino({ level: 'silent' }),
     metrics,
@@ -33,7 +27,7 @@ function texts(b: Browser): string[] {
 
 t.test('crossed during a response: the response finishes, then the error event, then 1008', async (t) => {
   const h = await startRelay(t);
-  const q = quotas(h.relay, h.metrics);
+  const q = quotas(h.metrics);
   t.teardown(() => q.close());
   const { browser, s } = await h.connect();
   const up = await h.upstream.nextConnection();
@@ -73,7 +67,7 @@ t.test('crossed during a response: the response finishes, then the error event, 
 
 t.test('a response that does not finish within the grace is cut, after the error event', async (t) => {
   const h = await startRelay(t);
-  const q = quotas(h.relay, h.metrics, 150);
+  const q = quotas(h.metrics, 150);
   t.teardown(() => q.close());
   const { browser, s } = await h.connect();
   await h.upstream.nextConnection();
@@ -89,7 +83,7 @@ t.test('a response that does not finish within the grace is cut, after the error
 
 t.test('no response in progress: closed at once; a second session of the caller is closed too', async (t) => {
   const h = await startRelay(t);
-  const q = quotas(h.relay, h.metrics);
+  const q = quotas(h.metrics);
   t.teardown(() => q.close());
   const one = await h.connect();
   const two = await h.connect();
@@ -111,7 +105,6 @@ t.test('tokens: the quota counts response.done usage', async (t) => {
   const h = await startRelay(t);
   const q = new Quotas(
     { limits: { audioMs: 0, tokens: 1000 }, graceMs: 1000, flushMs: 50 },
-    h.relay,
     null,
     pino({ level: 'silent' }),
     h.metrics,
@@ -151,7 +144,6 @@ t.test('totals without a quota: nothing refused, nothing closed', async (t) => {
   const h = await startRelay(t);
   const q = new Quotas(
     { limits: { audioMs: 0, tokens: 0 }, graceMs: 1000, flushMs: 20 },
-    h.relay,
     null,
     pino({ level: 'silent' }),
     h.metrics,
