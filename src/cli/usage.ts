@@ -68,10 +68,21 @@ export async function runUsage(
   const caller = callerKey(values.subject ?? '', values.subject === undefined ? rateKey(values.address!) : '');
   // A few seconds for the connection itself; every command is bounded by FLEET_REDIS_TIMEOUT_MS.
   const redis = createFleetRedis(url, Math.max(timeoutMs, 2000));
-  redis.on('error', () => {
-    /* reported below */
+  let lastError = '';
+  redis.on('error', (err) => {
+    lastError = err?.message ?? '';
   });
   try {
+    // The fleet's connection sends nothing before it is ready (no offline queue): wait for it, bounded.
+    if (redis.status !== 'ready') {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(lastError || 'not connected')), Math.max(timeoutMs, 2000) * 2);
+        redis.on('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     const [audioMs, tokensUsed, retryAfterS] = await redis.vlpUsageRead(
       prefix,
       caller,
