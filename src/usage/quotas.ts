@@ -425,7 +425,7 @@ export class Quotas implements UsageSink<Session> {
 
   /** After its totals moved: an account with no session and nothing unflushed is forgotten here. */
   private settle(a: Account): void {
-    if (a.holds.length === 0 && a.pendingAudio < 1 && a.pendingTokens < 1 && a.sentAudio === 0) {
+    if (a.holds.length === 0 && a.pendingAudio < 1 && a.pendingTokens < 1 && a.sentAudio + a.sentTokens === 0) {
       this.accounts.delete(a.key);
     } else if (a.over && this.enforcing && !exhausted(usageOf(a, this.scratch), this.limits)) {
       // The window moved on (or a reading was stale): sessions already ending still end.
