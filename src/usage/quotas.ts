@@ -44,7 +44,7 @@ const DOWN_RETRY_S = 60;
 /** The share of a quota at which a caller is logged as near it (the alert in docs/cost-control.md). */
 const NEAR_SHARE = 0.8;
 /** Callers per add script call; the calls of one flush go out together. */
-const FLUSH_CHUNK = 500;
+const FLUSH_CHUNK = 100;
 /** A session's unflushed use that triggers a flush before the next tick: this share of a quota. */
 const EARLY_FLUSH_SHARE = 50;
 
