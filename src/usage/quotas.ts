@@ -110,6 +110,13 @@ export class Quotas implements UsageSink<Session> {
   private sending: Session | null = null;
   private readonly sendBound: () => void;
   private readonly scratch: DayTotals = { audioMs: 0, tokens: 0 };
+  /**
+   * With REDIS_URL: the fleet's totals the last upgrade check read, for the
+   * session it admits to start from (one slot: a check and its open follow
+   * each other; a mismatch only means the session learns them at its first flush).
+   */
+  private seedKey = '';
+  private readonly seed: DayTotals = { audioMs: 0, tokens: 0 };
 
   constructor(
     private readonly opts: QuotaOptions,
@@ -225,6 +232,10 @@ export class Quotas implements UsageSink<Session> {
         b.totals(hourOf(Date.now()), this.scratch);
         a.audioMs = this.scratch.audioMs;
         a.tokens = this.scratch.tokens;
+      } else if (this.seedKey === key) {
+        a.audioMs = this.seed.audioMs;
+        a.tokens = this.seed.tokens;
+        this.seedKey = '';
       }
       a.over = this.enforcing && exhausted(usageOf(a, this.scratch), this.limits);
       this.accounts.set(key, a);
@@ -321,6 +332,15 @@ export class Quotas implements UsageSink<Session> {
           extraTokens,
         );
         fleet.noteAnswer();
+        this.seedKey = key;
+        this.seed.audioMs = audioMs;
+        this.seed.tokens = tokens;
+        // A fresher view of the fleet than its last flush (what is in flight is not in it yet).
+        const known = this.accounts.get(key);
+        if (known !== undefined && known.sentAudio + known.sentTokens === 0) {
+          known.audioMs = audioMs;
+          known.tokens = tokens;
+        }
         return { audioMs: audioMs + extraAudio, tokens: tokens + extraTokens, retryAfterS };
       } catch (err) {
         fleet.noteFailure(err);

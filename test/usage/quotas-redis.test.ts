@@ -184,3 +184,19 @@ t.test('Redis down: FLEET_ON_REDIS_DOWN decides the check', { skip }, async (t) 
     'what was counted while Redis was away is added once it is back',
   );
 });
+
+t.test("a session starts from the fleet's totals its upgrade check read", { skip }, async (t) => {
+  const redis = await startRedis(t);
+  const h = await startRelay(t);
+  const a = await replica(t, redis);
+  const b = await replica(t, redis, { flushMs: 100 });
+  const first = await h.connect();
+  b.quotas.sessionOpened(first.s, 'sub:ivan');
+  b.quotas.audioAdded(first.s, 59_000);
+  t.equal(await settled(admin(t, redis), 'sub:ivan', 59_000), 59_000, "B's use is in Redis");
+  t.equal(await a.quotas.checkShared('sub:ivan'), 0, 'under the minute: admitted on A');
+  const { browser, s } = await h.connect();
+  a.quotas.sessionOpened(s, 'sub:ivan');
+  a.quotas.audioAdded(s, 1_000); // far below one early flush (1.2 s): only the seed can tell
+  t.equal((await browser.closed).code, 1008, 'closed at the first frame that reaches the minute');
+});
