@@ -80,6 +80,9 @@ async function measure(framesPerSession) {
       '--smc-check=all-non-file',
       `--callgrind-out-file=${outDir}/cg.%p`,
       process.execPath,
+      // The flag the shipped entry points pass: without it a single relay thread starts
+      // a child node with it (cluster/young-generation.ts), which callgrind would not see.
+      '--max-semi-space-size=2',
       join(resolve(ROOT, opts.dist), 'index.js'),
     ],
     {

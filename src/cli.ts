@@ -2,7 +2,7 @@
 // The `voice-live-proxy` command (package.json `bin`). With no command, or
 // `serve`, it starts the proxy exactly as `node dist/index.js` does
 // (configured by the environment and ./.env); `demo`, `simulator` and
-// `mint-ticket` are the tools around it. Settings are environment variables,
+// `mint-ticket` and `usage` are the tools around it. Settings are environment variables,
 // never options: an option is answered with the variable it looks like.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,9 +38,12 @@ function main(argv: readonly string[]): void {
     process.stdout.write(commandHelp(command));
     return;
   }
-  if (command === 'mint-ticket') {
-    const { runMintTicket } = require('./cli/mint-ticket') as typeof import('./cli/mint-ticket');
-    runMintTicket(rest).then(
+  if (command === 'mint-ticket' || command === 'usage') {
+    const run =
+      command === 'usage'
+        ? (require('./cli/usage') as typeof import('./cli/usage')).runUsage
+        : (require('./cli/mint-ticket') as typeof import('./cli/mint-ticket')).runMintTicket;
+    run(rest).then(
       (code) => {
         process.exitCode = code;
       },

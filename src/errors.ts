@@ -59,6 +59,8 @@ export const Errors = Object.freeze({
   AUTH_REPLAYED: e('auth_replayed', 401, 0, 'Ticket already used'),
   AUTH_UNAVAILABLE: e('auth_unavailable', 503, 0, 'Authentication temporarily unavailable', RETRY_AFTER_S),
   SUBJECT_AT_CAPACITY: e('subject_at_capacity', 429, 0, 'Too many sessions for this user', RETRY_AFTER_S),
+  // QUOTA_*_PER_DAY used up: Retry-After is computed (when enough of the rolling day frees up).
+  QUOTA_EXHAUSTED: e('quota_exhausted', 429, 0, 'Usage quota exhausted'),
 
   // After the upgrade, request errors: error event, then close 1008.
   AGENT_TOKEN_REQUIRED: e('agent_token_required', 0, CLOSE_POLICY, 'Agent mode requires token'),
@@ -88,6 +90,9 @@ export const Errors = Object.freeze({
   CLIENT_IDLE: e('client_idle', 0, CLOSE_NORMAL, 'Client idle timeout'),
   SESSION_LIMIT: e('session_limit', 0, CLOSE_NORMAL, 'Session time limit reached'),
   SHUTDOWN: e('shutdown', 0, CLOSE_GOING_AWAY, 'Server shutting down'),
+  // A live session that crossed its quota: the response in progress finishes
+  // (QUOTA_GRACE_MS at most), then an error event, then this close.
+  QUOTA_EXHAUSTED_SESSION: e('quota_exhausted', 0, CLOSE_POLICY, 'Usage quota exhausted'),
 });
 
 export type ErrorName = keyof typeof Errors;

@@ -80,6 +80,8 @@ async function shutdown(
   px.corkAnchor.stop();
   uws().us_listen_socket_close(listenSocket);
   app.close();
+  // The sessions' last use goes to the day's totals while Redis is still connected.
+  await px.quotas?.close();
   await px.fleet?.close();
 }
 

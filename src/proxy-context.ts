@@ -21,6 +21,11 @@ import { Sweeper } from './relay/sweeper';
 import { CorkAnchor } from './http/cork-anchor';
 import { ModelPolicy } from './upstream/model-policy';
 import { ServerCredential } from './upstream/server-credential';
+import { startQuotas, type Quotas } from './usage/quotas';
+import { Meter } from './usage/meter';
+import { createUsageSink, rowsFor } from './usage/create-sink';
+import type { UsageSink } from './usage/usage-sink';
+import type { UsageRow } from './observability/usage-metric-table';
 
 /** Largest frame accepted from the upstream: Voice Live's own limit is 15 MiB. */
 export const UPSTREAM_MAX_PAYLOAD = 16 * 1024 * 1024;
@@ -36,6 +41,10 @@ export class ProxyContext {
   /** This thread's outbox for upstream -> browser frames (relay/outbox.ts), shared by every session. */
   readonly outbox: Outbox;
   readonly relay: Relay;
+  /** Where each session's usage goes as it grows (usage/create-sink.ts): the one sink the relay's meter tells. */
+  readonly usageSink: UsageSink<Session>;
+  /** The (mode, model) rows of the usage totals on /metrics. */
+  readonly usageRows: readonly UsageRow[];
   readonly sweeper: Sweeper;
   /** The proxy's own Entra ID token, for keyless sessions. */
   readonly identity: ServerCredential;
@@ -44,6 +53,8 @@ export class ProxyContext {
   readonly subjects: SubjectLimit;
   /** Limits shared across replicas through Redis (docs/contract.md §6); null without REDIS_URL. */
   readonly fleet: FleetLimiter | null;
+  /** Daily quotas and usage totals per caller (usage/quotas.ts); null with neither a quota nor REDIS_URL. */
+  readonly quotas: Quotas | null;
   readonly metricsGuard: MetricsGuard;
   /** Every worker's metrics (WORKERS > 1), else null. */
   readonly board: MetricsBoard | null;
@@ -72,6 +83,21 @@ export class ProxyContext {
     this.sharesPort = deps.shared !== undefined;
     this.budget = new BufferBudget(cfg.bufferBudgetBytes, deps.budget, this.workerIndex);
     this.outbox = new Outbox();
+    // With the fleet on, MAX_SESSIONS_PER_SUBJECT also holds across every replica;
+    // ioredis is loaded only then.
+    this.fleet =
+      cfg.redisUrl === ''
+        ? null
+        : (require('./fleet/fleet') as typeof import('./fleet/fleet')).startFleet(
+            cfg,
+            this.log,
+            this.metrics,
+            cfg.maxSessionsPerSubject,
+          );
+    // Before the relay: its meter tells the quotas (after the /metrics totals).
+    this.quotas = startQuotas(cfg, this.fleet, this.log, this.metrics);
+    this.usageRows = rowsFor(cfg);
+    this.usageSink = createUsageSink<Session>(cfg, { cells: this.metrics.usage, then: this.quotas });
     this.relay = new Relay(
       {
         pendingMaxFrames: cfg.pendingMaxFrames,
@@ -85,6 +111,7 @@ export class ProxyContext {
       this.budget,
       this.outbox,
       (s) => sessionFinished(this, s),
+      new Meter<Session>(this.usageSink),
     );
     this.sweeper = new Sweeper(this.relay, cfg);
     this.identity = new ServerCredential(cfg.azureTokenScope, cfg.azureTokenTimeoutMs, this.log, this.metrics);
@@ -101,17 +128,6 @@ export class ProxyContext {
     // fleet cannot decide (Redis away in open mode, or not yet answered). It never refuses what
     // the fleet would admit: every session counted here also holds a fleet lease.
     this.subjects = new SubjectLimit(cfg.maxSessionsPerSubject, deps.shared?.subjects);
-    // With the fleet on, MAX_SESSIONS_PER_SUBJECT also holds across every replica;
-    // ioredis is loaded only then.
-    this.fleet =
-      cfg.redisUrl === ''
-        ? null
-        : (require('./fleet/fleet') as typeof import('./fleet/fleet')).startFleet(
-            cfg,
-            this.log,
-            this.metrics,
-            cfg.maxSessionsPerSubject,
-          );
     this.metricsGuard = new MetricsGuard(cfg, deps.shared?.metricsFailures);
     if (this.metricsGuard.disabled)
       this.log.warn({ host: cfg.host }, '/metrics refused: listening beyond loopback without METRICS_TOKEN');
@@ -136,8 +152,10 @@ function sessionFinished(px: ProxyContext, s: Session): void {
     closedBy: s.closedBy,
     error: s.error?.code ?? '',
     subject: s.subject,
+    // What the session used (usage/meter.ts; docs/cost-control.md says how exact each count is).
+    ...s.usage,
   };
   s.log.info(s.line(summary), 'session closed');
-  px.telemetry.trackEvent('session_closed', { ...summary, mode: s.target.mode });
+  px.telemetry.trackEvent('session_closed', { ...summary, mode: s.target.mode, model: s.target.label });
   if (px.onIdle !== null && px.relay.sessions.size === 0) px.onIdle();
 }

@@ -8,7 +8,7 @@ import { SIMULATOR_SCHEMA } from '../simulator/config';
 
 export const COMMAND = 'voice-live-proxy';
 
-export type CommandName = 'serve' | 'demo' | 'simulator' | 'mint-ticket';
+export type CommandName = 'serve' | 'demo' | 'simulator' | 'mint-ticket' | 'usage';
 
 /** `start` is the name older scripts use for `serve`. */
 export const COMMANDS: Readonly<Record<string, CommandName>> = {
@@ -17,6 +17,7 @@ export const COMMANDS: Readonly<Record<string, CommandName>> = {
   demo: 'demo',
   simulator: 'simulator',
   'mint-ticket': 'mint-ticket',
+  usage: 'usage',
 };
 
 /** Variable names, wrapped under a heading, at most `width` columns. */
@@ -35,6 +36,15 @@ function names(heading: string, rows: readonly VarSpec[], width = 78): string {
 }
 
 const ticketRows = SCHEMA.filter((s) => ['TICKET_SECRET', 'TICKET_AUDIENCE', 'TICKET_MAX_TTL_S'].includes(s.name));
+const usageRows = SCHEMA.filter((s) =>
+  [
+    'REDIS_URL',
+    'FLEET_KEY_PREFIX',
+    'FLEET_REDIS_TIMEOUT_MS',
+    'QUOTA_AUDIO_MINUTES_PER_DAY',
+    'QUOTA_TOKENS_PER_DAY',
+  ].includes(s.name),
+);
 const demoRows = SCHEMA.filter((s) => s.name === 'PORT' || s.name === 'UWS_HTTP_MAX_HEADERS_SIZE');
 
 export const USAGE = `Usage: ${COMMAND} [command] [options]
@@ -45,6 +55,7 @@ Commands:
                    browser page on; no Azure account needed
   simulator        a standalone Voice Live simulator, for tests and load runs
   mint-ticket      print a ticket for CLIENT_AUTH=ticket
+  usage            print one caller's use over the rolling day (REDIS_URL)
 
 Settings are environment variables (and ./.env), not options:
   PORT=9000 ${COMMAND}
@@ -102,6 +113,14 @@ export function commandHelp(command: CommandName): string {
         'the command line, where ps and shell history would show it:\n\n' +
         names('Tickets', ticketRows)
       );
+    case 'usage':
+      return (
+        `Usage: ${COMMAND} usage (--subject <sub> | --address <ip>)\n\n` +
+        "Prints one caller's use over the last 24 hours across the fleet, as one JSON\n" +
+        'line: the verified subject (CLIENT_AUTH), or the address (IPv6: its /64).\n' +
+        'It reads these environment variables (and ./.env):\n\n' +
+        names('Fleet and quotas', usageRows)
+      );
   }
 }
 
@@ -113,7 +132,7 @@ export function commandHelp(command: CommandName): string {
 export function unknownArgument(arg: string, next?: string, command?: CommandName): string {
   const where = command === undefined ? COMMAND : `${COMMAND} ${command}`;
   if (!arg.startsWith('-')) {
-    return `${COMMAND}: unknown command ${JSON.stringify(arg)}; the commands are serve, demo, simulator, mint-ticket (${COMMAND} --help)\n`;
+    return `${COMMAND}: unknown command ${JSON.stringify(arg)}; the commands are serve, demo, simulator, mint-ticket, usage (${COMMAND} --help)\n`;
   }
   const [flag, inline] = arg.split('=', 2);
   const variable = flag.replace(/^-+/, '').toUpperCase().replace(/-/g, '_');

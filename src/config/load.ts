@@ -32,6 +32,10 @@ export function loadConfig(env: Env): Config {
     ...operations(r, env.NODE_ENV),
     ...auth(r),
     ...fleet(r),
+    quotaAudioMinutesPerDay: r.int('QUOTA_AUDIO_MINUTES_PER_DAY'),
+    quotaTokensPerDay: r.int('QUOTA_TOKENS_PER_DAY'),
+    quotaGraceMs: r.int('QUOTA_GRACE_MS'),
+    quotaFlushMs: r.int('QUOTA_FLUSH_MS'),
   };
   r.assertAllRead();
   // Any web page could then spend the server's credential (AZURE_SPEECH_KEY,

@@ -23,9 +23,10 @@ const AUTH = 'Caller authentication';
 const RELAY = 'Relay limits';
 const OPERATIONS = 'Operations';
 const FLEET = 'Fleet: limits shared by every replica through Redis';
+const QUOTAS = 'Quotas: usage per caller per rolling day';
 
 /** The groups, in the order the docs and .env.example show them. */
-export const GROUPS: readonly string[] = [LISTENER, UPSTREAM, ADMISSION, AUTH, RELAY, OPERATIONS, FLEET];
+export const GROUPS: readonly string[] = [LISTENER, UPSTREAM, ADMISSION, AUTH, RELAY, OPERATIONS, FLEET, QUOTAS];
 
 const ms = (name: string, def: number, min: number, max: number, group: string, doc: string): VarSpec => ({
   name,
@@ -515,4 +516,38 @@ export const SCHEMA: readonly VarSpec[] = [
     group: FLEET,
     doc: 'Redis key prefix, so several deployments can share one cache',
   },
+
+  // --- Quotas ---
+  ms(
+    'QUOTA_AUDIO_MINUTES_PER_DAY',
+    0,
+    0,
+    10_000_000,
+    QUOTAS,
+    'Audio minutes (browser to service and back, summed) per caller per rolling 24 hours: per verified subject with `CLIENT_AUTH`, else per address (IPv6: per /64); fleet-wide with `REDIS_URL`; 0 = off',
+  ),
+  ms(
+    'QUOTA_TOKENS_PER_DAY',
+    0,
+    0,
+    1_000_000_000_000,
+    QUOTAS,
+    "Tokens (input + output of every `response.done`'s `usage`) per caller per rolling 24 hours, counted as `QUOTA_AUDIO_MINUTES_PER_DAY`; 0 = off",
+  ),
+  ms(
+    'QUOTA_GRACE_MS',
+    15_000,
+    0,
+    300_000,
+    QUOTAS,
+    'A session that crosses its quota while a response is in progress may finish that response for at most this long before it is closed (`quota_exhausted`)',
+  ),
+  ms(
+    'QUOTA_FLUSH_MS',
+    1_000,
+    100,
+    60_000,
+    QUOTAS,
+    "With `REDIS_URL`, how often live sessions' usage is added to the fleet's day totals (also sooner, after 1/50 of a quota); a killed replica loses at most this much",
+  ),
 ];

@@ -98,4 +98,11 @@ export interface Config {
   readonly fleetOnRedisDown: 'open' | 'closed';
   readonly fleetRedisTimeoutMs: number;
   readonly fleetKeyPrefix: string;
+  /** Quotas per caller per rolling day (usage/quotas.ts); 0 = off. */
+  readonly quotaAudioMinutesPerDay: number;
+  readonly quotaTokensPerDay: number;
+  /** How long a response in progress may finish once its session crossed a quota. */
+  readonly quotaGraceMs: number;
+  /** With REDIS_URL: how often live usage is added to the fleet's day totals. */
+  readonly quotaFlushMs: number;
 }

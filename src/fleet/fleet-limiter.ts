@@ -98,8 +98,9 @@ export class FleetLimiter {
   private readonly baseArgs: Array<string | number>;
 
   constructor(
-    private readonly opts: FleetOptions,
-    private readonly redis: FleetRedis,
+    readonly opts: FleetOptions,
+    /** Also the connection the usage totals use (usage/fleet-usage.ts): one per replica. */
+    readonly redis: FleetRedis,
     private readonly log: Logger,
     private readonly metrics: FleetMetrics,
   ) {
@@ -269,6 +270,15 @@ export class FleetLimiter {
     }
     if (sentToRedis) this.redis.vlpRelease(lease.id, ...lease.keys).catch(() => {});
     return { verdict: 'unavailable', retryAfter: 0, lease: null };
+  }
+
+  /** A call of another fleet user (the usage totals) succeeded or failed: the same up/down state. */
+  noteAnswer(): void {
+    this.markUp();
+  }
+
+  noteFailure(err: unknown): void {
+    this.markDown(err);
   }
 
   private markUp(): void {

@@ -10,12 +10,17 @@
 // timeouts and offline-queue behaviour took more code to bound.
 import Redis from 'ioredis';
 import { ACQUIRE, RELEASE, RENEW } from './scripts';
+import { USAGE_ADD, USAGE_READ } from './usage-scripts';
 
 /** The scripts as commands (ioredis `defineCommand` adds these methods). */
 export interface FleetRedis {
   vlpAcquire(...args: Array<string | number>): Promise<[number, number]>;
   vlpRenew(...args: string[]): Promise<number>;
   vlpRelease(...args: string[]): Promise<number>;
+  /** usage-scripts.ts: the totals per caller after the add, [audio, tokens, ...]. */
+  vlpUsageAdd(...args: Array<string | number>): Promise<number[]>;
+  /** usage-scripts.ts: [audio, tokens, retryAfterSeconds]. */
+  vlpUsageRead(...args: Array<string | number>): Promise<[number, number, number]>;
   pipeline(): FleetPipeline;
   readonly status: string;
   on(event: 'ready' | 'error' | 'close', fn: (err?: Error) => void): unknown;
@@ -49,5 +54,7 @@ export function createFleetRedis(url: string, timeoutMs: number): FleetRedis {
   client.defineCommand('vlpAcquire', { numberOfKeys: 0, lua: ACQUIRE });
   client.defineCommand('vlpRenew', { numberOfKeys: 0, lua: RENEW });
   client.defineCommand('vlpRelease', { numberOfKeys: 0, lua: RELEASE });
+  client.defineCommand('vlpUsageAdd', { numberOfKeys: 0, lua: USAGE_ADD });
+  client.defineCommand('vlpUsageRead', { numberOfKeys: 0, lua: USAGE_READ });
   return client as unknown as FleetRedis;
 }

@@ -40,6 +40,7 @@ export function metricsRoute(px: ProxyContext, res: HttpResponse, req: HttpReque
     draining: px.gate.draining,
     bufferedBytes: () => px.budget.heldKiB * 1024,
     bufferBudgetBytes: px.budget.limitBytes,
+    usageRows: px.usageRows,
   };
   let body: string;
   if (px.board === null) {

@@ -11,6 +11,7 @@ import type { ProxyContext } from '../proxy-context';
 import { metricsRoute } from './metrics-route';
 import { admitHttp, probeContext } from './request-facts';
 import { sendError, sendJson, writeHead } from './respond';
+import { USAGE_PATH, usageRoute } from './usage-route';
 
 const PKG = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
   name: string;
@@ -45,6 +46,8 @@ export function registerHttpRoutes(px: ProxyContext, app: TemplatedApp): void {
   app.get('/readyz', (res, req) => readiness(px, res, req));
   app.get('/metrics', (res, req) => metricsRoute(px, res, req));
   app.get('/', (res, req) => root(px, res, req));
+  // The caller's own day, where it is kept (a quota, or REDIS_URL).
+  if (px.quotas !== null) app.get(USAGE_PATH, (res, req) => usageRoute(px, res, req));
   app.options('/*', (res, req) => preflight(px, res, req));
 }
 

@@ -8,6 +8,7 @@
 // is `metrics.framesClientToUpstream++`: each series here names the field it
 // reads (checked by the compiler), never a Map or a label lookup.
 import type { Metrics } from './metrics';
+import { USAGE_FAMILIES } from './usage-metric-table';
 
 export const METRIC_PREFIX = 'voice_live_proxy_';
 
@@ -96,6 +97,7 @@ const UPGRADE_SERIES = [
   ['subject_capacity', 'upgradesSubjectCapacity'],
   ['fleet_capacity', 'upgradesFleetCapacity'],
   ['fleet_unavailable', 'upgradesFleetUnavailable'],
+  ['quota', 'upgradesQuota'],
 ] as const satisfies Pairs;
 
 export type UpgradeOutcome = (typeof UPGRADE_SERIES)[number][0];
@@ -215,6 +217,13 @@ export const COUNTERS: readonly CounterDef[] = Object.freeze([
     true,
   ),
   counter(
+    `${P}quota_closes_total`,
+    'Live sessions closed 1008 quota_exhausted because their caller reached a daily quota.',
+    null,
+    'quotaCloses',
+    true,
+  ),
+  counter(
     `${P}slow_upstream_closes_total`,
     'Sessions closed because the upstream stayed too slow to accept data.',
     null,
@@ -305,6 +314,7 @@ export const GAUGES = Object.freeze({
 
 export const PROXY_METRICS: readonly MetricDef[] = Object.freeze([
   ...COUNTERS,
+  ...USAGE_FAMILIES.map((f) => f.def),
   UPSTREAM_CONNECT_SECONDS,
   ...Object.values(GAUGES),
 ]);

@@ -14,6 +14,7 @@ import { COUNTERS, GAUGES, UPSTREAM_CONNECT_SECONDS, type CounterField } from '.
 import { EVENT_LOOP_LAG } from './node-metric-table';
 import { renderProcessStats } from './process-stats';
 import { RuntimeStats, renderRuntime } from './runtime-stats';
+import { USAGE_CELLS, USAGE_KEYS, renderUsage, type UsageRow } from './usage-metric-table';
 
 export { METRIC_PREFIX, UPSTREAM_CONNECT_BUCKETS } from './metric-table';
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -56,6 +57,8 @@ export interface RenderExtra {
   /** Bytes held for slow peers across all threads, and BUFFER_BUDGET_BYTES (absent: not reported). */
   readonly bufferedBytes?: () => number;
   readonly bufferBudgetBytes?: number;
+  /** The usage rows (mode, model) of this configuration; absent: no usage series. */
+  readonly usageRows?: readonly UsageRow[];
 }
 
 export interface MetricsOptions {
@@ -81,6 +84,10 @@ export class Metrics {
   clientCredentialsDroppedSubprotocol = 0;
   upgradesUnauthorized = 0;
   upgradesSubjectCapacity = 0;
+  /** Upgrades refused 429 quota_exhausted (QUOTA_*_PER_DAY). */
+  upgradesQuota = 0;
+  /** Live sessions closed 1008 quota_exhausted. */
+  quotaCloses = 0;
   // CLIENT_AUTH verifications by outcome (auth/caller-auth.ts).
   authOk = 0;
   authMissing = 0;
@@ -134,6 +141,8 @@ export class Metrics {
   serverTokenExpiresAt = 0;
 
   readonly upstreamConnectSeconds = new Histogram(UPSTREAM_CONNECT_SECONDS.buckets);
+  /** Usage totals by (mode, model) row (usage-metric-table.ts), added to by usage/usage-totals.ts. */
+  readonly usage = new Float64Array(USAGE_CELLS);
   private readonly eventLoop: EventLoopMonitor | null;
   private readonly runtime: RuntimeStats;
 
@@ -150,6 +159,7 @@ export class Metrics {
     for (let i = 0; i < h.counts.length; i++) out[HIST_BUCKET_KEYS[i]] = h.counts[i];
     out[HIST_SUM_KEY] = h.sum;
     out[HIST_COUNT_KEY] = h.count;
+    for (let i = 0; i < USAGE_CELLS; i++) out[USAGE_KEYS[i]] = this.usage[i];
     this.runtime.snapshotInto(out);
     out.fleetEnabled = this.fleetEnabled;
     out.fleetRedisUp = this.fleetRedisUp;
@@ -192,6 +202,7 @@ export class Metrics {
       out += fam.header;
       for (const series of fam.series) out += series.prefix + num(s[series.field]) + '\n';
     }
+    if (extra.usageRows !== undefined) out += renderUsage(s, extra.usageRows);
     out += header(UPSTREAM_CONNECT_SECONDS) + histogramSamples(UPSTREAM_CONNECT_SECONDS, s, HIST_KEY);
 
     const active = typeof extra.activeConnections === 'function' ? extra.activeConnections() : extra.activeConnections;

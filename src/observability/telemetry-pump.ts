@@ -4,6 +4,7 @@
 import { COUNTERS, type CounterField } from './metric-table';
 import type { Metrics } from './metrics';
 import type { Telemetry } from './telemetry';
+import { columnTotal, UsageColumn } from './usage-metric-table';
 
 /** The counters metric-table.ts marks for Application Insights, by field name; the full set is on /metrics. */
 export const PUMPED: readonly CounterField[] = Object.freeze(
@@ -13,6 +14,15 @@ export const PUMPED: readonly CounterField[] = Object.freeze(
 export const PUMPED_GAUGE = 'activeConnections';
 
 export const PUMP_INTERVAL_MS = 60_000;
+
+/** The usage totals sent, summed over every mode and model: [metric name, column, divisor to its unit]. */
+export const PUMPED_USAGE: ReadonlyArray<readonly [string, UsageColumn, number]> = Object.freeze([
+  ['usageAudioInSeconds', UsageColumn.AudioInMs, 1000],
+  ['usageAudioOutSeconds', UsageColumn.AudioOutMs, 1000],
+  ['usageInputTokens', UsageColumn.InputTokens, 1],
+  ['usageOutputTokens', UsageColumn.OutputTokens, 1],
+  ['usageResponses', UsageColumn.Responses, 1],
+]);
 
 export class TelemetryPump {
   private readonly last = new Map<string, number>();
@@ -41,6 +51,12 @@ export class TelemetryPump {
       const delta = now - (this.last.get(name) ?? 0);
       this.last.set(name, now);
       if (delta !== 0) this.telemetry.trackMetric(name, delta);
+    }
+    for (const [name, column, divisor] of PUMPED_USAGE) {
+      const now = columnTotal(this.metrics.usage, column);
+      const delta = now - (this.last.get(name) ?? 0);
+      this.last.set(name, now);
+      if (delta !== 0) this.telemetry.trackMetric(name, delta / divisor);
     }
     if (this.active !== null) this.telemetry.trackMetric(PUMPED_GAUGE, this.active());
   }

@@ -51,7 +51,11 @@ export function upstreamOpened(r: Relay, s: Session, up: UpstreamSocket<Session>
   s.log.debug(s.line({ upstreamConnectMs: s.upstreamConnectMs }), 'upstream open');
   // Frames the browser sent while we connected go first, in order.
   const pending = s.pending;
-  for (let i = 0; i < pending.length; i++) up.sendFrame(pending[i], s.pendingBinary[i]);
+  // Metered as they are sent (what never reaches the service is never counted).
+  for (let i = 0; i < pending.length; i++) {
+    const binary = s.pendingBinary[i];
+    if (up.sendFrame(pending[i], binary) && !binary) r.meter.clientFrame(s, pending[i]);
+  }
   s.pending = [];
   s.pendingBinary = [];
   s.pendingBytes = 0;
@@ -154,6 +158,7 @@ export function maybeFinish(r: Relay, s: Session): void {
   if (s.closedBy === 'client') r.metrics.closesClient++;
   else if (s.closedBy === 'upstream') r.metrics.closesUpstream++;
   else r.metrics.closesProxy++;
+  r.meter.finish(s, Date.now() - s.openedAt);
   r.onFinished(s);
 }
 

@@ -14,6 +14,7 @@ import type { UpstreamEvents, UpstreamSocket } from '../upstream/socket';
 import type { RelayMetrics } from './relay-metrics';
 import type { BufferBudget } from './buffer-budget';
 import type { Outbox, OutboxOwner } from './outbox';
+import type { Meter } from '../usage/meter';
 import { UpstreamState, type ClientUserData, type Session } from './session';
 import { account, noteAssembly, noteUpstreamBuffer, checkUpstreamBuffer, shed } from './accounting';
 import { afterSends, clientDrain } from './flow';
@@ -53,6 +54,8 @@ export class Relay implements UpstreamEvents<Session>, OutboxOwner<Session> {
     /** This thread's outbox: upstream frames wait there during a read; it also brackets the reads. */
     readonly outbox: Outbox,
     readonly onFinished: (s: Session) => void,
+    /** Counts each session's usage from the frames relayed (usage/meter.ts). */
+    readonly meter: Meter<Session>,
   ) {}
 
   /**
@@ -86,8 +89,11 @@ export class Relay implements UpstreamEvents<Session>, OutboxOwner<Session> {
       // sendFrame copies the payload out of the uWS buffer, which is neutered when we return.
       // A plain Uint8Array view: Buffer.from's argument dispatch is not needed to read it.
       // False: a close frame went out or came in, and no data may follow it.
-      if (!up.sendFrame(new Uint8Array(message), isBinary)) return;
+      const view = new Uint8Array(message);
+      if (!up.sendFrame(view, isBinary)) return;
       countIn(this.metrics, s, size);
+      // Binary frames are not Voice Live events: no usage in them.
+      if (!isBinary) this.meter.clientFrame(s, view);
       checkUpstreamBuffer(this, s, up);
       return;
     }
@@ -113,6 +119,7 @@ export class Relay implements UpstreamEvents<Session>, OutboxOwner<Session> {
     s.lastFrameAt = this.now;
     this.metrics.framesUpstreamToClient++;
     this.metrics.bytesUpstreamToClient += data.length;
+    if (!isBinary) this.meter.upstreamFrame(s, data);
     this.outbox.enqueue(s, data, isBinary);
   }
 

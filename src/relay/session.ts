@@ -9,6 +9,8 @@ import type { UpstreamTarget } from '../upstream/target';
 import type { UpstreamSocket } from '../upstream/socket';
 import type { Relay } from './relay';
 import type { Lease } from '../fleet/fleet-limiter';
+import { emptyUsage, type SessionUsage } from '../usage/usage-sink';
+import { METERED_START } from '../usage/meter';
 
 export type Initiator = '' | 'client' | 'upstream' | 'proxy';
 
@@ -111,6 +113,16 @@ export class Session {
   framesOut: number;
   bytesOut: number;
 
+  /** What the session has used (usage/meter.ts counts it on the hot paths). */
+  readonly usage: SessionUsage;
+  /** The meter's state: audio bytes per second each way, and what is not yet a whole millisecond. */
+  audioInRate: number;
+  audioOutRate: number;
+  audioInRest: number;
+  audioOutRest: number;
+  /** The session's first cell in the /metrics usage totals (usage/usage-totals.ts), -1 until its first count. */
+  usageCell: number;
+
   /** The proxy's reason for ending the session, when it was the proxy's or a protocol error. */
   error: ProxyError | null;
   /** Who ended the session: set once, by endedBy(). */
@@ -190,6 +202,12 @@ export class Session {
     this.bytesIn = 0;
     this.framesOut = 0;
     this.bytesOut = 0;
+    this.usage = emptyUsage();
+    this.audioInRate = METERED_START.audioInRate;
+    this.audioOutRate = METERED_START.audioOutRate;
+    this.audioInRest = 0;
+    this.audioOutRest = 0;
+    this.usageCell = -1;
     this.error = null;
     this.initiator = '';
     this.clientCloseCode = 0;

@@ -92,12 +92,13 @@ export class ResponseJob implements Job {
   }
 
   private usage(): Json {
-    // Roughly 10 audio tokens per second each way; only the shape matters.
+    // Roughly 10 audio tokens per second each way, of what was sent (a
+    // cancelled response stops early); only the shape matters.
     // The details objects are part of the 2026-07-15 shape: the SDK reads them
     // unconditionally and fails on a response.done without them.
     const input = Math.ceil(this.inputSeconds * 10);
-    const audioOut = Math.ceil(seconds(this.audio) * 10);
-    const textOut = this.words.length;
+    const audioOut = Math.ceil(seconds(this.audio.subarray(0, this.offset)) * 10);
+    const textOut = this.word;
     return {
       total_tokens: input + audioOut + textOut,
       input_tokens: input,

@@ -10,6 +10,7 @@ import type { ClientUserData } from '../relay/session';
 import { releaseSlots } from '../upgrade/slots';
 import { upgrade } from '../upgrade/upgrade-handler';
 import { connectAsServer } from '../upstream/keyless-connect';
+import { callerKey } from '../usage/quotas';
 
 type ClientSocket = WebSocket<ClientUserData>;
 
@@ -53,6 +54,7 @@ function open(px: ProxyContext, ws: ClientSocket): void {
   ud.session = s;
   if (keyless) connectAsServer(px, s);
   s.subject = ud.subject;
+  px.quotas?.sessionOpened(s, callerKey(ud.subject, ud.ipKey));
   s.log.info(
     s.line({
       origin: ud.origin,

@@ -1,6 +1,6 @@
 // Admission as one pipeline (docs/contract.md §4):
 //   gate (draining, rate, origin, capacity) -> caller (CLIENT_AUTH)
-//   -> subject cap -> fleet (REDIS_URL) -> 101.
+//   -> subject cap -> fleet (REDIS_URL) -> daily quotas (QUOTA_*_PER_DAY) -> 101.
 // Each step answers admit (null) or a Refusal (refusal.ts); this module alone
 // counts the outcome, logs it, gives back what the client held (releaseSlots)
 // and answers. With no async step configured the 101 is given in the handler
@@ -15,6 +15,8 @@ import type { Attempt } from './attempt';
 import { callerRefusal, verifyCaller } from './caller-step';
 import { subjectStep } from './subject-step';
 import { fleetStep } from './fleet-step';
+import { quotaStep } from './quota-step';
+import { callerKey } from '../usage/quotas';
 import { DRAINING } from './gate-step';
 import { countAdmitted, countRefusal, STEP_LOG, type Refusal } from './refusal';
 import { releaseSlots } from './slots';
@@ -28,7 +30,7 @@ export function admit(px: ProxyContext, a: Attempt): void {
   const verifier = auth !== null && !(auth.mode === 'token' && a.ud.requestError !== null) ? auth : null;
   const askFleet = px.fleet !== null && (auth === null || verifier !== null);
   if (verifier === null && !askFleet) {
-    accept(px, a);
+    checkQuota(px, a);
     return;
   }
   a.reply.defer(px.corkAnchor, () => clientLeft(px, a));
@@ -82,7 +84,7 @@ function afterCaller(px: ProxyContext, a: Attempt, o: AuthOutcome): void {
   a.ud.subject = o.subject;
   a.ticket = o.ticket;
   if (px.fleet !== null) startFleet(px, a);
-  else accept(px, a);
+  else checkQuota(px, a);
 }
 
 function startFleet(px: ProxyContext, a: Attempt): void {
@@ -97,6 +99,33 @@ function afterFleet(px: ProxyContext, a: Attempt, d: FleetDecision): void {
   a.ud.lease = d.lease;
   if (!stillWanted(px, a)) return;
   const r = fleetStep(d);
+  if (r !== null) refuse(px, a, r);
+  else checkQuota(px, a);
+}
+
+/**
+ * The last step. Per process it is decided now; with REDIS_URL (the reply is
+ * deferred by then: the fleet step ran) after one read of the fleet's totals.
+ * A request error is reported after the upgrade and uses nothing: not asked.
+ */
+function checkQuota(px: ProxyContext, a: Attempt): void {
+  const q = px.quotas;
+  if (q === null || !q.enforcing || a.ud.requestError !== null) {
+    accept(px, a);
+    return;
+  }
+  const caller = callerKey(a.ud.subject, a.ud.ipKey);
+  if (!q.shared) {
+    afterQuota(px, a, q.checkLocal(caller), caller);
+    return;
+  }
+  void q.checkShared(caller).then((wait) => {
+    if (stillWanted(px, a)) afterQuota(px, a, wait, caller);
+  });
+}
+
+function afterQuota(px: ProxyContext, a: Attempt, wait: number, caller: string): void {
+  const r = quotaStep(wait, caller);
   if (r !== null) refuse(px, a, r);
   else accept(px, a);
 }

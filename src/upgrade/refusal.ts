@@ -13,7 +13,7 @@ import {
 import type { Metrics } from '../observability/metrics';
 
 /** The step that refused: it picks the log line's level and message. */
-export type Step = 'gate' | 'caller' | 'subject' | 'fleet';
+export type Step = 'gate' | 'caller' | 'subject' | 'fleet' | 'quota';
 
 /** Log fields beside `ip`: what the step saw, never a credential. */
 export type RefusalDetail = Readonly<Record<string, string>>;
@@ -54,6 +54,7 @@ export const STEP_LOG: Readonly<Record<Step, { readonly level: 'debug' | 'info';
     caller: { level: 'info', msg: 'caller refused' },
     subject: { level: 'info', msg: 'subject at capacity' },
     fleet: { level: 'debug', msg: 'upgrade refused by the fleet' },
+    quota: { level: 'info', msg: 'caller over quota' },
   });
 
 /** An upgrade's one count in voice_live_proxy_upgrades_total (and, for a fleet replay, in auth_verifications_total). */

@@ -37,18 +37,40 @@ export function emptyUsage(): SessionUsage {
   };
 }
 
+/** Which way audio went: from the browser (input) or from the service (output). */
+export const enum AudioDirection {
+  In = 0,
+  Out = 1,
+}
+
+/** One response.done's token counts (the SessionUsage token fields); valid only during the call. */
+export type ResponseTokens = Pick<
+  SessionUsage,
+  | 'inputTokens'
+  | 'outputTokens'
+  | 'inputTextTokens'
+  | 'inputAudioTokens'
+  | 'outputTextTokens'
+  | 'outputAudioTokens'
+  | 'cachedTokens'
+>;
+
 /**
  * Told by the meter whenever a session's usage grows. S is the relay's
  * Session. Called on the relay's hot paths: implementations add numbers and
  * compare against limits; they do not allocate, log or await per call.
  */
 export interface UsageSink<S> {
-  /** `audioMs` more audio (either direction) was relayed for `s`. */
-  audioAdded(s: S, audioMs: number): void;
+  /** `audioMs` more audio was relayed for `s`, in `direction` (a sink that sums both ways may ignore it). */
+  audioAdded(s: S, audioMs: number, direction: AudioDirection): void;
   /** A response.created passed to the browser: a response is in progress. */
   responseStarted(s: S): void;
-  /** A response.done passed to the browser, carrying `tokens` (input + output, 0 when it had no usage). */
-  responseDone(s: S, tokens: number): void;
-  /** The session finished (both legs closed): its final usage, once. */
-  sessionFinished(s: S, usage: SessionUsage): void;
+  /**
+   * A response.done passed to the browser, carrying `tokens` (input + output, 0
+   * when it had no usage); `detail` splits them (a scratch object the meter
+   * reuses: read it during the call, never keep it).
+   */
+  responseDone(s: S, tokens: number, detail: ResponseTokens): void;
+  /** The session finished (both legs closed): its final usage and wall time (open to finish), once. */
+  sessionFinished(s: S, usage: SessionUsage, durationMs: number): void;
 }

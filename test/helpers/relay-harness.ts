@@ -11,6 +11,9 @@ import type { ClientUserData, Session } from '../../src/relay/session';
 import { BufferBudget } from '../../src/relay/buffer-budget';
 import { Outbox } from '../../src/relay/outbox';
 import { Metrics } from '../../src/observability/metrics';
+import { Meter } from '../../src/usage/meter';
+import { UsageTotals } from '../../src/usage/usage-totals';
+import { usageRows } from '../../src/observability/usage-metric-table';
 import type { UpstreamTarget } from '../../src/upstream/target';
 import { startWsUpstream, type UpstreamConn, type WsUpstream } from './ws-upstream';
 
@@ -78,10 +81,17 @@ export async function startRelay(t: Test, o: Options = {}): Promise<RelayHarness
   const budget = new BufferBudget(o.budgetBytes ?? 64 * 1024 * 1024);
   const finished: Session[] = [];
   const finishWaiters = new Map<Session, () => void>();
-  const relay = new Relay({ ...DEFAULTS, ...o.relay }, metrics, budget, new Outbox(), (s) => {
-    finished.push(s);
-    finishWaiters.get(s)?.();
-  });
+  const relay = new Relay(
+    { ...DEFAULTS, ...o.relay },
+    metrics,
+    budget,
+    new Outbox(),
+    (s) => {
+      finished.push(s);
+      finishWaiters.get(s)?.();
+    },
+    new Meter<Session>(new UsageTotals(metrics.usage, usageRows({ allowedModels: [], defaultModel: 'gpt-test' }))),
+  );
   const log = pino({ level: 'silent' });
   let nextTarget = makeTarget(upstream.origin);
   let connectNow = true;
