@@ -141,6 +141,11 @@ export class RawSocket {
     return true;
   }
 
+  /** Nothing waits in the socket's queue: the buffer last given to send() is no longer held. */
+  drained(): boolean {
+    return this.sock.writableLength === 0;
+  }
+
   /** Send a close frame and end; the server's close frame or FIN finishes it. */
   close(code = 1000): void {
     if (this.closed) return;
