@@ -20,7 +20,7 @@ import { machine, nginxPath } from './lib/procs.mjs';
 import { STREAM_DEFAULTS, normalise } from './streams.mjs';
 import { runTarget } from './lib/stream-run.mjs';
 
-const HELP = `node bench/compare.mjs [--repeat N] [--upstreams ws,wss] [--browser-tls] [--direct false] [--syscalls] [bench/streams.mjs options]`;
+const HELP = `node bench/compare.mjs [--repeat N] [--upstreams ws,wss] [--browser-tls] [--relays proxy,nginx] [--direct false] [--syscalls] [bench/streams.mjs options]`;
 
 function median(xs) {
   const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -32,7 +32,7 @@ function median(xs) {
 async function main() {
   const raw = parseArgs(
     process.argv.slice(2),
-    { ...STREAM_DEFAULTS, sessions: 1000, repeat: 1, upstreams: 'ws,wss', direct: true },
+    { ...STREAM_DEFAULTS, sessions: 1000, repeat: 1, upstreams: 'ws,wss', relays: 'proxy,nginx', direct: true },
     ['header', 'proxyEnv'],
   );
   if (raw.help) {
@@ -53,7 +53,8 @@ async function main() {
     runs.push({ rep: 0, ...(await runTarget('direct', o, console.error)) });
   }
   for (let rep = 1; rep <= raw.repeat; rep++) {
-    const order = withNginx ? (rep % 2 === 1 ? ['proxy', 'nginx'] : ['nginx', 'proxy']) : ['proxy'];
+    const relays = raw.relays.split(',').filter((r) => (r === 'nginx' ? withNginx : r === 'proxy'));
+    const order = rep % 2 === 1 ? relays : [...relays].reverse();
     const ups = rep % 2 === 1 ? upstreams : [...upstreams].reverse();
     for (const up of ups) {
       for (const target of order) {
