@@ -221,33 +221,35 @@ t.test('a target that does not echo is real Voice Live: a warning, and a cap', {
   t.equal(r.out, '');
 });
 
-t.test('wss://: trusting --ca, refusing an unknown certificate, or --insecure', { skip }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'vlp-loadtest-tls-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const cert = writeTestCert(dir);
-  if (cert === null) {
-    t.skip('openssl missing');
-    return;
-  }
-  const sim = await startSimulator({ tls: { certFile: cert.cert, keyFile: cert.key }, requireCredential: false });
-  t.teardown(() => sim.close());
-  const url = `${sim.origin}/voice-live/realtime?model=gpt-realtime`;
-  t.match(url, /^wss:/);
-  const args = ['--url', url, '--sessions', '20', ...FAST, '--max-loss', '0'];
+const tlsDir = mkdtempSync(join(tmpdir(), 'vlp-loadtest-tls-'));
+t.teardown(() => rmSync(tlsDir, { recursive: true, force: true }));
+const cert = writeTestCert(tlsDir);
 
-  const trusted = await loadtest([...args, '--ca', cert.cert]);
-  t.equal(trusted.code, 0, trusted.err.slice(-300));
-  t.equal(trusted.report.upstream, 'simulator');
-  t.equal(trusted.report.sessions.opened, 20, 'opened over TLS with the given CA');
-  t.equal(trusted.report.frames.lost, 0);
+t.test(
+  'wss://: trusting --ca, refusing an unknown certificate, or --insecure',
+  { skip: skip || (cert === null ? 'openssl missing' : false) },
+  async (t) => {
+    if (cert === null) return;
+    const sim = await startSimulator({ tls: { certFile: cert.cert, keyFile: cert.key }, requireCredential: false });
+    t.teardown(() => sim.close());
+    const url = `${sim.origin}/voice-live/realtime?model=gpt-realtime`;
+    t.match(url, /^wss:/);
+    const args = ['--url', url, '--sessions', '20', ...FAST, '--max-loss', '0'];
 
-  const unknown = await loadtest(['--url', url, '--sessions', '5', ...FAST, '--upstream', 'simulator']);
-  t.equal(unknown.report.sessions.opened, 0, 'a certificate no CA vouches for: none opened');
-  t.match(Object.keys(unknown.report.sessions.failed).join(), /CERT|SELF_SIGNED/, 'failed, with the TLS reason');
+    const trusted = await loadtest([...args, '--ca', cert.cert]);
+    t.equal(trusted.code, 0, trusted.err.slice(-300));
+    t.equal(trusted.report.upstream, 'simulator');
+    t.equal(trusted.report.sessions.opened, 20, 'opened over TLS with the given CA');
+    t.equal(trusted.report.frames.lost, 0);
 
-  const insecure = await loadtest([...args, '--insecure']);
-  t.equal(insecure.report.sessions.opened, 20, '--insecure accepts it');
-});
+    const unknown = await loadtest(['--url', url, '--sessions', '5', ...FAST, '--upstream', 'simulator']);
+    t.equal(unknown.report.sessions.opened, 0, 'a certificate no CA vouches for: none opened');
+    t.match(Object.keys(unknown.report.sessions.failed).join(), /CERT|SELF_SIGNED/, 'failed, with the TLS reason');
+
+    const insecure = await loadtest([...args, '--insecure']);
+    t.equal(insecure.report.sessions.opened, 20, '--insecure accepts it');
+  },
+);
 
 t.test('usage errors exit 2 and name the option', { skip }, async (t) => {
   for (const [args, re] of [
