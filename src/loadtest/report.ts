@@ -42,6 +42,8 @@ export interface LoadReport {
     readonly failed: Record<string, number>;
     /** Opened, then closed by the other side during the run, by close code. */
     readonly closedEarly: Record<string, number>;
+    /** Neither opened nor refused by the end (a handshake still waiting for an answer). */
+    readonly pending: number;
   };
   readonly frames: {
     readonly sent: number;
@@ -134,6 +136,7 @@ export function reportTable(r: LoadReport): string {
     ['refused', classes(r.sessions.refused)],
     ['failed to connect', classes(r.sessions.failed)],
     ['closed during the run', classes(r.sessions.closedEarly)],
+    ...(r.sessions.pending > 0 ? [['no answer by the end', String(r.sessions.pending)] as [string, string]] : []),
     ['frames sent / received', `${r.frames.sent} / ${r.frames.received}`],
   ];
   if (r.mode === 'echo') {

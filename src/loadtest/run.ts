@@ -173,7 +173,14 @@ export async function runLoadTest(o: LoadTestOptions, log: (line: string) => voi
         rampS: o.rampS,
         tickets: ticket !== null,
       },
-      sessions: { requested: o.sessions, opened: c.created, refused, failed, closedEarly: c.closeCodes },
+      sessions: {
+        requested: o.sessions,
+        opened: c.created,
+        refused,
+        failed,
+        closedEarly: c.closeCodes,
+        pending: o.sessions - c.created - c.failed,
+      },
       frames: {
         sent: c.sent,
         received: c.recv,
