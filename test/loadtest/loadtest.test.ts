@@ -205,21 +205,42 @@ t.test('CLIENT_AUTH=ticket: one ticket per session from TICKET_SECRET, never pri
   t.same(none.report.sessions.refused, { 'http 401': 50 }, 'without TICKET_SECRET: refused, 401');
 });
 
-t.test('a target that does not echo is real Voice Live: a warning, and a cap', { skip }, async (t) => {
-  // Answers like Voice Live: session.created, then an error event for what it does not know.
+t.test('a target that does not echo is real Voice Live: a warning, a cap, then turns', { skip }, async (t) => {
+  // Answers like Voice Live: session.created, an error event for what it does not know, and a
+  // short response (one audio delta, then response.done) to each commit.
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   t.teardown(() => new Promise<void>((r) => wss.close(() => r())));
   wss.on('connection', (ws) => {
     ws.send('{"type":"session.created","session":{}}');
-    ws.on('message', () => ws.send('{"type":"error","error":{"message":"unknown event"}}'));
+    ws.on('message', (data) => {
+      const type = (JSON.parse(String(data)) as { type: string }).type;
+      if (type === 'input_audio_buffer.commit') {
+        ws.send('{"type":"response.audio.delta","delta":"AAAA"}');
+        ws.send('{"type":"response.done","response":{}}');
+      } else if (type !== 'input_audio_buffer.append') {
+        ws.send('{"type":"error","error":{"message":"unknown event"}}');
+      }
+    });
   });
   await once(wss, 'listening');
   const { port } = wss.address() as { port: number };
-  const r = await loadtest(['--url', `ws://127.0.0.1:${port}/`, '--sessions', '100', '--duration', '30']);
-  t.equal(r.code, 2, 'not started');
-  t.match(r.err, /looks like real Voice Live/, 'warned about the cost');
-  t.match(r.err, /--i-know-this-costs/, 'and says how to go past the cap');
-  t.equal(r.out, '');
+  const url = `ws://127.0.0.1:${port}/`;
+  const capped = await loadtest(['--url', url, '--sessions', '100', '--duration', '30']);
+  t.equal(capped.code, 2, 'not started');
+  t.match(capped.err, /looks like real Voice Live/, 'warned about the cost');
+  t.match(capped.err, /--i-know-this-costs/, 'and says how to go past the cap');
+  t.equal(capped.out, '');
+
+  const r = await loadtest(['--url', url, '--sessions', '10', ...FAST, '--quiet']);
+  t.equal(r.code, 0, 'under the cap: it runs');
+  t.match(r.err, /looks like real Voice Live/, 'still warned, even with --quiet');
+  t.equal(r.report.upstream, 'voice-live');
+  t.equal(r.report.mode, 'turns');
+  t.equal(r.report.sessions.opened, 10);
+  t.equal(r.report.roundTripMs, null, 'no round trips to time');
+  t.ok(r.report.turnFirstAudioMs.samples > 0, 'commit to first audio, timed');
+  t.ok(r.report.turnDoneMs.samples > 0, 'commit to response.done, timed');
+  t.equal(r.report.frames.lost, 0, 'every commit answered');
 });
 
 const tlsDir = mkdtempSync(join(tmpdir(), 'vlp-loadtest-tls-'));
