@@ -75,16 +75,20 @@ async function measure(o, target) {
   const front = o.browserTls ? benchCertificate() : null;
   const ca = front === null ? null : readFileSync(front.cert, 'utf8');
   const sim = await startSimulator({ tls });
-  const relay =
+  const relay = await (
     target === 'nginx'
-      ? await startNginx(sim.port, { tls, front })
-      : await startProxy(sim.origin, {
+      ? startNginx(sim.port, { tls, front })
+      : startProxy(sim.origin, {
           env: {
             ...(tls ? { NODE_EXTRA_CA_CERTS: tls.cert } : {}),
             ...(front ? { TLS_CERT_FILE: front.cert, TLS_KEY_FILE: front.key } : {}),
           },
           ca,
-        });
+        })
+  ).catch(async (err) => {
+    await sim.stop();
+    throw err;
+  });
   const url =
     target === 'nginx'
       ? `${relay.origin}/voice-live/realtime?api-version=2025-10-01&model=gpt-realtime`

@@ -67,7 +67,10 @@ async function prepare(target, o, log) {
     };
   }
   if (target === 'nginx') {
-    const ngx = await startNginx(sim.port, { tls, front, workers: o.relayWorkers });
+    const ngx = await startNginx(sim.port, { tls, front, workers: o.relayWorkers }).catch(async (err) => {
+      await sim.stop();
+      throw err;
+    });
     return {
       url: ngx.origin + SIM_QUERY,
       ca,
@@ -88,7 +91,10 @@ async function prepare(target, o, log) {
       ...(front === null ? {} : { TLS_CERT_FILE: front.cert, TLS_KEY_FILE: front.key }),
       ...o.proxyEnv,
     };
-    const proxy = await startProxy(sim.origin, { env, nodeArgs: o.proxyNodeArgs, ca });
+    const proxy = await startProxy(sim.origin, { env, nodeArgs: o.proxyNodeArgs, ca }).catch(async (err) => {
+      await sim.stop();
+      throw err;
+    });
     log(`  proxy pid ${proxy.pid} on ${proxy.origin}, simulator pid ${sim.pid} on ${sim.origin}`);
     return {
       url: proxy.origin + '/ws?model=gpt-realtime',
