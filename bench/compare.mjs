@@ -7,6 +7,10 @@
 //
 //   npm run build && node bench/compare.mjs --sessions 1000 --duration 20 --repeat 2
 //
+// With --browser-tls the browser leg is TLS too (the generator speaks wss://
+// to the proxy's own TLS and to nginx's ssl listener): with --upstreams wss,
+// TLS on both legs, as a page served over https reaches Azure.
+//
 // On a shared host every number moves with the neighbours, so the runs
 // alternate (proxy and nginx, plain and TLS, their order flipped on every
 // repetition) and the summary gives each repetition's paired ratio and the
@@ -16,7 +20,7 @@ import { machine, nginxPath } from './lib/procs.mjs';
 import { STREAM_DEFAULTS, normalise } from './streams.mjs';
 import { runTarget } from './lib/stream-run.mjs';
 
-const HELP = `node bench/compare.mjs [--repeat N] [--upstreams ws,wss] [--direct false] [--syscalls] [bench/streams.mjs options]`;
+const HELP = `node bench/compare.mjs [--repeat N] [--upstreams ws,wss] [--browser-tls] [--relays proxy,nginx] [--direct false] [--syscalls] [bench/streams.mjs options]`;
 
 function median(xs) {
   const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -28,7 +32,7 @@ function median(xs) {
 async function main() {
   const raw = parseArgs(
     process.argv.slice(2),
-    { ...STREAM_DEFAULTS, sessions: 1000, repeat: 1, upstreams: 'ws,wss', direct: true },
+    { ...STREAM_DEFAULTS, sessions: 1000, repeat: 1, upstreams: 'ws,wss', relays: 'proxy,nginx', direct: true },
     ['header', 'proxyEnv'],
   );
   if (raw.help) {
@@ -49,13 +53,14 @@ async function main() {
     runs.push({ rep: 0, ...(await runTarget('direct', o, console.error)) });
   }
   for (let rep = 1; rep <= raw.repeat; rep++) {
-    const order = withNginx ? (rep % 2 === 1 ? ['proxy', 'nginx'] : ['nginx', 'proxy']) : ['proxy'];
+    const relays = raw.relays.split(',').filter((r) => (r === 'nginx' ? withNginx : r === 'proxy'));
+    const order = rep % 2 === 1 ? relays : [...relays].reverse();
     const ups = rep % 2 === 1 ? upstreams : [...upstreams].reverse();
     for (const up of ups) {
       for (const target of order) {
         const o = normalise({ ...raw, target: '', targets: target, upstreamTls: up === 'wss' });
         console.error(
-          `> rep ${rep}, ${target} over ${up}: ${o.sessions} sessions, ${o.mode}, ${o.chunkMs} ms chunks, window ${o.duration} s`,
+          `> rep ${rep}, ${target} over ${raw.browserTls ? 'wss:// from the browser, ' : ''}${up}: ${o.sessions} sessions, ${o.mode}, ${o.chunkMs} ms chunks, window ${o.duration} s`,
         );
         runs.push({ rep, ...(await runTarget(target, o, console.error)) });
       }
@@ -63,7 +68,12 @@ async function main() {
   }
 
   console.log(
-    streamTable(runs.map((r) => ({ ...r, target: r.target === 'direct' ? 'direct' : `${r.target} ${r.upstream}` }))),
+    streamTable(
+      runs.map((r) => ({
+        ...r,
+        target: r.target === 'direct' ? 'direct' : `${r.target} ${raw.browserTls ? 'wss->' : ''}${r.upstream}`,
+      })),
+    ),
   );
   console.log();
   const summary = {};

@@ -36,6 +36,7 @@ export const STREAM_DEFAULTS = {
   proxyEnv: [],
   insecure: false,
   upstreamTls: false,
+  browserTls: false,
   waitIdle: 0,
   syscalls: false,
   relayWorkers: 1,
@@ -52,7 +53,7 @@ const HELP = `node bench/streams.mjs [options]
   --warmup S           streaming before the measured window (default 3)
   --duration S         measured steady window (default 20)
   --drain S            wait after the last send before counting loss (default 3)
-  --clients-procs N    generator processes (default 2)
+  --clients-procs N    generator worker threads (default 2)
   --tick-ms MS         shared send timer period (default 2)
   --max-inflight N     handshakes in flight across generators (default 256)
   --targets LIST       proxy,direct,nginx (default proxy,direct); spawns each fresh
@@ -66,6 +67,8 @@ const HELP = `node bench/streams.mjs [options]
   --insecure           wss: do not verify the certificate
   --upstream-tls       the upstream leg over TLS, as to Azure: simulator on wss:// with a bench-time
                        certificate (proxy: NODE_EXTRA_CA_CERTS; nginx: proxy_ssl_trusted_certificate)
+  --browser-tls        the browser leg over TLS: the generator speaks wss:// to the relay (the proxy with
+                       TLS_CERT_FILE / TLS_KEY_FILE, nginx with an ssl listener), trusting a bench-time certificate
   --relay-workers N    the proxy's WORKERS and nginx's worker_processes (default 1: CPU per frame compares like with like)
   --syscalls           count the relay's system calls per frame in the window (perf stat tracepoints)
   --wait-idle S        shared host: wait up to S s for the machine to be <15% busy before each run

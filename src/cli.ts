@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The `voice-live-proxy` command (package.json `bin`). With no command, or
 // `serve`, it starts the proxy exactly as `node dist/index.js` does
-// (configured by the environment and ./.env); `demo`, `simulator` and
-// `mint-ticket` and `usage` are the tools around it. Settings are environment variables,
+// (configured by the environment and ./.env); `demo`, `simulator`,
+// `mint-ticket`, `usage` and `loadtest` are the tools around it. Settings are environment variables,
 // never options: an option is answered with the variable it looks like.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,6 +44,18 @@ function main(argv: readonly string[]): void {
         ? (require('./cli/usage') as typeof import('./cli/usage')).runUsage
         : (require('./cli/mint-ticket') as typeof import('./cli/mint-ticket')).runMintTicket;
     run(rest).then(
+      (code) => {
+        process.exitCode = code;
+      },
+      () => {
+        process.exitCode = 1;
+      },
+    );
+    return;
+  }
+  if (command === 'loadtest') {
+    const { runLoadTestCommand } = require('./cli/loadtest') as typeof import('./cli/loadtest');
+    runLoadTestCommand(rest).then(
       (code) => {
         process.exitCode = code;
       },

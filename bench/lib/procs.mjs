@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { assertBuildCurrent } from './build-check.mjs';
 import http from 'node:http';
+import https from 'node:https';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLK_TCK = Number(safeExec('getconf', ['CLK_TCK']) || 100);
@@ -132,9 +133,10 @@ export function machine() {
   };
 }
 
-function httpStatus(url) {
+function httpStatus(url, ca = null) {
   return new Promise((resolve) => {
-    const req = http.get(url, (res) => {
+    const get = url.startsWith('https:') ? https.get : http.get;
+    const req = get(url, ca === null ? {} : { ca }, (res) => {
       res.resume();
       resolve(res.statusCode);
     });
@@ -233,9 +235,14 @@ const START_NODE_FLAGS = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'ut
  * The proxy under test, from dist/ (run `npm run build` first), with the
  * node flags it ships with; `nodeArgs` come after them (a repeated V8 flag:
  * the last one wins). `stdout`:
- * 'pipe' to read its stdout (log lines, --trace-gc), else discarded.
+ * 'pipe' to read its stdout (log lines, --trace-gc), else discarded. With
+ * `ca` (PEM text) the proxy serves TLS (env has TLS_CERT_FILE / TLS_KEY_FILE)
+ * and is probed and reached over https:// and wss://.
  */
-export async function startProxy(simOrigin, { env = {}, nodeArgs = [], stdout = 'ignore', wrapper = [] } = {}) {
+export async function startProxy(
+  simOrigin,
+  { env = {}, nodeArgs = [], stdout = 'ignore', wrapper = [], ca = null } = {},
+) {
   assertBuildCurrent(ROOT);
   const port = await freePort();
   // `wrapper` (e.g. ['stdbuf', '-oL']) must exec node in place: the pid is the proxy's.
@@ -264,11 +271,15 @@ export async function startProxy(simOrigin, { env = {}, nodeArgs = [], stdout = 
   });
   const child = new Child('proxy', proc);
   child.port = port;
-  child.origin = `ws://127.0.0.1:${port}`;
+  child.origin = `${ca === null ? 'ws' : 'wss'}://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     if (child.exited) throw new Error(`proxy exited: ${child.stderr}`);
-    const st = await httpStatus(`http://127.0.0.1:${port}/health`);
+    const st = await httpStatus(`${ca === null ? 'http' : 'https'}://127.0.0.1:${port}/health`, ca);
     if (st === 200 || st === 429 || st === 503) return child;
+    if (ca !== null && (await httpStatus(`http://127.0.0.1:${port}/health`)) !== 0) {
+      await child.stop();
+      throw new Error('the proxy answers plain http: this build does not serve TLS (TLS_CERT_FILE / TLS_KEY_FILE)');
+    }
     await sleep(100);
   }
   throw new Error('proxy did not become healthy');
@@ -281,9 +292,10 @@ export function nginxPath() {
 /**
  * nginx as a plain WebSocket reverse proxy to the simulator, one worker (or
  * `workers`); with
- * `tls` ({ cert }) the upstream leg is https, verified against that certificate.
+ * `tls` ({ cert }) the upstream leg is https, verified against that certificate;
+ * with `front` ({ cert, key }) it terminates TLS from the browser (wss://).
  */
-export async function startNginx(simPort, { tls = null, workers = 1 } = {}) {
+export async function startNginx(simPort, { tls = null, front = null, workers = 1 } = {}) {
   const bin = nginxPath();
   if (bin === '') throw new Error('nginx not installed');
   const port = await freePort();
@@ -303,7 +315,14 @@ http {
   scgi_temp_path ${dir}/scgi;
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port}${front === null ? '' : ' ssl'};${
+      front === null
+        ? ''
+        : `
+    ssl_certificate ${front.cert};
+    ssl_certificate_key ${front.key};
+    ssl_protocols TLSv1.2 TLSv1.3;`
+    }
     location / {
       proxy_pass ${tls === null ? 'http' : 'https'}://127.0.0.1:${simPort};${
         tls === null
@@ -329,7 +348,7 @@ http {
   const proc = spawn(bin, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   const child = new Child('nginx', proc);
   child.port = port;
-  child.origin = `ws://127.0.0.1:${port}`;
+  child.origin = `${front === null ? 'ws' : 'wss'}://127.0.0.1:${port}`;
   child.dir = dir;
   const stop = child.stop.bind(child);
   child.stop = async (sig = 'SIGQUIT') => {

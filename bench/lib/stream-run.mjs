@@ -1,13 +1,12 @@
 // One stream-load run against one target (proxy, nginx, the simulator
-// directly, or an operator's own URL): start what needs starting, fork the
-// generator processes, ramp, warm up, measure a steady window, drain, count.
-import { fork } from 'node:child_process';
-import { join } from 'node:path';
+// directly, or an operator's own URL): start what needs starting, start the
+// shared load generator (dist/loadtest, worker threads in this process),
+// ramp, warm up, measure a steady window, drain, count.
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { Histogram } from './histogram.mjs';
+import { loadtestModule, generatorOptions } from './dist.mjs';
 import { benchCertificate } from './tls-cert.mjs';
 import {
-  ROOT,
   sleep,
   startSimulator,
   startProxy,
@@ -23,7 +22,6 @@ import {
 import { countSyscalls } from './syscall-count.mjs';
 
 const NPROC = cpus().length;
-const WORKER = join(ROOT, 'bench', 'lib', 'load-worker.mjs');
 const SIM_QUERY = '/voice-live/realtime?api-version=2025-10-01&model=gpt-realtime';
 
 export function sourceIps(spec, targetUrl) {
@@ -34,44 +32,6 @@ export function sourceIps(spec, targetUrl) {
   if (m === null) throw new Error(`--source-ips: expected a.b.c.X-Y, auto or none, got ${spec}`);
   const out = [];
   for (let i = Number(m[2]); i <= Number(m[3]); i++) out.push(`${m[1]}.${i}`);
-  return out;
-}
-
-function once(child, ev, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      child.off('message', on);
-      reject(new Error(`generator: no '${ev}' within ${timeoutMs} ms`));
-    }, timeoutMs);
-    function on(msg) {
-      if (msg.ev !== ev) return;
-      clearTimeout(t);
-      child.off('message', on);
-      resolve(msg);
-    }
-    child.on('message', on);
-  });
-}
-
-async function all(workers, cmd, ev, timeoutMs) {
-  const waits = workers.map((w) => once(w, ev, timeoutMs));
-  if (cmd !== null) for (const w of workers) w.send(cmd);
-  return Promise.all(waits);
-}
-
-function sumCounters(list) {
-  const out = { closeCodes: {}, failReasons: {} };
-  for (const c of list) {
-    for (const [k, v] of Object.entries(c)) {
-      if (k === 'closeCodes' || k === 'failReasons') {
-        for (const [kk, vv] of Object.entries(v)) out[k][kk] = (out[k][kk] ?? 0) + vv;
-      } else if (k === 'lagMaxMs') {
-        out[k] = Math.max(out[k] ?? 0, v);
-      } else {
-        out[k] = (out[k] ?? 0) + v;
-      }
-    }
-  }
   return out;
 }
 
@@ -90,6 +50,11 @@ async function prepare(target, o, log) {
   // proxy trusts it through NODE_EXTRA_CA_CERTS, nginx through
   // proxy_ssl_trusted_certificate. The browser leg stays plain in every mode.
   const tls = o.upstreamTls && target !== 'direct' ? benchCertificate() : null;
+  // --browser-tls: the generator speaks wss:// to the relay (the proxy's
+  // TLS_CERT_FILE / TLS_KEY_FILE, nginx's ssl listener) and trusts the same
+  // bench-time certificate.
+  const front = o.browserTls && target !== 'direct' ? benchCertificate() : null;
+  const ca = front === null ? null : readFileSync(front.cert, 'utf8');
   const sim = await startSimulator({ tls });
   const apiKey = { 'api-key': 'bench-key' };
   if (target === 'direct') {
@@ -102,9 +67,13 @@ async function prepare(target, o, log) {
     };
   }
   if (target === 'nginx') {
-    const ngx = await startNginx(sim.port, { tls, workers: o.relayWorkers });
+    const ngx = await startNginx(sim.port, { tls, front, workers: o.relayWorkers }).catch(async (err) => {
+      await sim.stop();
+      throw err;
+    });
     return {
       url: ngx.origin + SIM_QUERY,
+      ca,
       headers: { ...apiKey, ...o.headers },
       relay: ngx,
       sim,
@@ -116,12 +85,20 @@ async function prepare(target, o, log) {
   }
   if (target === 'proxy') {
     const workers = { WORKERS: String(o.relayWorkers) };
-    const env =
-      tls === null ? { ...workers, ...o.proxyEnv } : { ...workers, NODE_EXTRA_CA_CERTS: tls.cert, ...o.proxyEnv };
-    const proxy = await startProxy(sim.origin, { env, nodeArgs: o.proxyNodeArgs });
+    const env = {
+      ...workers,
+      ...(tls === null ? {} : { NODE_EXTRA_CA_CERTS: tls.cert }),
+      ...(front === null ? {} : { TLS_CERT_FILE: front.cert, TLS_KEY_FILE: front.key }),
+      ...o.proxyEnv,
+    };
+    const proxy = await startProxy(sim.origin, { env, nodeArgs: o.proxyNodeArgs, ca }).catch(async (err) => {
+      await sim.stop();
+      throw err;
+    });
     log(`  proxy pid ${proxy.pid} on ${proxy.origin}, simulator pid ${sim.pid} on ${sim.origin}`);
     return {
       url: proxy.origin + '/ws?model=gpt-realtime',
+      ca,
       headers: { Origin: o.origin, ...o.headers },
       relay: proxy,
       sim,
@@ -139,61 +116,56 @@ async function prepare(target, o, log) {
 export async function runTarget(target, o, log = console.error) {
   const quiet = await waitQuiet(o.waitIdle, log);
   const t = await prepare(target, o, log);
-  const workers = [];
+  let gen = null;
   try {
     await sleep(1000);
     const rss0 = t.relay ? rssKiB(t.relay.pid) : 0;
-    const procs = Math.max(1, Math.min(o.procs, o.sessions));
-    const ips = sourceIps(o.sourceIps, t.url);
-    for (let p = 0; p < procs; p++) {
-      workers.push(fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-    }
-    const per = Math.floor(o.sessions / procs);
-    let first = 0;
-    const initWaits = workers.map((w) => once(w, 'init', 10000));
-    workers.forEach((w, i) => {
-      const count = i === procs - 1 ? o.sessions - first : per;
-      w.send({
-        cmd: 'init',
-        cfg: {
+    const threads = Math.max(1, Math.min(o.procs, o.sessions));
+    const { LoadGenerator } = loadtestModule('generator');
+    gen = new LoadGenerator(
+      generatorOptions(
+        {
           url: t.url,
           headers: t.headers,
-          sourceIps: ips,
+          sourceIps: sourceIps(o.sourceIps, t.url),
           insecure: o.insecure,
+          ca: t.ca ?? null,
           mode: o.mode,
           chunkMs: o.chunkMs,
           tickMs: o.tickMs,
           rampMs: o.ramp * 1000,
           commitEvery: o.commitEvery,
-          maxInflight: Math.max(1, Math.ceil(o.maxInflight / procs)),
-          first,
-          count,
+          maxInflight: o.maxInflight,
+          count: o.sessions,
         },
-      });
-      first += count;
-    });
-    const [initInfo] = await Promise.all(initWaits);
+        threads,
+      ),
+    );
+    await gen.start();
     const rampT0 = performance.now();
-    const ramped = await all(workers, null, 'ramped', (o.ramp + 120) * 1000);
+    const opened = await gen.ramped((o.ramp + 120) * 1000);
+    if (opened === null) throw new Error(`${target}: sessions not opened within ${o.ramp + 120} s`);
     const rampSeconds = (performance.now() - rampT0) / 1000;
-    const opened = sumCounters(ramped.map((r) => r.counters));
     log(
       `  ${target}: ${opened.created}/${o.sessions} sessions ready in ${rampSeconds.toFixed(1)} s` +
         (opened.failed ? `, ${opened.failed} failed ${JSON.stringify(opened.failReasons)}` : ''),
     );
-    if (o.mode !== 'idle') for (const w of workers) w.send({ cmd: 'send' });
+    if (o.mode !== 'idle') gen.send();
     await sleep(o.warmup * 1000);
 
-    const pids = { relay: t.relay?.pid, sim: t.sim?.pid, gen: workers.map((w) => w.pid) };
+    // The generator's threads run in this process: its CPU is this pid's.
+    const pids = { relay: t.relay?.pid, sim: t.sim?.pid, gen: [process.pid] };
     const cpuA = snapCpu(pids);
     const hostA = hostCpuSample();
     const rssA = t.relay ? rssKiB(t.relay.pid) : 0;
-    await all(workers, { cmd: 'mark' }, 'marked', 10000);
+    await gen.mark();
+    const selfA = process.cpuUsage();
     const wallA = performance.now();
     const counting = o.syscalls && t.relay ? countSyscalls(t.relay.pid, o.duration, log) : null;
     await sleep(o.duration * 1000);
     const syscalls = counting === null ? null : await counting;
-    const windows = await all(workers, { cmd: 'window' }, 'window', 10000);
+    const w = await gen.window();
+    const self = process.cpuUsage(selfA);
     const wallS = (performance.now() - wallA) / 1000;
     const cpuB = snapCpu(pids);
     const hostB = hostCpuSample();
@@ -201,29 +173,15 @@ export async function runTarget(target, o, log = console.error) {
     const simRss = t.sim ? rssKiB(t.sim.pid) : 0;
     const fds = t.relay ? fdCount(t.relay.pid) : -1;
 
-    const totals = await all(workers, { cmd: 'stop', drainMs: o.drain * 1000 }, 'totals', (o.drain + 30) * 1000);
-    const c = sumCounters(totals.map((x) => x.counters));
+    const c = await gen.stop(o.drain * 1000);
 
-    const rtt = new Histogram();
-    const ttfa = new Histogram();
-    const done = new Histogram();
-    let wSent = 0,
-      wRecv = 0,
-      wSentBytes = 0,
-      wRecvBytes = 0,
-      genCpuSelf = 0,
-      lagMaxMs = 0;
-    for (const w of windows) {
-      rtt.add(w.rtt);
-      ttfa.add(w.ttfa);
-      done.add(w.done);
-      wSent += w.sent;
-      wRecv += w.recv;
-      wSentBytes += w.sentBytes;
-      wRecvBytes += w.recvBytes;
-      genCpuSelf += w.cpuUs;
-      lagMaxMs = Math.max(lagMaxMs, w.lagMaxMs);
-    }
+    const { rtt, ttfa, done } = w;
+    const wSent = w.sent;
+    const wRecv = w.recv;
+    const wSentBytes = w.sentBytes;
+    const wRecvBytes = w.recvBytes;
+    const genCpuSelf = self.user + self.system;
+    const lagMaxMs = w.lagMaxMs;
     const frames = wSent + wRecv;
     const relayCpu = pids.relay ? cpuB.relay - cpuA.relay : NaN;
     const simCpu = pids.sim ? cpuB.sim - cpuA.sim : NaN;
@@ -242,14 +200,15 @@ export async function runTarget(target, o, log = console.error) {
     const result = {
       target,
       upstream: o.upstreamTls && target !== 'direct' ? 'wss' : 'ws',
+      browser: o.browserTls && target !== 'direct' ? 'wss' : 'ws',
       hostBusyBeforePct: quiet,
       url: t.url.replace(/([?&](token|api-key)=)[^&]*/gi, '$1***'),
       mode: o.mode,
       sessions: o.sessions,
       relayWorkers: o.relayWorkers,
       chunkMs: o.chunkMs,
-      frameBytes: initInfo.frameBytes,
-      generatorProcs: procs,
+      frameBytes: gen.frameBytes,
+      generatorThreads: gen.threadCount,
       ready: opened.created,
       failed: opened.failed,
       failReasons: opened.failReasons,
@@ -271,6 +230,8 @@ export async function runTarget(target, o, log = console.error) {
         generatorSelfCpuPct: genCpuSelf / wallS / 1e4,
         generatorUsPerFrame: frames > 0 ? genCpu / frames : null,
         generatorLagMaxMs: lagMaxMs,
+        // The busiest generator thread's event-loop utilisation: near 1, the generator is the bottleneck.
+        generatorEluMax: w.eluMax,
         hostBusyPct: hostBusy(hostA, hostB) * 100,
         // In % of one core: kernel network softirq (loopback TCP delivery,
         // charged to no process), and what else ran (other tenants, kthreads).
@@ -316,10 +277,11 @@ export async function runTarget(target, o, log = console.error) {
           }
         : { simulatorRssKiB: simRss },
     };
-    await all(workers, { cmd: 'close', graceMs: 1500 }, 'closed', 30000).catch(() => {});
+    await gen.close(1500);
+    gen = null;
     return result;
   } finally {
-    for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+    if (gen !== null) await gen.terminate();
     await t.stop();
   }
 }

@@ -8,7 +8,7 @@ import { SIMULATOR_SCHEMA } from '../simulator/config';
 
 export const COMMAND = 'voice-live-proxy';
 
-export type CommandName = 'serve' | 'demo' | 'simulator' | 'mint-ticket' | 'usage';
+export type CommandName = 'serve' | 'demo' | 'simulator' | 'mint-ticket' | 'usage' | 'loadtest';
 
 /** `start` is the name older scripts use for `serve`. */
 export const COMMANDS: Readonly<Record<string, CommandName>> = {
@@ -18,6 +18,7 @@ export const COMMANDS: Readonly<Record<string, CommandName>> = {
   simulator: 'simulator',
   'mint-ticket': 'mint-ticket',
   usage: 'usage',
+  loadtest: 'loadtest',
 };
 
 /** Variable names, wrapped under a heading, at most `width` columns. */
@@ -56,6 +57,8 @@ Commands:
   simulator        a standalone Voice Live simulator, for tests and load runs
   mint-ticket      print a ticket for CLIENT_AUTH=ticket
   usage            print one caller's use over the rolling day (REDIS_URL)
+  loadtest         drive sessions at a deployment and report opens, refusals,
+                   loss and round trips (docs/load-testing.md)
 
 Settings are environment variables (and ./.env), not options:
   PORT=9000 ${COMMAND}
@@ -121,6 +124,37 @@ export function commandHelp(command: CommandName): string {
         'It reads these environment variables (and ./.env):\n\n' +
         names('Fleet and quotas', usageRows)
       );
+    case 'loadtest':
+      return (
+        `Usage: ${COMMAND} loadtest --url <ws:// or wss:// session URL> [options]\n\n` +
+        'Opens --sessions sessions (over --ramp seconds), sends audio appends at --rate\n' +
+        'per session for --duration seconds, and reports sessions opened, refusals by\n' +
+        'status or close code, frames sent and received, loss, out-of-order frames,\n' +
+        'round trips and its own CPU. A progress line a second on stderr; the report\n' +
+        'on stdout. Exit 1 when a --max-* threshold is missed. docs/load-testing.md.\n\n' +
+        '  --url            the session URL, e.g. ws://proxy:8080/ws?model=gpt-realtime\n' +
+        '  --sessions       concurrent sessions (default 100)\n' +
+        '  --rate           appends per second per session (default 25)\n' +
+        '  --frame-bytes    PCM16 bytes per append (default: real-time audio at --rate)\n' +
+        '  --duration       seconds of load after the ramp (default 30)\n' +
+        '  --ramp           seconds over which the sessions open (default 5)\n' +
+        '  --origin         the Origin header (a page origin in ALLOWED_ORIGINS)\n' +
+        '  --json           the report as one JSON object\n' +
+        '  --max-p99-ms     fail when the round trip p99 (turns: commit to first audio) is higher\n' +
+        '  --max-loss       fail when the lost share of appends (0..1) is higher\n' +
+        '  --threads        generator threads (default: one per 2500 sessions, up to the cores)\n' +
+        '  --ca <file>      wss://: PEM certificates to trust; --insecure trusts any\n' +
+        '  --source-ips     a.b.c.X-Y: local addresses to spread the sessions over\n' +
+        '  --upstream       auto (default: one probe session tells), simulator, voice-live\n' +
+        '  --i-know-this-costs  against real Voice Live, run past the cap of 10\n' +
+        '                   session-minutes (sessions x (ramp + duration))\n' +
+        '  --quiet          no progress line\n\n' +
+        'Against the simulator (voice-live-proxy simulator as the deployment upstream)\n' +
+        'every append comes back and is timed; against real Voice Live it measures\n' +
+        'opens and turn latency only, and warns about the cost first. With CLIENT_AUTH=\n' +
+        'ticket, set TICKET_SECRET (and TICKET_AUDIENCE) in the environment or ./.env:\n' +
+        'one ticket is minted per session. Never on the command line.\n'
+      );
   }
 }
 
@@ -132,7 +166,7 @@ export function commandHelp(command: CommandName): string {
 export function unknownArgument(arg: string, next?: string, command?: CommandName): string {
   const where = command === undefined ? COMMAND : `${COMMAND} ${command}`;
   if (!arg.startsWith('-')) {
-    return `${COMMAND}: unknown command ${JSON.stringify(arg)}; the commands are serve, demo, simulator, mint-ticket, usage (${COMMAND} --help)\n`;
+    return `${COMMAND}: unknown command ${JSON.stringify(arg)}; the commands are serve, demo, simulator, mint-ticket, usage, loadtest (${COMMAND} --help)\n`;
   }
   const [flag, inline] = arg.split('=', 2);
   const variable = flag.replace(/^-+/, '').toUpperCase().replace(/-/g, '_');
