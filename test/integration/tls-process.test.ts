@@ -2,7 +2,8 @@
 // that name the variable (one thread and WORKERS=2), and with worker threads
 // every thread serving the same certificate and taking a swap.
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator } from '../../src/simulator/simulator';
@@ -109,6 +110,16 @@ if (skip === false) {
     const metrics = (await httpsGet(port, '/metrics', ca.pem)).body;
     t.match(metrics, `voice_live_proxy_tls_certificate_expiry_timestamp_seconds ${pairOf(second).notAfterS}\n`);
     t.match(metrics, /voice_live_proxy_tls_reloads_total\{outcome="ok"\} [12]\n/, 'counted per worker');
+    // The image's HEALTHCHECK speaks https:// when TLS_CERT_FILE is set.
+    const probe = /HEALTHCHECK[^\n]*\\\n\s*CMD node -e "(.*)"/.exec(
+      readFileSync(join(__dirname, '..', '..', 'Dockerfile'), 'utf8'),
+    );
+    const run = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ['-e', probe![1]], {
+        env: { PATH: process.env.PATH ?? '', PORT: String(port), ...env },
+      }).status;
+    t.equal(run({ TLS_CERT_FILE: vol.path('tls.crt') }), 0, 'the HEALTHCHECK probe passes over TLS');
+    t.equal(run({}), 1, 'and plain HTTP to the TLS port fails');
     for (const s of sessions) s.ws.close();
   });
 }
