@@ -24,6 +24,19 @@ export type RegisterRoutes = (app: TemplatedApp) => void;
 
 /** A file replaced again while being loaded is read again, this many times at most. */
 const LOAD_ATTEMPTS = 3;
+/**
+ * TLS 1.2 suites: forward secrecy and AEAD only (Mozilla's "intermediate" list without DHE, which
+ * BoringSSL lacks). BoringSSL's default also takes RSA key exchange and CBC with SHA-1. TLS 1.3's
+ * suites are fixed, and uSockets allows nothing below 1.2.
+ */
+export const TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
 /** uWS's LIBUS_LISTEN_DEFAULT: SO_REUSEPORT on a non-zero port. */
 const LISTEN_SHARED = 0;
 
@@ -41,7 +54,11 @@ type ListenWithHost = (
 export function loadSslApp(files: TlsFiles, register: RegisterRoutes, nowMs = Date.now()): LoadedPair {
   for (let attempt = 1; ; attempt++) {
     const pair = readCertificatePair(files, nowMs);
-    const options: AppOptions = { cert_file_name: files.certFile, key_file_name: files.keyFile };
+    const options: AppOptions = {
+      cert_file_name: files.certFile,
+      key_file_name: files.keyFile,
+      ssl_ciphers: TLS12_CIPHERS,
+    };
     if (pair.passphrase !== '') options.passphrase = pair.passphrase;
     let app: TemplatedApp | null = null;
     try {

@@ -119,6 +119,15 @@ if (skip === false) {
       protocol: 'TLSv1.2',
     });
     t.match(await handshake(port, { ca: ca.pem, minVersion: 'TLSv1.3' }), { protocol: 'TLSv1.3' });
+    // TLS 1.2: forward secrecy and AEAD only.
+    const tls12 = { ca: ca.pem, maxVersion: 'TLSv1.2' } as const;
+    t.match(await handshake(port, { ...tls12, ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }), { protocol: 'TLSv1.2' });
+    t.match(await handshake(port, { ...tls12, ciphers: 'ECDHE-ECDSA-CHACHA20-POLY1305' }), { protocol: 'TLSv1.2' });
+    t.match(
+      await handshake(port, { ...tls12, ciphers: 'ECDHE-ECDSA-AES128-SHA' }),
+      { error: /HANDSHAKE_FAILURE/ },
+      'no CBC',
+    );
     t.same(await handshake(port, {}), { error: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, 'a client without the CA refuses');
   });
 
