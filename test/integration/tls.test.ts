@@ -3,7 +3,7 @@
 // HSTS, TLS 1.2 and 1.3 only, and certificate swaps made the way a secret
 // volume makes them (a `..data` rename) while sessions are live.
 import t from 'tap';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -77,7 +77,10 @@ if (skip === false) {
     readCertificatePair({ certFile: leaf.cert, keyFile: leaf.key, passphraseFile: '' }).fingerprint256;
 
   t.test('every route over https:// and wss://, with HSTS', async (t) => {
-    const s = await startTlsProxy(t, { TLS_CERT_FILE: first.chain, TLS_KEY_FILE: first.key, DEMO: 'true' });
+    // One file holding the key, the certificate and its chain, as Key Vault's VM extension writes it.
+    const combined = join(dir, 'combined.pem');
+    writeFileSync(combined, Buffer.concat([readFileSync(first.key), readFileSync(first.chain)]));
+    const s = await startTlsProxy(t, { TLS_CERT_FILE: combined, TLS_KEY_FILE: combined, DEMO: 'true' });
     const port = s.proxy.port;
     for (const path of ['/health', '/livez', '/readyz', '/metrics', '/demo/', '/nope', '/ws']) {
       const res = await httpsGet(port, path, ca.pem);
