@@ -56,11 +56,13 @@ COPY demo/public ./demo/public
 # Files stay root-owned and read-only to the app; it needs no write access.
 USER node
 EXPOSE 8080
-# slim has no curl or wget; node itself does the probe (fetch is global since Node 18).
+# slim has no curl or wget; node itself does the probe, over https:// when the
+# proxy serves TLS itself (TLS_CERT_FILE). The certificate names the public host,
+# not 127.0.0.1, and the probe asks only whether this process answers: it is not checked.
 # /health answers 503 while draining. Every 5 s, unhealthy after 2 failures:
 # a drain (SHUTDOWN_GRACE_MS, 10 s by default, + up to 3 s) shows within 10 s.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=2 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+  CMD node -e "require(process.env.TLS_CERT_FILE?'https':'http').get({host:'127.0.0.1',port:process.env.PORT||8080,path:'/health',rejectUnauthorized:false},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"
 STOPSIGNAL SIGTERM
 # Exec form with node as PID 1: SIGTERM reaches the app directly (npm start
 # would put npm in between), and with the flag below the app spawns no child

@@ -5,6 +5,7 @@
 import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
 import { uws } from './uws';
 import { Errors } from './errors';
+import { probePort } from './port-probe';
 import type { ProxyContext } from './proxy-context';
 import type { InspectableProxy } from './server';
 
@@ -25,25 +26,53 @@ type ListenWithHost = (
   cb: (listenSocket: us_listen_socket | false) => void,
 ) => TemplatedApp;
 
-export async function listen(px: ProxyContext, app: TemplatedApp): Promise<InspectableProxy> {
+/**
+ * The app that listens and how to close every socket: one App for a plain
+ * port; with TLS the current SSLApp, whose listening socket a certificate
+ * swap replaces (tls/tls-apps.ts).
+ */
+export interface Served {
+  readonly app: TemplatedApp;
+  /** The port must take a second listening socket later (a certificate swap): SO_REUSEPORT in a lone thread too. */
+  readonly rejoins: boolean;
+  /** The port is open on `listenSocket`. */
+  opened(listenSocket: us_listen_socket): void;
+  /** Closes the listening socket (if open) and every socket of every app. */
+  close(): void;
+}
+
+export async function listen(px: ProxyContext, served: Served): Promise<InspectableProxy> {
+  const { app } = served;
   const { cfg } = px;
+  // uWS sets SO_REUSEPORT by default, so a second proxy started on a taken
+  // port (a stale process, a double deploy) would silently split the
+  // sessions with the first. A lone thread takes its port exclusively and
+  // fails to start instead; worker threads share theirs by design (the
+  // primary has checked that no one else holds it: port-probe.ts). A lone
+  // thread whose certificate swaps need SO_REUSEPORT checks the port the same
+  // way, and turns PORT=0 into a fixed port the swaps can join.
+  let port = cfg.port;
+  if (served.rejoins && !px.sharesPort) {
+    try {
+      port = await probePort(cfg.host, port);
+    } catch (err) {
+      served.close();
+      throw err;
+    }
+  }
   // Held before the port opens, so the first late upgrade is already corked by
   // it; only CLIENT_AUTH and the fleet make upgrades late.
   if (px.auth !== null || px.fleet !== null) await px.corkAnchor.start();
   return new Promise((resolve, reject) => {
-    // uWS sets SO_REUSEPORT by default, so a second proxy started on a taken
-    // port (a stale process, a double deploy) would silently split the
-    // sessions with the first. A lone thread takes its port exclusively and
-    // fails to start instead; worker threads share theirs by design (the
-    // primary has checked that no one else holds it: port-probe.ts).
-    const options = px.sharesPort ? LISTEN_SHARED : listenExclusive();
-    (app.listen as unknown as ListenWithHost)(cfg.host, cfg.port, options, (listenSocket) => {
+    const options = px.sharesPort || served.rejoins ? LISTEN_SHARED : listenExclusive();
+    (app.listen as unknown as ListenWithHost)(cfg.host, port, options, (listenSocket) => {
       if (listenSocket === false) {
         px.corkAnchor.stop();
-        app.close();
-        reject(new Error(`cannot listen on ${cfg.host}:${cfg.port} (in use, or not an address of this host)`));
+        served.close();
+        reject(new Error(`cannot listen on ${cfg.host}:${port} (in use, or not an address of this host)`));
         return;
       }
+      served.opened(listenSocket);
       px.sweeper.start();
       let closing: Promise<void> | null = null;
       resolve({
@@ -54,21 +83,16 @@ export async function listen(px: ProxyContext, app: TemplatedApp): Promise<Inspe
         sweeper: px.sweeper,
         metrics: px.metrics,
         shutdown(graceMs: number): Promise<void> {
-          closing ??= shutdown(px, app, listenSocket, graceMs);
+          closing ??= shutdown(px, served, graceMs);
           return closing;
         },
-        abort: () => abort(px, app, listenSocket),
+        abort: () => abort(px, served),
       });
     });
   });
 }
 
-async function shutdown(
-  px: ProxyContext,
-  app: TemplatedApp,
-  listenSocket: us_listen_socket,
-  graceMs: number,
-): Promise<void> {
+async function shutdown(px: ProxyContext, served: Served, graceMs: number): Promise<void> {
   const { relay } = px;
   px.gate.draining = true;
   await waitIdle(px, graceMs);
@@ -78,21 +102,19 @@ async function shutdown(
   px.sweeper.stop();
   px.identity.close();
   px.corkAnchor.stop();
-  uws().us_listen_socket_close(listenSocket);
-  app.close();
+  served.close();
   // The sessions' last use goes to the day's totals while Redis is still connected.
   await px.quotas?.close();
   await px.fleet?.close();
 }
 
-function abort(px: ProxyContext, app: TemplatedApp, listenSocket: us_listen_socket): void {
+function abort(px: ProxyContext, served: Served): void {
   px.gate.draining = true;
   px.identity.close();
   px.sweeper.stop();
   for (const s of px.relay.sessions) s.upstream?.terminate();
   px.corkAnchor.stop();
-  uws().us_listen_socket_close(listenSocket);
-  app.close();
+  served.close();
   px.fleet?.abort();
 }
 

@@ -1,6 +1,8 @@
 // The uWS app: which handler answers which path, nothing else. Admission is
 // decided in admission/ and upgrade/, frames move in relay/, the upstream
-// address is made in upstream/, listening and draining are lifecycle.ts's.
+// address is made in upstream/, listening and draining are lifecycle.ts's,
+// the certificate and its swaps tls/'s.
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { loadUws } from './uws';
 import type { Config } from './config';
 import { AZURE_OPENAI_GA_PATH, AZURE_OPENAI_PATH, OPENAI_PATH, UPSTREAM_CALLS_PATH, UPSTREAM_PATH } from './constants';
@@ -15,6 +17,7 @@ import type { ClientUserData } from './relay/session';
 import type { AdmissionGate } from './admission/gate';
 import type { CorkAnchor } from './http/cork-anchor';
 import { clientSocketBehavior } from './socket/client-socket';
+import { serveTls, type TlsServing } from './tls/tls-serving';
 
 export { UPSTREAM_MAX_PAYLOAD } from './proxy-context';
 export type { ProxyDeps, ProxyServer } from './api-types';
@@ -39,32 +42,70 @@ export interface InspectableProxy extends ProxyServer {
 
 export function startProxy(cfg: Config, deps: ProxyDeps): Promise<InspectableProxy> {
   const px = new ProxyContext(cfg, deps);
-  const app = loadUws(cfg.uwsMaxHeadersSize).App();
-  registerHttpRoutes(px, app);
-  // Upgrades decided after an await need a cork that is not their own (see cork-anchor.ts);
-  // lifecycle.ts makes the anchor's request only when CLIENT_AUTH or the fleet defers upgrades.
-  px.corkAnchor.route(app, (res, req) => notFound(px, res, req));
+  const uws = loadUws(cfg.uwsMaxHeadersSize);
+  const stray = (res: HttpResponse, req: HttpRequest): void => notFound(px, res, req);
+  if (cfg.tlsCertFile === '') {
+    const app = uws.App();
+    // Upgrades decided after an await need a cork that is not their own (see cork-anchor.ts);
+    // lifecycle.ts makes the anchor's request only when CLIENT_AUTH or the fleet defers upgrades.
+    px.corkAnchor.route(app, stray);
+    routes(px)(app);
+    let listenSocket: us_listen_socket | null = null;
+    return listen(px, {
+      app,
+      rejoins: false,
+      opened: (ls) => {
+        listenSocket = ls;
+      },
+      close() {
+        if (listenSocket !== null) uws.us_listen_socket_close(listenSocket);
+        app.close();
+      },
+    });
+  }
+  // With TLS the anchor's loopback request is plain HTTP, so it gets a plain app of its own.
+  const anchorApp = uws.App();
+  px.corkAnchor.route(anchorApp, stray);
+  anchorApp.any('/*', stray);
+  let tls: TlsServing;
+  try {
+    tls = serveTls(cfg, routes(px), px.metrics, px.log);
+  } catch (err) {
+    anchorApp.close();
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+  return listen(px, {
+    app: tls.apps.app,
+    rejoins: true,
+    opened: (ls) => tls.listening(cfg.host, ls),
+    close() {
+      tls.close();
+      anchorApp.close();
+    },
+  });
+}
 
+/**
+ * Adds every route to an app. Runs once for a plain port; with TLS once for
+ * each SSLApp, at start and at every certificate swap (tls/tls-apps.ts).
+ */
+function routes(px: ProxyContext): (app: TemplatedApp) => void {
   // One behaviour for every socket path (docs/contract.md §1): the older proxies' /ws, the
   // service's own path (so the official SDK can use the proxy as its
   // endpoint), the WebRTC control channel and the paths the openai clients open.
   const behavior = clientSocketBehavior(px);
-  for (const path of SOCKET_PATHS) {
-    app.ws<ClientUserData>(path, behavior);
-    app.get(path, (res, req) => upgradeRequired(px, res, req));
-  }
-
   // The browser demo (DEMO=true only), loaded lazily so production never reads its files.
-  if (cfg.demo)
-    (require('./demo/routes') as typeof import('./demo/routes')).registerDemoRoutes(
-      app,
-      (res, req) => admitHttp(px, res, req),
-      undefined,
-      demoMinter(px),
-    );
-
-  app.any('/*', (res, req) => notFound(px, res, req));
-  return listen(px, app);
+  const demo = px.cfg.demo ? (require('./demo/routes') as typeof import('./demo/routes')) : null;
+  const minter = demo === null ? null : demoMinter(px);
+  return (app) => {
+    registerHttpRoutes(px, app);
+    for (const path of SOCKET_PATHS) {
+      app.ws<ClientUserData>(path, behavior);
+      app.get(path, (res, req) => upgradeRequired(px, res, req));
+    }
+    demo?.registerDemoRoutes(app, (res, req) => admitHttp(px, res, req), undefined, minter);
+    app.any('/*', (res, req) => notFound(px, res, req));
+  };
 }
 
 /** The demo's /demo/ticket (DEMO=true only): tickets for its one user, signed with TICKET_SECRET. */

@@ -74,8 +74,11 @@ export class AdmissionGate {
   private readonly prefixes: readonly PrefixLimit[];
   private readonly maxPerIp: number;
   draining = false;
+  /** TLS_CERT_FILE: every request came over this port's own TLS. */
+  private readonly ownTls: boolean;
 
   constructor(cfg: Config, shared?: SharedAdmission) {
+    this.ownTls = cfg.tlsCertFile !== '';
     this.origins = new OriginPolicy(cfg);
     this.ips = new ClientIpResolver(cfg.trustProxy);
     this.limiter = limiter(cfg.rateLimitWindowMs, cfg.rateLimitMaxRequests, cfg.rateLimitMaxKeys, shared?.rate);
@@ -100,7 +103,7 @@ export class AdmissionGate {
   identify(f: RequestFacts, id: ClientIdentity): void {
     id.ip = this.ips.resolve(f.remoteAddress, f.forwardedFor);
     id.ipKey = rateKey(id.ip);
-    id.tls = this.ips.cameOverTls(f.remoteAddress, f.forwardedProto);
+    id.tls = this.ownTls || this.ips.cameOverTls(f.remoteAddress, f.forwardedProto);
   }
 
   /** A token for a plain HTTP route; returns retry-after seconds or 0. */

@@ -26,6 +26,7 @@ export function loadConfig(env: Env): Config {
   const cfg = {
     port: r.int('PORT'),
     host: r.str('HOST'),
+    ...tls(r),
     ...upstream(r),
     ...admission(r),
     ...relayLimits(r),
@@ -59,6 +60,20 @@ export function loadConfig(env: Env): Config {
   // The override is a reading of ALLOWED_ORIGINS, not a setting the proxy keeps.
   const { allowAnonymousWildcard: _checked, ...config } = cfg;
   return Object.freeze(config);
+}
+
+/** The listening port's own certificate: both files or neither (the files are checked at start, tls/). */
+function tls(r: EnvReader) {
+  const tlsCertFile = r.str('TLS_CERT_FILE');
+  const tlsKeyFile = r.str('TLS_KEY_FILE');
+  const tlsPassphraseFile = r.str('TLS_PASSPHRASE_FILE');
+  if (tlsCertFile !== '' && tlsKeyFile === '')
+    r.fail('TLS_KEY_FILE', 'a PEM key file when TLS_CERT_FILE is set', undefined);
+  if (tlsKeyFile !== '' && tlsCertFile === '')
+    r.fail('TLS_CERT_FILE', 'a PEM certificate file when TLS_KEY_FILE is set', undefined);
+  if (tlsPassphraseFile !== '' && tlsKeyFile === '')
+    r.fail('TLS_KEY_FILE', 'a PEM key file when TLS_PASSPHRASE_FILE is set', undefined);
+  return { tlsCertFile, tlsKeyFile, tlsPassphraseFile, tlsReloadIntervalMs: r.int('TLS_RELOAD_INTERVAL_MS') };
 }
 
 function upstream(r: EnvReader) {

@@ -17,6 +17,7 @@ const MODEL_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 const AGENT_NAME_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
 const LISTENER = 'Listener';
+const TLS = 'TLS on the listening port';
 const UPSTREAM = 'Upstream: Azure AI Foundry Voice Live';
 const ADMISSION = 'Admission';
 const AUTH = 'Caller authentication';
@@ -26,7 +27,7 @@ const FLEET = 'Fleet: limits shared by every replica through Redis';
 const QUOTAS = 'Quotas: usage per caller per rolling day';
 
 /** The groups, in the order the docs and .env.example show them. */
-export const GROUPS: readonly string[] = [LISTENER, UPSTREAM, ADMISSION, AUTH, RELAY, OPERATIONS, FLEET, QUOTAS];
+export const GROUPS: readonly string[] = [LISTENER, TLS, UPSTREAM, ADMISSION, AUTH, RELAY, OPERATIONS, FLEET, QUOTAS];
 
 const ms = (name: string, def: number, min: number, max: number, group: string, doc: string): VarSpec => ({
   name,
@@ -42,6 +43,37 @@ export const SCHEMA: readonly VarSpec[] = [
   // --- Listener ---
   ms('PORT', 8080, 0, 65535, LISTENER, 'Listen port (`0` = any free port)'),
   { name: 'HOST', type: 'string', default: '0.0.0.0', group: LISTENER, doc: 'Listen address' },
+
+  // --- TLS on the listening port ---
+  {
+    name: 'TLS_CERT_FILE',
+    type: 'string',
+    default: '',
+    group: TLS,
+    doc: 'PEM certificate, its chain after it; set with `TLS_KEY_FILE` to serve `https://` and `wss://` on `PORT` (TLS 1.2 and 1.3). Unset: plain HTTP',
+  },
+  {
+    name: 'TLS_KEY_FILE',
+    type: 'string',
+    default: '',
+    group: TLS,
+    doc: "PEM private key of `TLS_CERT_FILE`'s certificate",
+  },
+  {
+    name: 'TLS_PASSPHRASE_FILE',
+    type: 'string',
+    default: '',
+    group: TLS,
+    doc: 'File holding the passphrase of an encrypted `TLS_KEY_FILE` (one trailing newline ignored)',
+  },
+  ms(
+    'TLS_RELOAD_INTERVAL_MS',
+    30000,
+    1000,
+    3600000,
+    TLS,
+    'How often the files are checked for a new pair, besides watching their folders; a new valid pair serves new connections, live sessions keep theirs',
+  ),
 
   // --- Upstream ---
   {

@@ -15,6 +15,12 @@ export type ClientAuthMode = 'none' | 'ticket' | 'token';
 export interface Config {
   readonly port: number;
   readonly host: string;
+  /** TLS_CERT_FILE / TLS_KEY_FILE: both set or both '' (plain HTTP). */
+  readonly tlsCertFile: string;
+  readonly tlsKeyFile: string;
+  /** '' = the key is not encrypted. */
+  readonly tlsPassphraseFile: string;
+  readonly tlsReloadIntervalMs: number;
   readonly apiVersion: string;
   readonly allowedApiVersions: readonly string[];
   readonly defaultModel: string;

@@ -274,6 +274,15 @@ export const COUNTERS: readonly CounterDef[] = Object.freeze([
     'fleetLocalAdmits',
     true,
   ),
+  counter(
+    `${P}tls_reloads_total`,
+    'Replaced TLS_CERT_FILE/TLS_KEY_FILE pairs, by outcome (error: the previous certificate still serves), per thread.',
+    'outcome',
+    [
+      ['ok', 'tlsReloadsOk'],
+      ['error', 'tlsReloadsFailed'],
+    ],
+  ),
   counter(`${P}closes_total`, 'Sessions closed, by who initiated the close.', 'initiator', [
     ['client', 'closesClient'],
     ['upstream', 'closesUpstream'],
@@ -309,6 +318,11 @@ export const GAUGES = Object.freeze({
   serverTokenExpiry: gauge(
     `${P}server_token_expiry_timestamp_seconds`,
     "Unix time the proxy's own identity token expires (keyless), the earliest of all threads.",
+  ),
+  /** Rendered only with TLS on the listening port (TLS_CERT_FILE). */
+  tlsCertExpiry: gauge(
+    `${P}tls_certificate_expiry_timestamp_seconds`,
+    'Unix time the certificate served on the listening port expires (notAfter), the earliest of all threads.',
   ),
 });
 

@@ -139,6 +139,10 @@ export class Metrics {
   fleetLeases = 0;
   /** Gauge: when this thread's identity token expires, Unix seconds; 0 until it holds one. */
   serverTokenExpiresAt = 0;
+  // TLS on the listening port (tls/): certificate swaps, and the serving certificate's notAfter (0 = no TLS).
+  tlsReloadsOk = 0;
+  tlsReloadsFailed = 0;
+  tlsCertExpiresAt = 0;
 
   readonly upstreamConnectSeconds = new Histogram(UPSTREAM_CONNECT_SECONDS.buckets);
   /** Usage totals by (mode, model) row (usage-metric-table.ts), added to by usage/usage-totals.ts. */
@@ -165,6 +169,7 @@ export class Metrics {
     out.fleetRedisUp = this.fleetRedisUp;
     out.fleetLeases = this.fleetLeases;
     out.serverTokenExpiresAt = this.serverTokenExpiresAt;
+    out.tlsCertExpiresAt = this.tlsCertExpiresAt;
     const lag = this.eventLoop === null ? null : this.eventLoop.read();
     for (const [key, stat] of LAG_STATS) out[key] = lag === null ? 0 : lag[stat];
     return out;
@@ -218,6 +223,7 @@ export class Metrics {
       out += single(GAUGES.fleetLeases, s.fleetLeases);
     }
     if ((s.serverTokenExpiresAt ?? 0) > 0) out += single(GAUGES.serverTokenExpiry, s.serverTokenExpiresAt);
+    if ((s.tlsCertExpiresAt ?? 0) > 0) out += single(GAUGES.tlsCertExpiry, s.tlsCertExpiresAt);
 
     // prom-client's default names, so stock Node.js dashboards work unchanged.
     out += renderProcessStats();
@@ -270,4 +276,4 @@ const MIN_KEYS: ReadonlySet<string> = new Set(['fleetRedisUp']);
  * one to alert on, and a thread that has not needed a token yet (0) is no
  * expiry at all.
  */
-const EARLIEST_KEYS: ReadonlySet<string> = new Set(['serverTokenExpiresAt']);
+const EARLIEST_KEYS: ReadonlySet<string> = new Set(['serverTokenExpiresAt', 'tlsCertExpiresAt']);

@@ -50,6 +50,8 @@ t.test('dashboard and alert rules query only series /metrics exports', { skip: r
       .map((l) => l.split(' ')[2]),
   );
   t.ok(exported.has('process_open_fds') && exported.has('nodejs_gc_duration_seconds'), 'the standard series are there');
+  // Rendered only with TLS_CERT_FILE (test/integration/tls.test.ts reads it from /metrics).
+  exported.add('voice_live_proxy_tls_certificate_expiry_timestamp_seconds');
 
   const dash = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana-dashboard.json'), 'utf8')) as {
     title: string;

@@ -67,8 +67,9 @@ function all(stage: Stage, cmd: string): string[] {
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const { stages, comments } = parseDockerfile(dockerfile);
 const HEALTH_SCRIPT =
-  "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health')" +
-  '.then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))';
+  "require(process.env.TLS_CERT_FILE?'https':'http')" +
+  ".get({host:'127.0.0.1',port:process.env.PORT||8080,path:'/health',rejectUnauthorized:false}," +
+  "r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))";
 
 t.test('Dockerfile invariants', async (t) => {
   t.ok(stages.length >= 2, 'multi-stage');
@@ -132,7 +133,7 @@ t.test('Dockerfile invariants', async (t) => {
   const hc = all(runtime, 'HEALTHCHECK');
   t.equal(hc.length, 1, 'HEALTHCHECK present');
   t.match(hc[0], /CMD node -e /);
-  t.ok(hc[0].includes(HEALTH_SCRIPT), 'probe is node fetch on /health');
+  t.ok(hc[0].includes(HEALTH_SCRIPT), 'probe is node itself on /health, https:// with TLS_CERT_FILE');
   t.notMatch(hc[0], /curl|wget/, 'slim has neither curl nor wget');
   // A drain lasts SHUTDOWN_GRACE_MS (10 s by default) + up to 3 s: the check
   // must be able to turn unhealthy inside it.

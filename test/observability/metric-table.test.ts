@@ -97,7 +97,7 @@ t.test('no name twice, and every counter field in exactly one series', async (t)
   const fields = COUNTERS.flatMap((d) => d.series.map((s) => s.field));
   t.equal(new Set(fields).size, fields.length);
   const m = new Metrics() as unknown as Record<string, unknown>;
-  const GAUGE_FIELDS = ['fleetEnabled', 'fleetRedisUp', 'fleetLeases', 'serverTokenExpiresAt'];
+  const GAUGE_FIELDS = ['fleetEnabled', 'fleetRedisUp', 'fleetLeases', 'serverTokenExpiresAt', 'tlsCertExpiresAt'];
   const numeric = Object.keys(m).filter((k) => typeof m[k] === 'number' && !GAUGE_FIELDS.includes(k));
   t.same(numeric.sort(), [...fields].sort(), 'a new counter field needs its series in the table');
 });

@@ -171,6 +171,7 @@ t.test('a fresh registry renders valid exposition text with every family', async
     'voice_live_proxy_server_token_requests_total',
     'voice_live_proxy_slow_client_closes_total',
     'voice_live_proxy_slow_upstream_closes_total',
+    'voice_live_proxy_tls_reloads_total',
     'voice_live_proxy_unknown_parameters_total',
     'voice_live_proxy_upgrades_total',
     'voice_live_proxy_upstream_connect_duration_seconds',
@@ -281,9 +282,11 @@ t.test('each counter field lands in its own series', async (t) => {
     ['fleetRedisUps', 'voice_live_proxy_fleet_redis_state_changes_total', { to: 'up' }],
     ['fleetRedisDowns', 'voice_live_proxy_fleet_redis_state_changes_total', { to: 'down' }],
     ['fleetLocalAdmits', 'voice_live_proxy_fleet_local_admits_total', {}],
+    ['tlsReloadsOk', 'voice_live_proxy_tls_reloads_total', { outcome: 'ok' }],
+    ['tlsReloadsFailed', 'voice_live_proxy_tls_reloads_total', { outcome: 'error' }],
   ];
   // Gauges (not series of their own here; see the fleet gauges test).
-  const GAUGES = ['fleetEnabled', 'fleetRedisUp', 'fleetLeases', 'serverTokenExpiresAt'];
+  const GAUGES = ['fleetEnabled', 'fleetRedisUp', 'fleetLeases', 'serverTokenExpiresAt', 'tlsCertExpiresAt'];
   const rec = m as unknown as Record<string, number>;
   expected.forEach(([field], i) => {
     rec[field] = i + 1;
@@ -423,6 +426,13 @@ t.test('snapshots sum across workers; lag takes the worst thread', async (t) => 
     Metrics.renderSnapshots(withTokens, { activeConnections: 0, maxConnections: 1, draining: false }),
   );
   t.equal(value(tokenFams, 'voice_live_proxy_server_token_expiry_timestamp_seconds'), 2_000_000_050);
+  // The listening port's certificate: only with TLS; a worker still on an older certificate shows.
+  t.notOk(fams.has('voice_live_proxy_tls_certificate_expiry_timestamp_seconds'), 'no certificate gauge without TLS');
+  const withCerts = [sa, sb].map((s, i) => ({ ...s, tlsCertExpiresAt: [1_900_000_000, 1_800_000_000][i] }));
+  const certFams = parseExposition(
+    Metrics.renderSnapshots(withCerts, { activeConnections: 0, maxConnections: 1, draining: false }),
+  );
+  t.equal(value(certFams, 'voice_live_proxy_tls_certificate_expiry_timestamp_seconds'), 1_800_000_000);
   // Empty input still renders a valid, all-zero page.
   const empty = parseExposition(
     Metrics.renderSnapshots([], { activeConnections: 0, maxConnections: 1, draining: false }),
