@@ -13,7 +13,16 @@
 // it says what it applied). Tokens: each response.done's `response.usage`.
 // Binary frames are not Voice Live events and count nothing.
 import { ratesOf, DEFAULT_BYTES_PER_SECOND, type AudioRates } from './audio-format';
-import { base64Bytes, bytesEqual, escapedBase64Bytes, FrameFields, scanObject } from './frame-scan';
+import {
+  base64Bytes,
+  bytesAt,
+  bytesEqual,
+  escapedBase64Bytes,
+  FrameFields,
+  scanObject,
+  searchQuote,
+  TYPE_AT,
+} from './frame-scan';
 import { AudioDirection, type ResponseTokens, type SessionUsage, type UsageSink } from './usage-sink';
 
 /** What the meter keeps on a session (relay/session.ts sets every field in its constructor). */
@@ -53,8 +62,19 @@ const RESPONSE_DONE = enc('response.done');
 const SESSION_CREATED = enc('session.created');
 const SESSION_UPDATED = enc('session.updated');
 
+// The shapes nearly every frame has, compared in place (after `{"type":"`):
+// a browser's append with its audio last, and the service's audio delta.
+/** Where the audio starts in `{"type":"input_audio_buffer.append","audio":"`. */
+const APPEND_AUDIO_AT = 45;
+const AUDIO_DELTA_TYPE = enc('response.audio.delta"');
+const OUTPUT_AUDIO_DELTA_TYPE = enc('response.output_audio.delta"');
+const DELTA_KEY = enc('"delta":"');
+/** The letter after `response.` in a type that begins there. */
+const RESPONSE_KIND_AT = TYPE_AT + 9;
+
 const R = 0x72; // 'r'
 const S = 0x73; // 's'
+const CLOSE_BRACE = 0x7d;
 const I = 0x69; // 'i'
 
 export class Meter<T extends Metered> {
@@ -76,6 +96,19 @@ export class Meter<T extends Metered> {
 
   /** A text frame from the browser, sent (or just sent from the pending queue) to the service. */
   clientFrame(s: T, b: Uint8Array): void {
+    // The common case without a walk: `{"type":"input_audio_buffer.append","audio":"<base64>"}`.
+    // Byte reads in JavaScript cost about 20 instructions each (typed-array
+    // checks), so the shape is recognised by the bytes that tell it from every
+    // other event, not compared whole; the first quote after the audio being
+    // the frame's last but one byte proves those are its only two fields
+    // (a native memchr: base64 has no quotes). Anything else takes the walk.
+    if (isAppendThenAudio(b)) {
+      const end = b.length - 2;
+      if (b[end + 1] === CLOSE_BRACE && searchQuote(b, APPEND_AUDIO_AT, b.length) === end) {
+        this.addAudio(s, audioBytes(b, APPEND_AUDIO_AT, end), AudioDirection.In);
+        return;
+      }
+    }
     const f = this.fields;
     if (!scanObject(b, 0, b.length, f)) return;
     if (f.escaped) return this.clientParsed(s, b);
@@ -93,6 +126,26 @@ export class Meter<T extends Metered> {
 
   /** A text frame from the service, passed to the browser. */
   upstreamFrame(s: T, b: Buffer): void {
+    // The service writes `type` first, so most of its frames are decided by a
+    // few bytes (`response.` + one letter) without a walk.
+    if (b.length > RESPONSE_KIND_AT && b[0] === 0x7b && b[2] === 0x74 && b[6] === 0x22 && b[8] === 0x22) {
+      const first = b[TYPE_AT];
+      if (first === R) {
+        const kind = b[RESPONSE_KIND_AT];
+        if (
+          kind === 0x61 /* a */
+            ? bytesAt(b, TYPE_AT, AUDIO_DELTA_TYPE)
+            : kind === 0x6f /* o */ && bytesAt(b, TYPE_AT, OUTPUT_AUDIO_DELTA_TYPE)
+        ) {
+          this.serviceAudio(s, b);
+          return;
+        }
+        // response.done and response.created go on to the walk; every other response.* is done here.
+        if (kind !== 0x64 /* d */ && kind !== 0x63 /* c */) return;
+      } else if (first !== S) {
+        return;
+      }
+    }
     const f = this.fields;
     if (!scanObject(b, 0, b.length, f)) return;
     const t = f.typeStart;
@@ -112,6 +165,19 @@ export class Meter<T extends Metered> {
       if (f.sessionStart !== -1 && (bytesEqual(b, t, e, SESSION_UPDATED) || bytesEqual(b, t, e, SESSION_CREATED)))
         this.sessionObject(s, b, f.sessionStart, f.sessionEnd);
     }
+  }
+
+  /**
+   * An audio delta: `"delta":"` cannot occur inside a JSON string (its quotes
+   * would be escaped) and the service's delta events hold no nested object,
+   * so the first one is the field; its end is found natively.
+   */
+  private serviceAudio(s: T, b: Buffer): void {
+    const k = b.indexOf(DELTA_KEY, TYPE_AT);
+    if (k === -1) return;
+    const start = k + DELTA_KEY.length;
+    const end = searchQuote(b, start, b.length);
+    if (end !== -1) this.addAudio(s, audioBytes(b, start, end), AudioDirection.Out);
   }
 
   /** Both legs closed: the session's usage is final. */
@@ -210,6 +276,29 @@ export class Meter<T extends Metered> {
       this.addAudio(s, base64Length(m.audio), AudioDirection.In);
     else if (m.type === 'session.update') this.applyRates(s, m.session);
   }
+}
+
+/**
+ * `b` begins `{"type":"input_audio_buffer.append","audio":"`, read at the
+ * bytes that set it apart from every other client event (`commit` and
+ * `clear` differ at offsets 28 and 34, `input_audio.turn.*` at 21).
+ */
+function isAppendThenAudio(b: Uint8Array): boolean {
+  return (
+    b.length > APPEND_AUDIO_AT + 1 &&
+    b[0] === 0x7b && // {
+    b[2] === 0x74 && // t of "type"
+    b[6] === 0x22 &&
+    b[8] === 0x22 &&
+    b[9] === 0x69 && // i of input_audio_buffer
+    b[21] === 0x62 && // b of buffer
+    b[28] === 0x61 && // a of .append
+    b[34] === 0x22 && // the type's closing quote
+    b[35] === 0x2c && // ,
+    b[37] === 0x61 && // a of "audio"
+    b[42] === 0x22 &&
+    b[44] === 0x22
+  );
 }
 
 /** Decoded bytes of the base64 string content `b[start, end)`, escapes read when there are any. */
