@@ -1,7 +1,7 @@
 // Reads the few fields the meter needs from a relayed text frame's bytes,
 // without JSON.parse and without allocating: a walk over the top-level
 // object's fields that records where the `type`, `audio`, `delta`,
-// `response` and `session` values lie.
+// `response` and `session` values lie (docs/decisions/0011-usage-scan.md).
 // Strings are skipped with a native byte search for their closing quote, so
 // a 100 ms audio chunk costs one memchr, not a loop over its base64.
 //

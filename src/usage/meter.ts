@@ -1,16 +1,17 @@
 // Usage per session, counted on the relay's two hot paths (relay/relay.ts):
-// every text frame relayed is walked once by frame-scan.ts (no JSON.parse, no
-// allocation); what it finds is added to the session's SessionUsage and told
-// to the one UsageSink. What is counted, and how exact it is:
-// docs/cost-control.md.
+// every text frame relayed is read once, in place (no JSON.parse per frame, no
+// allocation): the shapes that carry nearly all audio by a few byte reads and
+// a memchr, anything else by frame-scan.ts's walk. What it finds is added to
+// the session's SessionUsage and told to the one UsageSink. What is counted, and how exact it is:
+// docs/cost-control.md; why bytes are read in place: docs/decisions/0011-usage-scan.md.
 //
 // Audio: `input_audio_buffer.append` and `input_audio.turn.append` from the
 // browser (their `audio`), `response.audio.delta` and the GA
 // `response.output_audio.delta` from the service (their `delta`): base64
 // length -> bytes -> milliseconds at the session's rate for that direction.
 // The rates start at PCM16 24 kHz and follow the browser's session.update and
-// the service's session.created / session.updated (the service's word wins:
-// it says what it applied). Tokens: each response.done's `response.usage`.
+// the service's session.created / session.updated (the later one wins; the
+// service's says what it applied). Tokens: each response.done's `response.usage`.
 // Binary frames are not Voice Live events and count nothing.
 import { ratesOf, DEFAULT_BYTES_PER_SECOND, type AudioRates } from './audio-format';
 import {
@@ -64,7 +65,7 @@ const SESSION_UPDATED = enc('session.updated');
 
 // The shapes nearly every frame has, compared in place (after `{"type":"`):
 // a browser's append with its audio last, and the service's audio delta.
-/** Where the audio starts in `{"type":"input_audio_buffer.append","audio":"`. */
+/** Where the audio starts in `{"type":"input_audio_buffer.append","audio":"` (3 more with Python's spaces). */
 const APPEND_AUDIO_AT = 45;
 const AUDIO_DELTA_TYPE = enc('response.audio.delta"');
 const OUTPUT_AUDIO_DELTA_TYPE = enc('response.output_audio.delta"');
@@ -97,15 +98,16 @@ export class Meter<T extends Metered> {
   /** A text frame from the browser, sent (or just sent from the pending queue) to the service. */
   clientFrame(s: T, b: Uint8Array): void {
     // The common case without a walk: `{"type":"input_audio_buffer.append","audio":"<base64>"}`.
-    // Byte reads in JavaScript cost about 20 instructions each (typed-array
+    // Byte reads in JavaScript cost tens of instructions each (typed-array
     // checks), so the shape is recognised by the bytes that tell it from every
     // other event, not compared whole; the first quote after the audio being
     // the frame's last but one byte proves those are its only two fields
     // (a native memchr: base64 has no quotes). Anything else takes the walk.
-    if (isAppendThenAudio(b)) {
+    const at = appendAudioAt(b);
+    if (at !== -1) {
       const end = b.length - 2;
-      if (b[end + 1] === CLOSE_BRACE && searchQuote(b, APPEND_AUDIO_AT, b.length) === end) {
-        this.addAudio(s, audioBytes(b, APPEND_AUDIO_AT, end), AudioDirection.In);
+      if (b[end + 1] === CLOSE_BRACE && searchQuote(b, at, b.length) === end) {
+        this.addAudio(s, audioBytes(b, at, end), AudioDirection.In);
         return;
       }
     }
@@ -279,16 +281,15 @@ export class Meter<T extends Metered> {
 }
 
 /**
- * `b` begins `{"type":"input_audio_buffer.append","audio":"`, read at the
- * bytes that set it apart from every other client event (`commit` and
- * `clear` differ at offsets 28 and 34, `input_audio.turn.*` at 21).
+ * Where the audio starts when `b` begins `{"type":"input_audio_buffer.append","audio":"`
+ * (JSON.stringify and most encoders) or `{"type": "input_audio_buffer.append", "audio": "`
+ * (Python's json.dumps), else -1. Read at the bytes that set an append apart
+ * from every other client event (`commit` and `clear` differ at the `a` of
+ * `.append` and at the type's closing quote, `input_audio.turn.*` at the `b`).
  */
-function isAppendThenAudio(b: Uint8Array): boolean {
-  return (
-    b.length > APPEND_AUDIO_AT + 1 &&
-    b[0] === 0x7b && // {
-    b[2] === 0x74 && // t of "type"
-    b[6] === 0x22 &&
+function appendAudioAt(b: Uint8Array): number {
+  if (b.length <= APPEND_AUDIO_AT + 4 || b[0] !== 0x7b || b[2] !== 0x74 || b[6] !== 0x22) return -1;
+  if (
     b[8] === 0x22 &&
     b[9] === 0x69 && // i of input_audio_buffer
     b[21] === 0x62 && // b of buffer
@@ -298,7 +299,25 @@ function isAppendThenAudio(b: Uint8Array): boolean {
     b[37] === 0x61 && // a of "audio"
     b[42] === 0x22 &&
     b[44] === 0x22
-  );
+  )
+    return APPEND_AUDIO_AT;
+  if (
+    b[7] === 0x3a &&
+    b[8] === 0x20 &&
+    b[9] === 0x22 &&
+    b[10] === 0x69 &&
+    b[22] === 0x62 &&
+    b[29] === 0x61 &&
+    b[35] === 0x22 &&
+    b[36] === 0x2c &&
+    b[37] === 0x20 &&
+    b[39] === 0x61 &&
+    b[44] === 0x22 &&
+    b[45] === 0x3a &&
+    b[47] === 0x22
+  )
+    return APPEND_AUDIO_AT + 3;
+  return -1;
 }
 
 /** Decoded bytes of the base64 string content `b[start, end)`, escapes read when there are any. */

@@ -18,6 +18,7 @@ const DECISIONS = [
   '0008-message-assembly.md',
   '0009-keyless-token-after-upgrade.md',
   '0010-worker-threads.md',
+  '0011-usage-scan.md',
 ];
 const SECTIONS = ['## Context', '## Decision', '## Measurement', '## Consequences'];
 
