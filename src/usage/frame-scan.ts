@@ -1,7 +1,7 @@
 // Reads the few fields the meter needs from a relayed text frame's bytes,
 // without JSON.parse and without allocating: a walk over the top-level
 // object's fields that records where the `type`, `audio`, `delta`,
-// `response` and `session` values lie.
+// `response` and `session` values lie (docs/decisions/0012-usage-scan.md).
 // Strings are skipped with a native byte search for their closing quote, so
 // a 100 ms audio chunk costs one memchr, not a loop over its base64.
 //
@@ -77,9 +77,24 @@ function skipSpace(b: Uint8Array, p: number, end: number): number {
   return p;
 }
 
+/** Strings up to this long are walked in JavaScript: keys, event types and ids cost less so than a native call. */
+const SHORT_STRING = 64;
+
 /** `p` is at an opening quote: the index of its closing quote, or -1. */
 export function closingQuote(b: Uint8Array, p: number, end: number): number {
-  let q = indexOfByte.call(b, QUOTE, p + 1);
+  const stop = p + 1 + SHORT_STRING < end ? p + 1 + SHORT_STRING : end;
+  let i = p + 1;
+  for (; i < stop; i++) {
+    const c = b[i];
+    if (c === QUOTE) return i;
+    if (c === BACKSLASH) i++;
+  }
+  return i >= end ? -1 : searchQuote(b, i, end);
+}
+
+/** The first unescaped quote at or after `from`, found with memchr: for long strings (audio). */
+export function searchQuote(b: Uint8Array, from: number, end: number): number {
+  let q = indexOfByte.call(b, QUOTE, from);
   while (q !== -1 && q < end) {
     // A quote after an odd run of backslashes is escaped.
     let k = q - 1;
@@ -162,34 +177,42 @@ export function scanObject(b: Uint8Array, start: number, end: number, f: FrameFi
     p = skipSpace(b, keyEnd + 1, end);
     if (b[p] !== COLON) return false;
     const v = skipSpace(b, p + 1, end);
-    const after = skipValue(b, v, end);
-    if (after === -1) return false;
-    if (hasBackslash(b, k, keyEnd)) f.escaped = true;
-    else if (keyLength === 4 && isType(b, k)) {
-      if (b[v] === QUOTE) {
-        f.typeStart = v + 1;
-        f.typeEnd = after - 1;
-        if (hasBackslash(b, f.typeStart, f.typeEnd)) f.escaped = true;
-      }
-    } else if (keyLength === 5) {
-      if (b[v] === QUOTE && isAudio(b, k)) {
+    const isString = b[v] === QUOTE;
+    if (keyLength === 5 && isString && (isAudio(b, k) || isDelta(b, k))) {
+      // Audio: the one long string, searched natively from its start.
+      const q = searchQuote(b, v + 1, end);
+      if (q === -1) return false;
+      if (b[k] === 0x61) {
         f.audioStart = v + 1;
-        f.audioEnd = after - 1;
-      } else if (b[v] === QUOTE && isDelta(b, k)) {
+        f.audioEnd = q;
+      } else {
         f.deltaStart = v + 1;
-        f.deltaEnd = after - 1;
-      } else if (isUsage(b, k)) {
+        f.deltaEnd = q;
+      }
+      p = q + 1;
+    } else {
+      const after = skipValue(b, v, end);
+      if (after === -1) return false;
+      if (hasBackslash(b, k, keyEnd)) f.escaped = true;
+      else if (keyLength === 4 && isType(b, k)) {
+        if (isString) {
+          f.typeStart = v + 1;
+          f.typeEnd = after - 1;
+          if (hasBackslash(b, f.typeStart, f.typeEnd)) f.escaped = true;
+        }
+      } else if (keyLength === 5 && isUsage(b, k)) {
         f.usageStart = v;
         f.usageEnd = after;
+      } else if (keyLength === 8 && isKey(b, k, RESPONSE)) {
+        f.responseStart = v;
+        f.responseEnd = after;
+      } else if (keyLength === 7 && isKey(b, k, SESSION)) {
+        f.sessionStart = v;
+        f.sessionEnd = after;
       }
-    } else if (keyLength === 8 && isKey(b, k, RESPONSE)) {
-      f.responseStart = v;
-      f.responseEnd = after;
-    } else if (keyLength === 7 && isKey(b, k, SESSION)) {
-      f.sessionStart = v;
-      f.sessionEnd = after;
+      p = after;
     }
-    p = skipSpace(b, after, end);
+    p = skipSpace(b, p, end);
     if (b[p] === CLOSE_BRACE) return true;
     if (b[p] !== COMMA) return false;
     p = skipSpace(b, p + 1, end);
@@ -201,6 +224,16 @@ const SESSION = Buffer.from('session');
 
 function isKey(b: Uint8Array, k: number, name: Uint8Array): boolean {
   for (let i = 0; i < name.length; i++) if (b[k + i] !== name[i]) return false;
+  return true;
+}
+
+/** Where the `type` value starts in a frame that begins `{"type":"`, as clients and the service write them. */
+export const TYPE_AT = 9;
+
+/** The bytes at `at` are `name` (what follows them is not looked at). */
+export function bytesAt(b: Uint8Array, at: number, name: Uint8Array): boolean {
+  if (at + name.length > b.length) return false;
+  for (let i = 0; i < name.length; i++) if (b[at + i] !== name[i]) return false;
   return true;
 }
 

@@ -1,19 +1,29 @@
 // Usage per session, counted on the relay's two hot paths (relay/relay.ts):
-// every text frame relayed is walked once by frame-scan.ts (no JSON.parse, no
-// allocation); what it finds is added to the session's SessionUsage and told
-// to the one UsageSink. What is counted, and how exact it is:
-// docs/cost-control.md.
+// every text frame relayed is read once, in place (no JSON.parse per frame, no
+// allocation): the shapes that carry nearly all audio by a few byte reads and
+// a memchr, anything else by frame-scan.ts's walk. What it finds is added to
+// the session's SessionUsage and told to the one UsageSink. What is counted, and how exact it is:
+// docs/cost-control.md; why bytes are read in place: docs/decisions/0012-usage-scan.md.
 //
 // Audio: `input_audio_buffer.append` and `input_audio.turn.append` from the
 // browser (their `audio`), `response.audio.delta` and the GA
 // `response.output_audio.delta` from the service (their `delta`): base64
 // length -> bytes -> milliseconds at the session's rate for that direction.
 // The rates start at PCM16 24 kHz and follow the browser's session.update and
-// the service's session.created / session.updated (the service's word wins:
-// it says what it applied). Tokens: each response.done's `response.usage`.
+// the service's session.created / session.updated (the later one wins; the
+// service's says what it applied). Tokens: each response.done's `response.usage`.
 // Binary frames are not Voice Live events and count nothing.
 import { ratesOf, DEFAULT_BYTES_PER_SECOND, type AudioRates } from './audio-format';
-import { base64Bytes, bytesEqual, escapedBase64Bytes, FrameFields, scanObject } from './frame-scan';
+import {
+  base64Bytes,
+  bytesAt,
+  bytesEqual,
+  escapedBase64Bytes,
+  FrameFields,
+  scanObject,
+  searchQuote,
+  TYPE_AT,
+} from './frame-scan';
 import { AudioDirection, type ResponseTokens, type SessionUsage, type UsageSink } from './usage-sink';
 
 /** What the meter keeps on a session (relay/session.ts sets every field in its constructor). */
@@ -53,8 +63,19 @@ const RESPONSE_DONE = enc('response.done');
 const SESSION_CREATED = enc('session.created');
 const SESSION_UPDATED = enc('session.updated');
 
+// The shapes nearly every frame has, compared in place (after `{"type":"`):
+// a browser's append with its audio last, and the service's audio delta.
+/** Where the audio starts in `{"type":"input_audio_buffer.append","audio":"` (3 more with Python's spaces). */
+const APPEND_AUDIO_AT = 45;
+const AUDIO_DELTA_TYPE = enc('response.audio.delta"');
+const OUTPUT_AUDIO_DELTA_TYPE = enc('response.output_audio.delta"');
+const DELTA_KEY = enc('"delta":"');
+/** The letter after `response.` in a type that begins there. */
+const RESPONSE_KIND_AT = TYPE_AT + 9;
+
 const R = 0x72; // 'r'
 const S = 0x73; // 's'
+const CLOSE_BRACE = 0x7d;
 const I = 0x69; // 'i'
 
 export class Meter<T extends Metered> {
@@ -76,6 +97,20 @@ export class Meter<T extends Metered> {
 
   /** A text frame from the browser, sent (or just sent from the pending queue) to the service. */
   clientFrame(s: T, b: Uint8Array): void {
+    // The common case without a walk: `{"type":"input_audio_buffer.append","audio":"<base64>"}`.
+    // Byte reads in JavaScript cost tens of instructions each (typed-array
+    // checks), so the shape is recognised by the bytes that tell it from every
+    // other event, not compared whole; the first quote after the audio being
+    // the frame's last but one byte proves those are its only two fields
+    // (a native memchr: base64 has no quotes). Anything else takes the walk.
+    const at = appendAudioAt(b);
+    if (at !== -1) {
+      const end = b.length - 2;
+      if (b[end + 1] === CLOSE_BRACE && searchQuote(b, at, b.length) === end) {
+        this.addAudio(s, audioBytes(b, at, end), AudioDirection.In);
+        return;
+      }
+    }
     const f = this.fields;
     if (!scanObject(b, 0, b.length, f)) return;
     if (f.escaped) return this.clientParsed(s, b);
@@ -93,6 +128,26 @@ export class Meter<T extends Metered> {
 
   /** A text frame from the service, passed to the browser. */
   upstreamFrame(s: T, b: Buffer): void {
+    // The service writes `type` first, so most of its frames are decided by a
+    // few bytes (`response.` + one letter) without a walk.
+    if (b.length > RESPONSE_KIND_AT && b[0] === 0x7b && b[2] === 0x74 && b[6] === 0x22 && b[8] === 0x22) {
+      const first = b[TYPE_AT];
+      if (first === R) {
+        const kind = b[RESPONSE_KIND_AT];
+        if (
+          kind === 0x61 /* a */
+            ? bytesAt(b, TYPE_AT, AUDIO_DELTA_TYPE)
+            : kind === 0x6f /* o */ && bytesAt(b, TYPE_AT, OUTPUT_AUDIO_DELTA_TYPE)
+        ) {
+          this.serviceAudio(s, b);
+          return;
+        }
+        // response.done and response.created go on to the walk; every other response.* is done here.
+        if (kind !== 0x64 /* d */ && kind !== 0x63 /* c */) return;
+      } else if (first !== S) {
+        return;
+      }
+    }
     const f = this.fields;
     if (!scanObject(b, 0, b.length, f)) return;
     const t = f.typeStart;
@@ -112,6 +167,19 @@ export class Meter<T extends Metered> {
       if (f.sessionStart !== -1 && (bytesEqual(b, t, e, SESSION_UPDATED) || bytesEqual(b, t, e, SESSION_CREATED)))
         this.sessionObject(s, b, f.sessionStart, f.sessionEnd);
     }
+  }
+
+  /**
+   * An audio delta: `"delta":"` cannot occur inside a JSON string (its quotes
+   * would be escaped) and the service's delta events hold no nested object,
+   * so the first one is the field; its end is found natively.
+   */
+  private serviceAudio(s: T, b: Buffer): void {
+    const k = b.indexOf(DELTA_KEY, TYPE_AT);
+    if (k === -1) return;
+    const start = k + DELTA_KEY.length;
+    const end = searchQuote(b, start, b.length);
+    if (end !== -1) this.addAudio(s, audioBytes(b, start, end), AudioDirection.Out);
   }
 
   /** Both legs closed: the session's usage is final. */
@@ -210,6 +278,46 @@ export class Meter<T extends Metered> {
       this.addAudio(s, base64Length(m.audio), AudioDirection.In);
     else if (m.type === 'session.update') this.applyRates(s, m.session);
   }
+}
+
+/**
+ * Where the audio starts when `b` begins `{"type":"input_audio_buffer.append","audio":"`
+ * (JSON.stringify and most encoders) or `{"type": "input_audio_buffer.append", "audio": "`
+ * (Python's json.dumps), else -1. Read at the bytes that set an append apart
+ * from every other client event (`commit` and `clear` differ at the `a` of
+ * `.append` and at the type's closing quote, `input_audio.turn.*` at the `b`).
+ */
+function appendAudioAt(b: Uint8Array): number {
+  if (b.length <= APPEND_AUDIO_AT + 4 || b[0] !== 0x7b || b[2] !== 0x74 || b[6] !== 0x22) return -1;
+  if (
+    b[8] === 0x22 &&
+    b[9] === 0x69 && // i of input_audio_buffer
+    b[21] === 0x62 && // b of buffer
+    b[28] === 0x61 && // a of .append
+    b[34] === 0x22 && // the type's closing quote
+    b[35] === 0x2c && // ,
+    b[37] === 0x61 && // a of "audio"
+    b[42] === 0x22 &&
+    b[44] === 0x22
+  )
+    return APPEND_AUDIO_AT;
+  if (
+    b[7] === 0x3a &&
+    b[8] === 0x20 &&
+    b[9] === 0x22 &&
+    b[10] === 0x69 &&
+    b[22] === 0x62 &&
+    b[29] === 0x61 &&
+    b[35] === 0x22 &&
+    b[36] === 0x2c &&
+    b[37] === 0x20 &&
+    b[39] === 0x61 &&
+    b[44] === 0x22 &&
+    b[45] === 0x3a &&
+    b[47] === 0x22
+  )
+    return APPEND_AUDIO_AT + 3;
+  return -1;
 }
 
 /** Decoded bytes of the base64 string content `b[start, end)`, escapes read when there are any. */

@@ -19,6 +19,7 @@ const DECISIONS = [
   '0009-keyless-token-after-upgrade.md',
   '0010-worker-threads.md',
   '0011-tls-certificate-swap.md',
+  '0012-usage-scan.md',
 ];
 const SECTIONS = ['## Context', '## Decision', '## Measurement', '## Consequences'];
 

@@ -2,6 +2,9 @@ import t from 'tap';
 import { Metrics } from '../../src/observability/metrics';
 import { TelemetryPump } from '../../src/observability/telemetry-pump';
 import type { Telemetry } from '../../src/observability/telemetry';
+import { usageRows } from '../../src/observability/usage-metric-table';
+import { UsageTotals } from '../../src/usage/usage-totals';
+import { AudioDirection } from '../../src/usage/usage-sink';
 
 function recorder(): Telemetry & { sent: Array<[string, number]> } {
   const sent: Array<[string, number]> = [];
@@ -55,4 +58,26 @@ t.test('sends what each counter grew by, and the gauge only where asked', async 
     other.sent.some(([n]) => n === 'activeConnections'),
     'a thread without the gauge never sends it',
   );
+});
+
+t.test('usage totals go as what they grew by, summed over every mode and model, in their units', async (t) => {
+  const m = new Metrics();
+  const tel = recorder();
+  const pump = new TelemetryPump(tel, m, null);
+  const rows = usageRows({ defaultModel: 'gpt-a', allowedModels: ['gpt-b'] });
+  const totals = new UsageTotals(m.usage, rows);
+  const a = { target: { mode: 'standard', label: 'gpt-a' }, usageCell: -1 };
+  const agent = { target: { mode: 'agent', label: 'some-agent' }, usageCell: -1 };
+  totals.audioAdded(a, 1500, AudioDirection.In);
+  totals.audioAdded(agent, 500, AudioDirection.In);
+  totals.audioAdded(a, 250, AudioDirection.Out);
+  pump.send();
+  t.same(tel.sent, [
+    ['usageAudioInSeconds', 2],
+    ['usageAudioOutSeconds', 0.25],
+  ]);
+  tel.sent.length = 0;
+  totals.audioAdded(agent, 1000, AudioDirection.In);
+  pump.send();
+  t.same(tel.sent, [['usageAudioInSeconds', 1]]);
 });

@@ -83,6 +83,8 @@ t.test('how a client writes its JSON does not change the count', async (t) => {
   const shapes = [
     `{"type":"input_audio_buffer.append","audio":"${audio}"}`,
     `{ "type" : "input_audio_buffer.append" ,\n "audio" : "${audio}" }`,
+    `{"type": "input_audio_buffer.append", "audio": "${audio}"}`,
+    `{"type":"input_audio_buffer.append","audio":"${audio}","event_id":"e1"}`,
     `{"event_id":"e1","audio":"${audio}","type":"input_audio_buffer.append"}`,
     `{"meta":{"type":"x","audio":"AAAA"},"type":"input_audio_buffer.append","audio":"${audio}"}`,
     `{"type":"input_audio_buffer.append","audio":"AAAA","audio":"${audio}"}`,
