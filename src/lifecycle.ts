@@ -3,7 +3,7 @@
 // period, closes the rest with 1001, and only then closes the port: the
 // uWS app must outlive its last socket. abort() is the dying thread's path.
 import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
-import { uws } from './uws';
+import { LISTEN_SHARED, listenExclusive, listenOn, uws } from './uws';
 import { Errors } from './errors';
 import { probePort } from './port-probe';
 import type { ProxyContext } from './proxy-context';
@@ -11,20 +11,6 @@ import type { InspectableProxy } from './server';
 
 /** How long closed sessions' upstream legs get to finish their close handshakes. */
 const UPSTREAM_CLOSE_WAIT_MS = 2000;
-
-// uWS's listen options. index.d.ts declares them as an enum the addon does not
-// export (ListenOptions is undefined at run time) and omits the overload with
-// both a host and options, which the addon accepts.
-const LISTEN_SHARED = 0;
-function listenExclusive(): number {
-  return (uws() as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
-}
-type ListenWithHost = (
-  host: string,
-  port: number,
-  options: number,
-  cb: (listenSocket: us_listen_socket | false) => void,
-) => TemplatedApp;
 
 /**
  * The app that listens and how to close every socket: one App for a plain
@@ -65,7 +51,7 @@ export async function listen(px: ProxyContext, served: Served): Promise<Inspecta
   if (px.auth !== null || px.fleet !== null) await px.corkAnchor.start();
   return new Promise((resolve, reject) => {
     const options = px.sharesPort || served.rejoins ? LISTEN_SHARED : listenExclusive();
-    (app.listen as unknown as ListenWithHost)(cfg.host, port, options, (listenSocket) => {
+    listenOn(app, cfg.host, port, options, (listenSocket) => {
       if (listenSocket === false) {
         px.corkAnchor.stop();
         served.close();

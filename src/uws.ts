@@ -46,3 +46,32 @@ export function loadUws(maxHeadersSize?: number): Uws {
 export function uws(): Uws {
   return addon ?? loadUws();
 }
+
+// uWS's listen options. index.d.ts declares them as an enum the addon does not
+// export (ListenOptions is undefined at run time) and omits the overload with
+// both a host and options, which the addon accepts.
+/** LIBUS_LISTEN_DEFAULT: SO_REUSEPORT on a non-zero port, so another app or thread can join it. */
+export const LISTEN_SHARED = 0;
+
+/** LIBUS_LISTEN_EXCLUSIVE_PORT: the port is this app's alone. */
+export function listenExclusive(): number {
+  return (uws() as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
+}
+
+type ListenWithHost = (
+  host: string,
+  port: number,
+  options: number,
+  cb: (listenSocket: UWS.us_listen_socket | false) => void,
+) => UWS.TemplatedApp;
+
+/** app.listen(host, port, options, cb): the overload index.d.ts leaves out. */
+export function listenOn(
+  app: UWS.TemplatedApp,
+  host: string,
+  port: number,
+  options: number,
+  cb: (listenSocket: UWS.us_listen_socket | false) => void,
+): void {
+  (app.listen as unknown as ListenWithHost)(host, port, options, cb);
+}

@@ -37,7 +37,8 @@ function names(heading: string, rows: readonly VarSpec[], width = 78): string {
 }
 
 const ticketRows = SCHEMA.filter((s) => ['TICKET_SECRET', 'TICKET_AUDIENCE', 'TICKET_MAX_TTL_S'].includes(s.name));
-const usageRows = SCHEMA.filter((s) =>
+/** What `usage` reads: its help lists them and its reader is limited to them. */
+export const USAGE_ROWS = SCHEMA.filter((s) =>
   [
     'REDIS_URL',
     'FLEET_KEY_PREFIX',
@@ -122,7 +123,7 @@ export function commandHelp(command: CommandName): string {
         "Prints one caller's use over the last 24 hours across the fleet, as one JSON\n" +
         'line: the verified subject (CLIENT_AUTH), or the address (IPv6: its /64).\n' +
         'It reads these environment variables (and ./.env):\n\n' +
-        names('Fleet and quotas', usageRows)
+        names('Fleet and quotas', USAGE_ROWS)
       );
     case 'loadtest':
       return (

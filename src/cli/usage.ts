@@ -6,25 +6,14 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, readEnv } from '../config';
 import { redisUrl } from '../config/parsers';
-import { SCHEMA } from '../config/schema';
 import { EnvReader } from '../config/spec';
 import { rateKey } from '../admission/ip';
 import { createFleetRedis } from '../fleet/redis-client';
 import { callerKey } from '../usage/quotas';
 import { WINDOW_HOURS } from '../usage/day-window';
-import { commandHelp } from './help';
+import { commandHelp, USAGE_ROWS } from './help';
 
 const USAGE = commandHelp('usage');
-const USAGE_ROWS = SCHEMA.filter((s) =>
-  [
-    'REDIS_URL',
-    'FLEET_KEY_PREFIX',
-    'FLEET_REDIS_TIMEOUT_MS',
-    'QUOTA_AUDIO_MINUTES_PER_DAY',
-    'QUOTA_TOKENS_PER_DAY',
-  ].includes(s.name),
-);
-
 export async function runUsage(
   argv: readonly string[],
   env = readEnv(),

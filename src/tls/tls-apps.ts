@@ -11,7 +11,7 @@
 // socket into an SSLApp. Why this way, and what was measured:
 // docs/decisions/0011-tls-certificate-swap.md.
 import type { AppOptions, TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
-import { uws } from '../uws';
+import { LISTEN_SHARED, listenOn, uws } from '../uws';
 import { readCertificatePair, stillHolds, TlsFileError, type CertificatePair, type TlsFiles } from './certificate-pair';
 
 export interface LoadedPair {
@@ -37,16 +37,6 @@ export const TLS12_CIPHERS = [
   'ECDHE-ECDSA-CHACHA20-POLY1305',
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
-/** uWS's LIBUS_LISTEN_DEFAULT: SO_REUSEPORT on a non-zero port. */
-const LISTEN_SHARED = 0;
-
-type ListenWithHost = (
-  host: string,
-  port: number,
-  options: number,
-  cb: (listenSocket: us_listen_socket | false) => void,
-) => TemplatedApp;
-
 /**
  * Reads and checks the pair, and loads it into a new SSLApp carrying `register`'s
  * routes. Throws TlsFileError naming the variable.
@@ -129,7 +119,7 @@ export class TlsApps {
     const before = this.listenSocket;
     if (before === null) throw new Error('the port is not open yet');
     let joined: us_listen_socket | false = false;
-    (next.app.listen as unknown as ListenWithHost)(this.host, this.port, LISTEN_SHARED, (ls) => {
+    listenOn(next.app, this.host, this.port, LISTEN_SHARED, (ls) => {
       joined = ls;
     });
     if (joined === false) {
