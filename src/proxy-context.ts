@@ -136,6 +136,11 @@ export class ProxyContext {
     this.onIdle = null;
     this.corkAnchor = new CorkAnchor(this.log);
   }
+
+  /** With worker threads, puts this thread's row on the board now rather than at the next tick. */
+  publishMetrics(): void {
+    this.board?.publish(this.workerIndex, this.metrics.snapshot());
+  }
 }
 
 /** The session's summary line and event; wakes a waiting shutdown when it was the last. */

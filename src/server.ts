@@ -69,7 +69,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<InspectablePro
   anchorApp.any('/*', stray);
   let tls: TlsServing;
   try {
-    tls = serveTls(cfg, routes(px), px.metrics, px.log);
+    tls = serveTls(cfg, routes(px), px.metrics, px.log, () => px.publishMetrics());
   } catch (err) {
     anchorApp.close();
     return Promise.reject(err instanceof Error ? err : new Error(String(err)));

@@ -46,7 +46,7 @@ export function metricsRoute(px: ProxyContext, res: HttpResponse, req: HttpReque
   if (px.board === null) {
     body = px.metrics.render(extra);
   } else {
-    px.board.publish(px.workerIndex, px.metrics.snapshot());
+    px.publishMetrics();
     body = Metrics.renderSnapshots(px.board.collect(), extra);
   }
   res.cork(() => {

@@ -25,6 +25,8 @@ export interface ReloadTarget {
   readonly pair: CertificatePair;
   /** Checks and loads the files, and serves them; throws (TlsFileError names the variable). Returns the pair now served. */
   load(): CertificatePair;
+  /** A reload was counted: the counters and the expiry gauge are made visible before it is logged. */
+  counted(): void;
 }
 
 export interface ReloadCounters {
@@ -105,6 +107,7 @@ export class CertificateReloader {
     this.doubted = '';
     if (pair === before) return;
     this.counters.tlsReloadsOk++;
+    this.target.counted();
     this.log.info(
       {
         subject: pair.subject,
@@ -128,6 +131,7 @@ export class CertificateReloader {
     this.doubted = '';
     this.reported = state;
     this.counters.tlsReloadsFailed++;
+    this.target.counted();
     this.log.error(
       {
         variable: err instanceof TlsFileError ? err.variable : undefined,

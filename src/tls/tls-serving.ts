@@ -23,8 +23,18 @@ export interface TlsServing {
   close(): void;
 }
 
-/** Loads the pair (throws TlsFileError) and starts watching its files. */
-export function serveTls(cfg: Config, register: RegisterRoutes, metrics: Metrics, log: Logger): TlsServing {
+/**
+ * Loads the pair (throws TlsFileError) and starts watching its files.
+ * `publish` makes this thread's metrics visible to the others at once (with
+ * workers, a scrape right after a reload's log line must already see it).
+ */
+export function serveTls(
+  cfg: Config,
+  register: RegisterRoutes,
+  metrics: Metrics,
+  log: Logger,
+  publish: () => void,
+): TlsServing {
   const files: TlsFiles = {
     certFile: cfg.tlsCertFile,
     keyFile: cfg.tlsKeyFile,
@@ -49,6 +59,7 @@ export function serveTls(cfg: Config, register: RegisterRoutes, metrics: Metrics
         warnIfExpiring(apps.pair, log);
         return apps.pair;
       },
+      counted: publish,
     },
     metrics,
     log,
