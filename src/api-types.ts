@@ -1,6 +1,7 @@
 // The types a backend sees (api.ts), kept apart from the modules that
 // implement them: their declarations name no `ws` or uWS type, so a
 // TypeScript consumer needs neither @types/ws nor skipLibCheck.
+import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { SharedAdmission } from './admission/gate';
 import type { Metrics } from './observability/metrics';
@@ -17,6 +18,8 @@ export interface ProxyDeps {
   board?: MetricsBoard;
   /** The process-wide buffer budget's shared cell (WORKERS > 1); absent: this thread's own. */
   budget?: SharedArrayBuffer;
+  /** The main thread's day totals, so quotas hold for the whole process (WORKERS > 1, usage/process-days.ts). */
+  days?: MessagePort;
 }
 
 export interface ProxyServer {
@@ -39,7 +42,7 @@ export interface Runtime {
   stop(graceMs: number): Promise<void>;
 }
 
-export interface RuntimeOptions extends Pick<ProxyDeps, 'board' | 'shared' | 'budget'> {
+export interface RuntimeOptions extends Pick<ProxyDeps, 'board' | 'shared' | 'budget' | 'days'> {
   /** Whether this thread reports the process-wide connection gauge to telemetry (one thread does). */
   readonly reportsActive: boolean;
 }

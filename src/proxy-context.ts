@@ -95,7 +95,7 @@ export class ProxyContext {
             cfg.maxSessionsPerSubject,
           );
     // Before the relay: its meter tells the quotas (after the /metrics totals).
-    this.quotas = startQuotas(cfg, this.fleet, this.log, this.metrics);
+    this.quotas = startQuotas(cfg, this.fleet, deps.days ?? null, this.log, this.metrics);
     this.usageRows = rowsFor(cfg);
     this.usageSink = createUsageSink<Session>(cfg, { cells: this.metrics.usage, then: this.quotas });
     this.relay = new Relay(

@@ -31,6 +31,7 @@ export async function startRuntime(cfg: Config, logger: Logger, opts: RuntimeOpt
     board: opts.board,
     shared: opts.shared,
     budget: opts.budget,
+    days: opts.days,
   });
   const pump = new TelemetryPump(telemetry, metrics, opts.reportsActive ? () => server.gate.counter.active : null);
   if (telemetry !== NOOP_TELEMETRY) pump.start();

@@ -4,12 +4,13 @@
 // sessions out of the shared connection counter), and drains them all on
 // SIGTERM/SIGINT. Why threads: docs/decisions/0010-worker-threads.md.
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { startSummary, type Config } from '../config';
 import { ConnectionCounter } from '../admission/connection-counter';
 import { MetricsBoard } from '../observability/metrics-board';
 import { BufferBudget } from '../relay/buffer-budget';
+import { ProcessDays } from '../usage/process-days';
 import { probePort } from '../port-probe';
 import { reportStartFailure } from '../start-failure';
 import { warnUnboundedSocketBuffers } from '../kernel-socket-buffers';
@@ -34,6 +35,8 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
     shared: state.counter,
   });
   const board = new MetricsBoard(state.board);
+  // Quotas without REDIS_URL hold for the process, whichever thread a caller's sessions land on.
+  const days = new ProcessDays();
   const workers: Array<Worker | null> = new Array<Worker | null>(cfg.workers).fill(null);
   const crashes: number[] = [];
   const resourceLimits = relayWorkerLimits();
@@ -53,8 +56,11 @@ export function runPrimary(cfg: Config, logger: Logger, sink: LogSink): void {
   function spawn(i: number): void {
     // A signal during start-up: no new worker would ever be told to stop.
     if (stopping) return;
-    const workerData: WorkerData = { state, index: i, cfg: { ...cfg, port } };
-    const w = new Worker(join(__dirname, 'worker.js'), { workerData, resourceLimits });
+    const line = new MessageChannel();
+    days.serve(line.port1);
+    const workerData: WorkerData = { state, index: i, cfg: { ...cfg, port }, days: line.port2 };
+    const w = new Worker(join(__dirname, 'worker.js'), { workerData, resourceLimits, transferList: [line.port2] });
+    w.once('exit', () => line.port1.close());
     workers[i] = w;
     w.on('message', (msg: FromWorker) => {
       if (msg.type === 'log') {

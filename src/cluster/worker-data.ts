@@ -1,4 +1,5 @@
 // What the primary hands each worker thread (workerData, a structured clone).
+import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config';
 import type { ClusterState } from './shared-state';
 
@@ -7,4 +8,6 @@ export interface WorkerData {
   readonly index: number;
   /** The primary's validated configuration, with the port every worker shares. */
   readonly cfg: Config;
+  /** This worker's line to the main thread's day totals (usage/process-days.ts), transferred. */
+  readonly days: MessagePort;
 }

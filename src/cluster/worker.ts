@@ -13,7 +13,7 @@ import type { FromWorker, ToWorker } from './shared-state';
 import type { WorkerData } from './worker-data';
 
 const PUBLISH_INTERVAL_MS = 1000;
-const { state, index, cfg: primaryCfg } = workerData as WorkerData;
+const { state, index, cfg: primaryCfg, days } = workerData as WorkerData;
 const toPrimary = parentPort!;
 
 function tell(msg: FromWorker): void {
@@ -33,6 +33,7 @@ async function run(): Promise<void> {
     board,
     reportsActive: index === 0,
     budget: state.budget,
+    days,
     shared: {
       counter: state.counter,
       rate: state.rate,

@@ -580,6 +580,6 @@ export const SCHEMA: readonly VarSpec[] = [
     100,
     60_000,
     QUOTAS,
-    "With `REDIS_URL`, how often live sessions' usage is added to the fleet's day totals (also sooner, after 1/50 of a quota); a killed replica loses at most this much",
+    "With `REDIS_URL` (or `WORKERS` > 1), how often live sessions' usage is added to the fleet's (or the process's) day totals (also sooner, after 1/50 of a quota); a killed replica loses at most this much",
   ),
 ];

@@ -29,13 +29,20 @@ export function admit(px: ProxyContext, a: Attempt): void {
   // usual, after the upgrade, without asking anyone.
   const verifier = auth !== null && !(auth.mode === 'token' && a.ud.requestError !== null) ? auth : null;
   const askFleet = px.fleet !== null && (auth === null || verifier !== null);
-  if (verifier === null && !askFleet) {
+  if (verifier === null && !askFleet && !quotaWaits(px, a)) {
     checkQuota(px, a);
     return;
   }
   a.reply.defer(px.corkAnchor, () => clientLeft(px, a));
   if (verifier !== null) void verifyCaller(verifier, a.credentials).then((o) => afterCaller(px, a, o));
-  else startFleet(px, a);
+  else if (askFleet) startFleet(px, a);
+  else checkQuota(px, a);
+}
+
+/** The quota check reads a store (Redis, or the main thread with worker threads): a wait. */
+function quotaWaits(px: ProxyContext, a: Attempt): boolean {
+  const q = px.quotas;
+  return q !== null && q.enforcing && q.shared && a.ud.requestError === null;
 }
 
 /** The one place a refusal is counted, logged, given back and answered. */
@@ -104,9 +111,10 @@ function afterFleet(px: ProxyContext, a: Attempt, d: FleetDecision): void {
 }
 
 /**
- * The last step. Per process it is decided now; with REDIS_URL (the reply is
- * deferred by then: the fleet step ran) after one read of the fleet's totals.
- * A request error is reported after the upgrade and uses nothing: not asked.
+ * The last step. In a single relay thread it is decided now; with a store
+ * (REDIS_URL, or the main thread with worker threads) after one read of its
+ * totals, the reply deferred by then (quotaWaits). A request error is
+ * reported after the upgrade and uses nothing: not asked.
  */
 function checkQuota(px: ProxyContext, a: Attempt): void {
   const q = px.quotas;

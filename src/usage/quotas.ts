@@ -4,22 +4,30 @@
 //
 // The meter tells this sink, on the relay's hot paths, what each session used;
 // here it is added to the caller's account (numbers only) and compared with
-// the quotas. Where the day's totals live:
-//   - without REDIS_URL, in this relay thread (day-window.ts buckets): exact;
-//   - with REDIS_URL, in Redis for the whole fleet (fleet/usage-scripts.ts).
-//     Each replica adds what its sessions used every QUOTA_FLUSH_MS, and sooner
-//     once a session's unflushed use reaches 1/50 of a quota; each add answers
-//     the fleet's new totals. So a replica sees the others' use at most one
-//     flush late, and a killed replica loses at most one flush of its use.
+// the quotas. Where the day's totals live (a DayStore, day-store.ts):
+//   - with REDIS_URL, in Redis for the whole fleet (fleet/usage-scripts.ts);
+//   - without it and with worker threads, in the main thread for the process
+//     (process-days.ts);
+//   - with neither, in this one relay thread (day-window.ts buckets): exact.
+//   With a store, each thread adds what its sessions used every QUOTA_FLUSH_MS,
+//   and sooner once a session's unflushed use reaches 1/50 of a quota; each add
+//   answers the new totals (a caller with live sessions is in every add, used
+//   or not). So a thread sees the others' use at most one flush late, every
+//   session of a caller over its quota ends within a flush wherever it runs,
+//   and a killed replica loses at most one flush of its use.
 // A session that crosses a quota finishes the response in progress (at most
 // QUOTA_GRACE_MS), then gets an `error` event `quota_exhausted` and a 1008
 // close; the next upgrade is refused 429 with Retry-After (upgrade/quota-step.ts).
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { Errors, errorEvent } from '../errors';
+import { FleetDayStore } from '../fleet/fleet-day-store';
 import type { FleetLimiter } from '../fleet/fleet-limiter';
 import type { Session } from '../relay/session';
+import type { MessagePort } from 'node:worker_threads';
+import type { DayStore } from './day-store';
 import { exhausted, hourOf, HourBuckets, secondsUntilUnder, type DayTotals, type QuotaLimits } from './day-window';
+import { ProcessDayClient } from './process-days';
 import type { SessionUsage, UsageSink } from './usage-sink';
 
 export interface QuotaOptions {
@@ -57,13 +65,13 @@ export function callerKey(subject: string, ipKey: string): string {
 
 /** One caller seen by this thread: its known day totals and what is not in them yet. */
 class Account {
-  /** The day's totals as last known: this thread's buckets, or the fleet's at the last add. */
+  /** The day's totals as last known: this thread's buckets, or the store's at the last add. */
   audioMs = 0;
   tokens = 0;
   /** Counted since the last flush. */
   pendingAudio = 0;
   pendingTokens = 0;
-  /** Sent to Redis, not answered yet. */
+  /** Sent to the store, not answered yet. */
   sentAudio = 0;
   sentTokens = 0;
   /** Its live sessions on this thread. */
@@ -93,11 +101,11 @@ export class Hold {
 
 export class Quotas implements UsageSink<Session> {
   readonly limits: QuotaLimits;
-  /** The day's totals are the fleet's (REDIS_URL). */
+  /** The day's totals are kept beyond this thread: the fleet's (REDIS_URL) or the process's (WORKERS > 1). */
   readonly shared: boolean;
   private readonly holds = new Map<Session, Hold>();
   private readonly accounts = new Map<string, Account>();
-  /** Without REDIS_URL: each caller's hourly buckets. */
+  /** Without a store: each caller's hourly buckets. */
   private readonly local = new Map<string, HourBuckets>();
   private readonly earlyAudio: number;
   private readonly earlyTokens: number;
@@ -111,7 +119,7 @@ export class Quotas implements UsageSink<Session> {
   private readonly sendBound: () => void;
   private readonly scratch: DayTotals = { audioMs: 0, tokens: 0 };
   /**
-   * With REDIS_URL: the fleet's totals the last upgrade check read, for the
+   * With a store: the totals the last upgrade check read, for the
    * session it admits to start from (one slot: a check and its open follow
    * each other; a mismatch only means the session learns them at its first flush).
    */
@@ -120,12 +128,12 @@ export class Quotas implements UsageSink<Session> {
 
   constructor(
     private readonly opts: QuotaOptions,
-    private readonly fleet: FleetLimiter | null,
+    private readonly store: DayStore | null,
     private readonly log: Logger,
     private readonly metrics: QuotaMetrics,
   ) {
     this.limits = opts.limits;
-    this.shared = fleet !== null;
+    this.shared = store !== null;
     this.earlyAudio = opts.limits.audioMs > 0 ? opts.limits.audioMs / EARLY_FLUSH_SHARE : Infinity;
     this.earlyTokens = opts.limits.tokens > 0 ? opts.limits.tokens / EARLY_FLUSH_SHARE : Infinity;
     this.flushBound = () => void this.flush();
@@ -188,13 +196,13 @@ export class Quotas implements UsageSink<Session> {
 
   // --- Upgrades and reads. ---
 
-  /** Without REDIS_URL: seconds until `key` may connect (0: now). */
+  /** Without a store: seconds until `key` may connect (0: now). */
   checkLocal(key: string, nowMs = Date.now()): number {
     return this.readLocal(key, nowMs).retryAfterS;
   }
 
   /**
-   * With REDIS_URL: seconds until `key` may connect (0: now), or -1 when Redis
+   * With a store: seconds until `key` may connect (0: now), or -1 when Redis
    * cannot answer and FLEET_ON_REDIS_DOWN=closed. Never rejects.
    */
   async checkShared(key: string): Promise<number> {
@@ -203,7 +211,7 @@ export class Quotas implements UsageSink<Session> {
     return u === null ? -1 : u.retryAfterS;
   }
 
-  /** The caller's day: the fleet's with REDIS_URL (null when Redis cannot answer), else this thread's. */
+  /** The caller's day: the store's (null when Redis cannot answer and FLEET_ON_REDIS_DOWN=closed), else this thread's. */
   async read(key: string): Promise<CallerUsage | null> {
     return this.shared ? this.readShared(key) : this.readLocal(key, Date.now());
   }
@@ -316,37 +324,31 @@ export class Quotas implements UsageSink<Session> {
   }
 
   private async readShared(key: string): Promise<CallerUsage | null> {
-    const fleet = this.fleet!;
+    const store = this.store!;
     const a = this.accounts.get(key);
     const extraAudio = a === undefined ? 0 : Math.floor(a.pendingAudio + a.sentAudio);
     const extraTokens = a === undefined ? 0 : Math.floor(a.pendingTokens + a.sentTokens);
-    if (fleet.up) {
+    if (store.up) {
       try {
-        const l = this.limits;
-        const [audioMs, tokens, retryAfterS] = await fleet.redis.vlpUsageRead(
-          fleet.opts.prefix,
-          key,
-          l.audioMs,
-          l.tokens,
-          extraAudio,
-          extraTokens,
-        );
-        fleet.noteAnswer();
+        const [audioMs, tokens, retryAfterS] = await store.read(key, this.limits, {
+          audioMs: extraAudio,
+          tokens: extraTokens,
+        });
         this.seedKey = key;
         this.seed.audioMs = audioMs;
         this.seed.tokens = tokens;
-        // A fresher view of the fleet than its last flush (what is in flight is not in it yet).
+        // A fresher view than its last flush (what is in flight is not in it yet).
         const known = this.accounts.get(key);
         if (known !== undefined && known.sentAudio + known.sentTokens === 0) {
           known.audioMs = audioMs;
           known.tokens = tokens;
         }
         return { audioMs: audioMs + extraAudio, tokens: tokens + extraTokens, retryAfterS };
-      } catch (err) {
-        fleet.noteFailure(err);
+      } catch {
+        // The store noted the failure (Redis down); decided below as FLEET_ON_REDIS_DOWN says.
       }
     }
-    if (fleet.opts.onRedisDown === 'closed') return null;
+    if (store.onDown === 'closed') return null;
     // Open: what this replica knows (the fleet's totals at its last add, and its own since).
     if (a === undefined) return { audioMs: extraAudio, tokens: extraTokens, retryAfterS: 0 };
     const day = usageOf(a, { audioMs: 0, tokens: 0 });
@@ -365,7 +367,7 @@ export class Quotas implements UsageSink<Session> {
       this.flushing = false;
     }
     // Use that reached the early share during the round trip goes now, not at the next tick.
-    if (this.shared && !this.flushQueued && this.fleet!.up) {
+    if (this.shared && !this.flushQueued && this.store!.up) {
       for (const a of this.accounts.values()) {
         if (a.pendingAudio >= this.earlyAudio || a.pendingTokens >= this.earlyTokens) {
           this.flushQueued = true;
@@ -397,21 +399,24 @@ export class Quotas implements UsageSink<Session> {
   }
 
   private async flushShared(): Promise<void> {
-    const fleet = this.fleet!;
+    const store = this.store!;
     const batch: Account[] = [];
     for (const a of this.accounts.values()) {
-      if (a.pendingAudio >= 1 || a.pendingTokens >= 1) batch.push(a);
+      // A caller with live sessions is asked even when they used nothing since: another
+      // thread or replica may have taken it over the quota, and its sessions end too.
+      if (a.pendingAudio >= 1 || a.pendingTokens >= 1 || (this.enforcing && !a.over && a.holds.length > 0))
+        batch.push(a);
       else this.settle(a);
     }
     // While Redis is down nothing is sent: the use waits here and goes with the first add after.
-    if (batch.length === 0 || !fleet.up) return;
+    if (batch.length === 0 || !store.up) return;
     const calls: Array<Promise<void>> = [];
-    for (let i = 0; i < batch.length; i += FLUSH_CHUNK) calls.push(this.add(fleet, batch.slice(i, i + FLUSH_CHUNK)));
+    for (let i = 0; i < batch.length; i += FLUSH_CHUNK) calls.push(this.add(store, batch.slice(i, i + FLUSH_CHUNK)));
     await Promise.all(calls);
   }
 
-  private async add(fleet: FleetLimiter, batch: Account[]): Promise<void> {
-    const args: Array<string | number> = [fleet.opts.prefix];
+  private async add(store: DayStore, batch: Account[]): Promise<void> {
+    const args: Array<string | number> = [];
     for (const a of batch) {
       // Whole units only (HINCRBY); a fraction stays for the next add.
       a.sentAudio = Math.floor(a.pendingAudio);
@@ -421,8 +426,7 @@ export class Quotas implements UsageSink<Session> {
       args.push(a.key, a.sentAudio, a.sentTokens);
     }
     try {
-      const totals = await fleet.redis.vlpUsageAdd(...args);
-      fleet.noteAnswer();
+      const totals = await store.add(args);
       for (let i = 0; i < batch.length; i++) {
         const a = batch[i];
         a.audioMs = totals[2 * i];
@@ -432,8 +436,8 @@ export class Quotas implements UsageSink<Session> {
         // Another replica's use may have taken this caller over.
         this.check(a);
       }
-    } catch (err) {
-      fleet.noteFailure(err);
+    } catch {
+      // The store noted the failure (Redis down): the use goes with the next add.
       for (const a of batch) {
         a.pendingAudio += a.sentAudio;
         a.pendingTokens += a.sentTokens;
@@ -470,14 +474,19 @@ function endHold(q: Quotas, h: Hold): void {
  * This thread's quotas and day totals: null when no quota is set and there is
  * no REDIS_URL (nothing would read them). With REDIS_URL the totals are kept
  * for every caller even without a quota, for the operator and GET /usage.
+ * `processPort`: with worker threads, this thread's line to the main thread's
+ * totals (process-days.ts), used when there is no REDIS_URL.
  */
 export function startQuotas(
   cfg: Pick<Config, 'quotaAudioMinutesPerDay' | 'quotaTokensPerDay' | 'quotaGraceMs' | 'quotaFlushMs'>,
   fleet: FleetLimiter | null,
+  processPort: MessagePort | null,
   log: Logger,
   metrics: QuotaMetrics,
 ): Quotas | null {
   const limits = { audioMs: cfg.quotaAudioMinutesPerDay * 60_000, tokens: cfg.quotaTokensPerDay };
   if (limits.audioMs === 0 && limits.tokens === 0 && fleet === null) return null;
-  return new Quotas({ limits, graceMs: cfg.quotaGraceMs, flushMs: cfg.quotaFlushMs }, fleet, log, metrics);
+  const store: DayStore | null =
+    fleet !== null ? new FleetDayStore(fleet) : processPort !== null ? new ProcessDayClient(processPort) : null;
+  return new Quotas({ limits, graceMs: cfg.quotaGraceMs, flushMs: cfg.quotaFlushMs }, store, log, metrics);
 }

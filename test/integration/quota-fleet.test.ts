@@ -11,17 +11,15 @@ import type { Test } from 'tap';
 import { Writable } from 'node:stream';
 import { mintTicket } from '../../src/auth/mint-ticket';
 import { runUsage } from '../../src/cli/usage';
-import { makeTone } from '../../src/simulator/audio';
 import { startSimulator } from '../../src/simulator/simulator';
 import { TEST_ORIGIN, TestClient } from '../helpers/client';
 import { httpGet } from '../helpers/http-get';
+import { speak } from '../helpers/speak';
 import { redisMissing, startRedis, type RedisServer } from '../helpers/redis-server';
 import { entryBuilt, spawnProxy, type Child } from '../helpers/spawn-proxy';
 
 const skip = redisMissing() || (entryBuilt() ? false : 'dist/index.js missing: run `npm run build` (npm test does)');
 const SECRET = 's'.repeat(48);
-/** 100 ms of PCM16 at 24 kHz per append, as a browser sends it. */
-const CHUNK = 4800;
 
 interface Replica {
   child: Child;
@@ -71,14 +69,6 @@ async function open(r: Replica): Promise<TestClient> {
   await c.opened;
   await c.waitFor('session.created');
   return c;
-}
-
-/** `seconds` of a tone loud enough for the simulator to echo it, then commit: one response echoes it all. */
-function speak(c: TestClient, seconds: number): void {
-  const pcm = makeTone(300, seconds, 0.3);
-  for (let i = 0; i < pcm.length; i += CHUNK)
-    c.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: pcm.subarray(i, i + CHUNK).toString('base64') }));
-  c.send(JSON.stringify({ type: 'input_audio_buffer.commit' }));
 }
 
 /** Every JSON event up to the close: the audio heard (ms) and the event types in order. */

@@ -4,19 +4,10 @@
 // answering each caller its own day and nobody else's.
 import t from 'tap';
 import { mintTicket } from '../../src/auth/mint-ticket';
-import { makeTone } from '../../src/simulator/audio';
 import { startHarness } from '../helpers/harness';
-import { TEST_ORIGIN, type TestClient } from '../helpers/client';
+import { TEST_ORIGIN } from '../helpers/client';
 import { httpGet } from '../helpers/http-get';
-
-const CHUNK = 4800;
-
-function speak(c: TestClient, seconds: number): void {
-  const pcm = makeTone(300, seconds, 0.3);
-  for (let i = 0; i < pcm.length; i += CHUNK)
-    c.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: pcm.subarray(i, i + CHUNK).toString('base64') }));
-  c.send(JSON.stringify({ type: 'input_audio_buffer.commit' }));
-}
+import { speak } from '../helpers/speak';
 
 t.test('per address: spent, closed 1008 after the response, refused 429, its own /usage only', async (t) => {
   const h = await startHarness(t, { QUOTA_AUDIO_MINUTES_PER_DAY: '1', LOG_LEVEL: 'info' });

@@ -6,6 +6,7 @@ import type { Test } from 'tap';
 import pino from 'pino';
 import Redis from 'ioredis';
 import { FleetLimiter, type FleetOptions } from '../../src/fleet/fleet-limiter';
+import { FleetDayStore } from '../../src/fleet/fleet-day-store';
 import { createFleetRedis } from '../../src/fleet/redis-client';
 import { Metrics } from '../../src/observability/metrics';
 import { Quotas } from '../../src/usage/quotas';
@@ -50,7 +51,7 @@ async function replica(
   );
   const quotas = new Quotas(
     { limits: { audioMs: o.audioMs ?? MINUTE, tokens: o.tokens ?? 0 }, graceMs: 2000, flushMs: o.flushMs ?? 200 },
-    fleet,
+    new FleetDayStore(fleet),
     log,
     metrics,
   );
