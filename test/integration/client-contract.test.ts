@@ -2,6 +2,7 @@
 // credential spellings (Node: headers; browser: query), the WebRTC control
 // channel end to end through the simulator, and what is never forwarded.
 import t from 'tap';
+import { SOCKET_PATHS } from '../../src/server';
 import { startHarness, TEST_KEY } from '../helpers/harness';
 
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl-_x';
@@ -45,19 +46,50 @@ function query(url: string): URLSearchParams {
   return new URL(url, 'ws://x').searchParams;
 }
 
-t.test('GET / lists the socket paths; a plain GET on each is 426', async (t) => {
+t.test('GET / lists every path served: each socket path (426 on a plain GET), no /usage without quotas', async (t) => {
   const h = await startHarness(t);
   const root = (await (await h.http('/')).json()) as { endpoints: Record<string, string> };
-  t.equal(root.endpoints.websocket, '/ws');
-  t.equal(root.endpoints.realtime, '/voice-live/realtime');
-  t.equal(root.endpoints.webrtc, '/voice-live/realtime/calls');
-  t.equal(root.endpoints.liveness, '/livez');
-  t.equal(root.endpoints.readiness, '/readyz');
-  for (const path of ['/ws', '/voice-live/realtime', '/voice-live/realtime/calls']) {
+  const e = root.endpoints;
+  // The names older releases listed keep their values.
+  t.equal(e.websocket, '/ws');
+  t.equal(e.realtime, '/voice-live/realtime');
+  t.equal(e.webrtc, '/voice-live/realtime/calls');
+  t.equal(e.openai, '/v1/realtime');
+  t.equal(e.azureOpenai, '/openai/v1/realtime');
+  t.equal(e.azureOpenaiBeta, '/openai/realtime');
+  t.equal(e.liveness, '/livez');
+  t.equal(e.readiness, '/readyz');
+  t.equal(e.usage, undefined, 'no quota and no Redis: no /usage route, so none listed');
+  const listed = Object.values(e);
+  t.equal(new Set(listed).size, listed.length, 'each path listed once');
+  // From the registered paths, so a socket path added later cannot go unlisted.
+  for (const path of SOCKET_PATHS) {
+    t.ok(listed.includes(path), `${path} is listed`);
     const res = await h.http(path);
     t.equal(res.status, 426, path);
     t.equal(((await res.json()) as { error: { code: string } }).error.code, 'upgrade_required');
   }
+  for (const [name, path] of Object.entries(e)) t.not((await h.http(path)).status, 404, `${name} (${path}) is served`);
+});
+
+t.test('GET / lists /usage where the route is registered (a daily quota)', async (t) => {
+  const h = await startHarness(t, { QUOTA_AUDIO_MINUTES_PER_DAY: '1' });
+  const root = (await (await h.http('/')).json()) as { endpoints: Record<string, string> };
+  t.equal(root.endpoints.usage, '/usage');
+  t.equal((await h.http('/usage')).status, 200, 'and it answers');
+  t.same(Object.keys(root.endpoints), [
+    'websocket',
+    'realtime',
+    'webrtc',
+    'openai',
+    'azureOpenai',
+    'azureOpenaiBeta',
+    'health',
+    'liveness',
+    'readiness',
+    'metrics',
+    'usage',
+  ]);
 });
 
 t.test('SDK Node build, key: placeholder api-key (query and header) dropped, server key sent', async (t) => {
