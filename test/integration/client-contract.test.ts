@@ -228,6 +228,44 @@ t.test("server agent defaults, and the successor's FOUNDRY_* names", async (t) =
   t.equal((await noToken.nextJson()).error.code, 'agent_token_required');
 });
 
+t.test(
+  "older proxies' token= that is not a JWT: dropped, counted, never upstream, logged or in /metrics",
+  async (t) => {
+    const h = await startHarness(t);
+    // A client secret and a placeholder: neither can be a user's MSAL token (always a JWT).
+    const values = ['sk-proj-Zm9vYmFyYmF6cXV4MDEyMzQ1Njc4OQ', PLACEHOLDER];
+    for (const value of values) {
+      const c = h.client(`model=gpt-realtime&token=${value}`);
+      t.equal((await c.nextJson()).type, 'session.created', "the session runs on the proxy's credential");
+      const up = h.sim.upgrades[h.sim.upgrades.length - 1];
+      t.equal(up.headers['api-key'], TEST_KEY, 'the server key, as a header');
+      t.equal(up.headers.authorization, undefined, 'no bearer made of it');
+      t.same([...query(up.url).keys()], ['api-version', 'model']);
+      t.notMatch(JSON.stringify(up), value, 'never upstream');
+    }
+    t.equal(h.proxy.metrics.clientCredentialsDroppedToken, 2);
+    t.equal(h.proxy.metrics.clientCredentialsDroppedBearer, 0, 'a kind of its own');
+    const metrics = await (await h.http('/metrics')).text();
+    t.match(metrics, /^voice_live_proxy_client_credentials_dropped_total\{kind="token"\} 2$/m);
+    const line = await h.logLine('client credential dropped');
+    t.same(line.dropped, ['token']);
+    // An agent session needs the user's own token: a dropped one is none.
+    const agent = h.client(`agentName=a1&projectName=p1&token=${values[0]}`);
+    t.equal((await agent.nextJson()).error.code, 'agent_token_required');
+    t.equal(h.sim.upgrades.length, 2, 'the agent request never reached the upstream');
+    // A JWT is still the user's token, forwarded as before and not counted.
+    const jwt = h.client(`model=gpt-realtime&token=${JWT}`);
+    t.equal((await jwt.nextJson()).type, 'session.created');
+    t.equal(h.sim.upgrades[h.sim.upgrades.length - 1].headers.authorization, `Bearer ${JWT}`);
+    t.equal(h.proxy.metrics.clientCredentialsDroppedToken, 3, 'the agent request was counted; the JWT was not');
+    const logs = h.logs.join('\n');
+    for (const value of values) {
+      t.notMatch(logs, value, 'never logged');
+      t.notMatch(metrics, value, 'never in /metrics');
+    }
+  },
+);
+
 t.test('a bare token pasted into the query is counted, never logged', async (t) => {
   const h = await startHarness(t);
   const c = h.client(`model=gpt-realtime&${JWT}`);
