@@ -26,6 +26,19 @@ export const UPSTREAM_CALLS_PATH = '/voice-live/realtime/calls';
 export const OPENAI_PATH = '/v1/realtime';
 export const AZURE_OPENAI_GA_PATH = '/openai/v1/realtime';
 export const AZURE_OPENAI_PATH = '/openai/realtime';
+/**
+ * Every path a browser or SDK may open its socket on (docs/contract.md §1), by the name
+ * `GET /` lists it under. The first three names are the ones the list has always had;
+ * server.ts registers exactly these paths, so the list cannot name a path that is not served.
+ */
+export const SOCKET_ENDPOINTS: Readonly<Record<string, string>> = Object.freeze({
+  websocket: '/ws',
+  realtime: UPSTREAM_PATH,
+  webrtc: UPSTREAM_CALLS_PATH,
+  openai: OPENAI_PATH,
+  azureOpenai: AZURE_OPENAI_GA_PATH,
+  azureOpenaiBeta: AZURE_OPENAI_PATH,
+});
 /** Paths whose clients speak the OpenAI Realtime GA protocol when they name no api-version. */
 export const GA_PROTOCOL_PATHS: readonly string[] = [OPENAI_PATH, AZURE_OPENAI_GA_PATH];
 

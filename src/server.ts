@@ -5,7 +5,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { loadUws } from './uws';
 import type { Config } from './config';
-import { AZURE_OPENAI_GA_PATH, AZURE_OPENAI_PATH, OPENAI_PATH, UPSTREAM_CALLS_PATH, UPSTREAM_PATH } from './constants';
+import { SOCKET_ENDPOINTS } from './constants';
 import { admitHttp } from './http/request-facts';
 import { notFound, registerHttpRoutes, upgradeRequired } from './http/routes';
 import { listen } from './lifecycle';
@@ -22,15 +22,8 @@ import { serveTls, type TlsServing } from './tls/tls-serving';
 export { UPSTREAM_MAX_PAYLOAD } from './proxy-context';
 export type { ProxyDeps, ProxyServer } from './api-types';
 
-/** Every path a browser or SDK may open its socket on. */
-export const SOCKET_PATHS: readonly string[] = [
-  '/ws',
-  UPSTREAM_PATH,
-  UPSTREAM_CALLS_PATH,
-  OPENAI_PATH,
-  AZURE_OPENAI_GA_PATH,
-  AZURE_OPENAI_PATH,
-];
+/** Every path a browser or SDK may open its socket on: the ones `GET /` lists. */
+export const SOCKET_PATHS: readonly string[] = Object.freeze(Object.values(SOCKET_ENDPOINTS));
 
 /** The public handle (api-types.ts) plus the relay and the gate, for the process entry and the tests. */
 export interface InspectableProxy extends ProxyServer {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { UPSTREAM_CALLS_PATH, UPSTREAM_PATH } from '../constants';
+import { SOCKET_ENDPOINTS } from '../constants';
 import { Errors } from '../errors';
 import type { ProxyContext } from '../proxy-context';
 import { metricsRoute } from './metrics-route';
@@ -17,26 +17,28 @@ const PKG = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'),
   name: string;
   version: string;
 };
-// The major version only: the exact one tells a scanner which advisories apply
-// and tells a client nothing it can use.
-const ROOT_BODY = JSON.stringify({
-  name: PKG.name,
-  version: PKG.version.split('.')[0],
-  endpoints: {
-    websocket: '/ws',
-    realtime: UPSTREAM_PATH,
-    webrtc: UPSTREAM_CALLS_PATH,
+/**
+ * The body of `GET /`: every path this instance serves. Made once when the routes
+ * are registered, because it differs per instance (`usage` only where that route
+ * is) and never per request. The major version only: the exact one tells a
+ * scanner which advisories apply and tells a client nothing it can use.
+ */
+function rootBody(usage: boolean): string {
+  const endpoints: Record<string, string> = {
+    ...SOCKET_ENDPOINTS,
     health: '/health',
     liveness: '/livez',
     readiness: '/readyz',
     metrics: '/metrics',
-  },
-});
+  };
+  if (usage) endpoints.usage = USAGE_PATH;
+  return JSON.stringify({ name: PKG.name, version: PKG.version.split('.')[0], endpoints });
+}
 const LIVE_BODY = '{"status":"ok"}';
 const READY_BODY = '{"status":"ready"}';
 const DRAINING_BODY = '{"status":"draining"}';
 
-/** /health, /livez, /readyz, /metrics, / and OPTIONS; registered before the socket paths and the 404. */
+/** /health, /livez, /readyz, /metrics, /, /usage (with quotas) and OPTIONS; registered before the socket paths and the 404. */
 export function registerHttpRoutes(px: ProxyContext, app: TemplatedApp): void {
   app.get('/health', (res, req) => health(px, res, req));
   // Kubernetes-style probes, exempt like /health. Liveness: the process still
@@ -45,9 +47,11 @@ export function registerHttpRoutes(px: ProxyContext, app: TemplatedApp): void {
   app.get('/livez', (res, req) => liveness(px, res, req));
   app.get('/readyz', (res, req) => readiness(px, res, req));
   app.get('/metrics', (res, req) => metricsRoute(px, res, req));
-  app.get('/', (res, req) => root(px, res, req));
   // The caller's own day, where it is kept (a quota, or REDIS_URL).
-  if (px.quotas !== null) app.get(USAGE_PATH, (res, req) => usageRoute(px, res, req));
+  const usage = px.quotas !== null;
+  if (usage) app.get(USAGE_PATH, (res, req) => usageRoute(px, res, req));
+  const rootJson = rootBody(usage);
+  app.get('/', (res, req) => root(px, res, req, rootJson));
   app.options('/*', (res, req) => preflight(px, res, req));
 }
 
@@ -87,9 +91,9 @@ function readiness(px: ProxyContext, res: HttpResponse, req: HttpRequest): void 
   sendJson(res, draining ? 503 : 200, draining ? DRAINING_BODY : READY_BODY, ctx);
 }
 
-function root(px: ProxyContext, res: HttpResponse, req: HttpRequest): void {
+function root(px: ProxyContext, res: HttpResponse, req: HttpRequest, body: string): void {
   const ctx = admitHttp(px, res, req);
-  if (ctx !== null) sendJson(res, 200, ROOT_BODY, ctx);
+  if (ctx !== null) sendJson(res, 200, body, ctx);
 }
 
 function preflight(px: ProxyContext, res: HttpResponse, req: HttpRequest): void {

@@ -149,6 +149,7 @@ export const COUNTERS: readonly CounterDef[] = Object.freeze([
     [
       ['api_key', 'clientCredentialsDroppedApiKey'],
       ['bearer', 'clientCredentialsDroppedBearer'],
+      ['token', 'clientCredentialsDroppedToken'],
       ['subprotocol', 'clientCredentialsDroppedSubprotocol'],
     ],
   ),

@@ -81,6 +81,7 @@ export class Metrics {
   // Client secrets dropped at the upgrade (never forwarded), by where they came from.
   clientCredentialsDroppedApiKey = 0;
   clientCredentialsDroppedBearer = 0;
+  clientCredentialsDroppedToken = 0;
   clientCredentialsDroppedSubprotocol = 0;
   upgradesUnauthorized = 0;
   upgradesSubjectCapacity = 0;

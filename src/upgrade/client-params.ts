@@ -11,8 +11,9 @@
 //
 // The `openai` clients add two more spellings: Azure OpenAI's `deployment`
 // for `model`, and its api-versions (mapped, see config/api-versions.ts).
-// No client secret is ever taken for the user's token: a bearer value that is
-// not a JWT (an OpenAI `sk-...` key, a placeholder) is dropped like an api-key.
+// No client secret is ever taken for the user's token: a bearer value or a
+// `token=` that is not a JWT (an OpenAI `sk-...` key, a placeholder) is dropped
+// like an api-key.
 import { ALLOWED_API_VERSION_RE, upstreamApiVersion, type RouteProtocol } from '../config/api-versions';
 import { Errors, type ProxyError } from '../errors';
 
@@ -44,6 +45,8 @@ export interface ClientParams {
   apiKeyIgnored: boolean;
   /** True when a bearer value that is not a JWT (`sk-...`, a placeholder) was dropped, never forwarded. */
   bearerDropped: boolean;
+  /** True when a `token=` that is not a JWT (a key, a placeholder) was dropped, never forwarded. */
+  tokenDropped: boolean;
   /** The api-version the client sent, before mapping ('' when none); `apiVersion` is what goes upstream. */
   clientApiVersion: string;
   /** Names of parameters the proxy does not know (sanitised, at most MAX_UNKNOWN_NAMES). */
@@ -196,6 +199,7 @@ export function emptyParams(): ClientParams {
     tokenSource: '',
     apiKeyIgnored: false,
     bearerDropped: false,
+    tokenDropped: false,
     clientApiVersion: '',
     unknown: [],
     unknownCount: 0,
@@ -221,8 +225,16 @@ function assign(params: ClientParams, field: ParamField, key: string, value: str
     params.transport = value.toLowerCase() as Transport;
     return null;
   }
+  if (field === 'token') {
+    // The older proxies' spelling of the same bearer, so the same rule: an MSAL token is
+    // always a JWT, and anything else (a client secret, a placeholder) would reach Azure verbatim.
+    if (!isJwt(value)) {
+      params.tokenDropped = true;
+      return null;
+    }
+    params.tokenSource = 'token';
+  }
   params[field] = value;
-  if (field === 'token') params.tokenSource = 'token';
   return null;
 }
 
@@ -311,7 +323,8 @@ export function parseClientParams(
       params.bearerDropped = true;
     } else {
       // The SDK's Node build sends the user's token as a header; the query must not name another.
-      if (seen.has('token')) return fail(Errors.DUPLICATE_PARAMETER, 'authorization');
+      // A query value that was dropped (not a JWT) names none, as a dropped header names none.
+      if (params.token !== '') return fail(Errors.DUPLICATE_PARAMETER, 'authorization');
       params.token = m[1];
       params.tokenSource = 'header';
     }

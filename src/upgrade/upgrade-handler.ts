@@ -90,7 +90,7 @@ function readTarget(
     return;
   }
   const p = parsed.params;
-  if (p.apiKeyIgnored || p.bearerDropped || protocolKey) {
+  if (p.apiKeyIgnored || p.bearerDropped || p.tokenDropped || protocolKey) {
     // Client secrets are dropped, never forwarded: the proxy's own credential serves the session.
     // Counted and logged by kind so an operator sees apps sending keys; the values never appear.
     const dropped: string[] = [];
@@ -101,6 +101,10 @@ function readTarget(
     if (p.bearerDropped) {
       metrics.clientCredentialsDroppedBearer++;
       dropped.push('bearer');
+    }
+    if (p.tokenDropped) {
+      metrics.clientCredentialsDroppedToken++;
+      dropped.push('token');
     }
     if (protocolKey) {
       metrics.clientCredentialsDroppedSubprotocol++;

@@ -59,7 +59,10 @@ t.test('token mode: a verified user token is forwarded; a missing or foreign one
       `token=${await jwks.sign('ES256', { sub: 'x', iss: ISSUER, aud: AUDIENCE, exp: now() - 600 })}`,
       'auth_expired',
     ],
-    ['unsigned-looking junk', 'token=abc.def.ghi', 'auth_invalid'],
+    // JWT-shaped (a header naming an alg) but signed by nobody: the verifier refuses it.
+    ['unsigned-looking junk', `token=${Buffer.from('{"alg":"RS256"}').toString('base64url')}.e30.Z2hp`, 'auth_invalid'],
+    // Not a JWT at all (a key, a placeholder): dropped like a non-JWT bearer, so no user token.
+    ['not a JWT (dropped)', 'token=abc.def.ghi', 'auth_missing'],
   ];
   for (const [why, q, code] of refusals) {
     const r = await h.client(q).refused;

@@ -2,6 +2,7 @@
 // credential spellings (Node: headers; browser: query), the WebRTC control
 // channel end to end through the simulator, and what is never forwarded.
 import t from 'tap';
+import { SOCKET_PATHS } from '../../src/server';
 import { startHarness, TEST_KEY } from '../helpers/harness';
 
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl-_x';
@@ -45,19 +46,50 @@ function query(url: string): URLSearchParams {
   return new URL(url, 'ws://x').searchParams;
 }
 
-t.test('GET / lists the socket paths; a plain GET on each is 426', async (t) => {
+t.test('GET / lists every path served: each socket path (426 on a plain GET), no /usage without quotas', async (t) => {
   const h = await startHarness(t);
   const root = (await (await h.http('/')).json()) as { endpoints: Record<string, string> };
-  t.equal(root.endpoints.websocket, '/ws');
-  t.equal(root.endpoints.realtime, '/voice-live/realtime');
-  t.equal(root.endpoints.webrtc, '/voice-live/realtime/calls');
-  t.equal(root.endpoints.liveness, '/livez');
-  t.equal(root.endpoints.readiness, '/readyz');
-  for (const path of ['/ws', '/voice-live/realtime', '/voice-live/realtime/calls']) {
+  const e = root.endpoints;
+  // The names older releases listed keep their values.
+  t.equal(e.websocket, '/ws');
+  t.equal(e.realtime, '/voice-live/realtime');
+  t.equal(e.webrtc, '/voice-live/realtime/calls');
+  t.equal(e.openai, '/v1/realtime');
+  t.equal(e.azureOpenai, '/openai/v1/realtime');
+  t.equal(e.azureOpenaiBeta, '/openai/realtime');
+  t.equal(e.liveness, '/livez');
+  t.equal(e.readiness, '/readyz');
+  t.equal(e.usage, undefined, 'no quota and no Redis: no /usage route, so none listed');
+  const listed = Object.values(e);
+  t.equal(new Set(listed).size, listed.length, 'each path listed once');
+  // From the registered paths, so a socket path added later cannot go unlisted.
+  for (const path of SOCKET_PATHS) {
+    t.ok(listed.includes(path), `${path} is listed`);
     const res = await h.http(path);
     t.equal(res.status, 426, path);
     t.equal(((await res.json()) as { error: { code: string } }).error.code, 'upgrade_required');
   }
+  for (const [name, path] of Object.entries(e)) t.not((await h.http(path)).status, 404, `${name} (${path}) is served`);
+});
+
+t.test('GET / lists /usage where the route is registered (a daily quota)', async (t) => {
+  const h = await startHarness(t, { QUOTA_AUDIO_MINUTES_PER_DAY: '1' });
+  const root = (await (await h.http('/')).json()) as { endpoints: Record<string, string> };
+  t.equal(root.endpoints.usage, '/usage');
+  t.equal((await h.http('/usage')).status, 200, 'and it answers');
+  t.same(Object.keys(root.endpoints), [
+    'websocket',
+    'realtime',
+    'webrtc',
+    'openai',
+    'azureOpenai',
+    'azureOpenaiBeta',
+    'health',
+    'liveness',
+    'readiness',
+    'metrics',
+    'usage',
+  ]);
 });
 
 t.test('SDK Node build, key: placeholder api-key (query and header) dropped, server key sent', async (t) => {
@@ -195,6 +227,44 @@ t.test("server agent defaults, and the successor's FOUNDRY_* names", async (t) =
   const noToken = h.client();
   t.equal((await noToken.nextJson()).error.code, 'agent_token_required');
 });
+
+t.test(
+  "older proxies' token= that is not a JWT: dropped, counted, never upstream, logged or in /metrics",
+  async (t) => {
+    const h = await startHarness(t);
+    // A client secret and a placeholder: neither can be a user's MSAL token (always a JWT).
+    const values = ['sk-proj-Zm9vYmFyYmF6cXV4MDEyMzQ1Njc4OQ', PLACEHOLDER];
+    for (const value of values) {
+      const c = h.client(`model=gpt-realtime&token=${value}`);
+      t.equal((await c.nextJson()).type, 'session.created', "the session runs on the proxy's credential");
+      const up = h.sim.upgrades[h.sim.upgrades.length - 1];
+      t.equal(up.headers['api-key'], TEST_KEY, 'the server key, as a header');
+      t.equal(up.headers.authorization, undefined, 'no bearer made of it');
+      t.same([...query(up.url).keys()], ['api-version', 'model']);
+      t.notMatch(JSON.stringify(up), value, 'never upstream');
+    }
+    t.equal(h.proxy.metrics.clientCredentialsDroppedToken, 2);
+    t.equal(h.proxy.metrics.clientCredentialsDroppedBearer, 0, 'a kind of its own');
+    const metrics = await (await h.http('/metrics')).text();
+    t.match(metrics, /^voice_live_proxy_client_credentials_dropped_total\{kind="token"\} 2$/m);
+    const line = await h.logLine('client credential dropped');
+    t.same(line.dropped, ['token']);
+    // An agent session needs the user's own token: a dropped one is none.
+    const agent = h.client(`agentName=a1&projectName=p1&token=${values[0]}`);
+    t.equal((await agent.nextJson()).error.code, 'agent_token_required');
+    t.equal(h.sim.upgrades.length, 2, 'the agent request never reached the upstream');
+    // A JWT is still the user's token, forwarded as before and not counted.
+    const jwt = h.client(`model=gpt-realtime&token=${JWT}`);
+    t.equal((await jwt.nextJson()).type, 'session.created');
+    t.equal(h.sim.upgrades[h.sim.upgrades.length - 1].headers.authorization, `Bearer ${JWT}`);
+    t.equal(h.proxy.metrics.clientCredentialsDroppedToken, 3, 'the agent request was counted; the JWT was not');
+    const logs = h.logs.join('\n');
+    for (const value of values) {
+      t.notMatch(logs, value, 'never logged');
+      t.notMatch(metrics, value, 'never in /metrics');
+    }
+  },
+);
 
 t.test('a bare token pasted into the query is counted, never logged', async (t) => {
   const h = await startHarness(t);

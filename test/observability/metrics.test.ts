@@ -238,6 +238,7 @@ t.test('each counter field lands in its own series', async (t) => {
     ['unknownParameters', 'voice_live_proxy_unknown_parameters_total', {}],
     ['clientCredentialsDroppedApiKey', 'voice_live_proxy_client_credentials_dropped_total', { kind: 'api_key' }],
     ['clientCredentialsDroppedBearer', 'voice_live_proxy_client_credentials_dropped_total', { kind: 'bearer' }],
+    ['clientCredentialsDroppedToken', 'voice_live_proxy_client_credentials_dropped_total', { kind: 'token' }],
     [
       'clientCredentialsDroppedSubprotocol',
       'voice_live_proxy_client_credentials_dropped_total',

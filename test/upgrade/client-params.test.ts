@@ -206,6 +206,33 @@ t.test('a bearer value that is not a JWT is dropped, never taken for the user to
   );
 });
 
+t.test('a token= that is not a JWT is dropped like a bearer, never taken for the user token', async (t) => {
+  for (const value of ['placeholder', 'sk-proj-abc0123456789', 'a.b.c', '0123456789abcdef0123456789abcdef']) {
+    const p = ok(`model=m&token=${value}`);
+    t.equal(p.token, '', `${value}: no user token`);
+    t.equal(p.tokenSource, '');
+    t.equal(p.tokenDropped, true, `${value}: dropped`);
+    t.equal(p.bearerDropped, false, 'counted as its own kind');
+  }
+  const jwt = ok(`token=${JWT}`);
+  t.equal(jwt.token, JWT);
+  t.equal(jwt.tokenDropped, false);
+  // The character and length rules come first: a value that could smuggle something is still refused.
+  t.same(err('token=a%0d%0ab'), { code: 'invalid_parameter', param: 'token' });
+  t.same(err('token='), { code: 'invalid_parameter', param: 'token' });
+  t.same(err('token=placeholder&token=other').code, 'duplicate_parameter');
+  // A dropped value names no credential, so the header's JWT is not a second one (either place).
+  const header = ok('token=placeholder', { authorization: `Bearer ${JWT}`, apiKey: '' });
+  t.equal(header.token, JWT);
+  t.equal(header.tokenSource, 'header');
+  t.equal(header.tokenDropped, true);
+  const bearer = ok('authorization=Bearer+sk-proj-abc', { authorization: `Bearer ${JWT}`, apiKey: '' });
+  t.equal(bearer.token, JWT);
+  t.equal(bearer.bearerDropped, true);
+  // Two spellings in the query are still one parameter said twice, dropped or not.
+  t.same(err(`token=placeholder&authorization=Bearer+${JWT}`).code, 'duplicate_parameter');
+});
+
 t.test('api versions: an Azure OpenAI version is mapped, a Voice Live version kept, v1 on the GA paths', async (t) => {
   const ALL = [...ALLOWED, 'v1'];
   const parse = (q: string, route: 'voice-live' | 'openai-ga' = 'voice-live', allowed = ALL) => {

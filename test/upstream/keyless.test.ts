@@ -11,6 +11,8 @@ import type { AccessToken } from '@azure/identity';
 import { REFRESH_MARGIN_MS, ServerCredential, refreshAt } from '../../src/upstream/server-credential';
 
 const TOKEN = 'eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJodHRwczovL2FpLmF6dXJlLmNvbSJ9.bWktc2lnbmF0dXJl';
+/** A user's own token: JWT-shaped, its header naming an alg (an MSAL token always does). */
+const USER_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.dXNlci1zaWduYXR1cmU';
 
 // One endpoint for the file: MSAL keeps the managed-identity source, and its
 // token cache, per process; so each test also asks for its own scope.
@@ -250,10 +252,16 @@ t.test('a token that has already expired when it arrives (clock skew) is refused
 
 t.test('a client token or the server key wins over the identity', async (t) => {
   const { ep, up, h } = await setup(t);
-  const c = h.client(`token=${TOKEN}`);
+  const c = h.client(`token=${USER_TOKEN}`);
   await c.opened;
-  t.equal((await up.nextConnection()).headers.authorization, `Bearer ${TOKEN}`);
+  t.equal((await up.nextConnection()).headers.authorization, `Bearer ${USER_TOKEN}`);
   t.equal(ep.requests.length, 0, 'no identity token asked for');
+  // A token= that is not a JWT is no user token: dropped, and the identity serves the session.
+  const placeholder = h.client('token=placeholder-not-a-jwt');
+  (await ep.nextRequest()).respond({ token: TOKEN });
+  await placeholder.opened;
+  t.equal((await up.nextConnection()).headers.authorization, `Bearer ${TOKEN}`);
+  t.equal(h.proxy.metrics.clientCredentialsDroppedToken, 1);
 });
 
 /** A ServerCredential over a hand-written TokenCredential, its log lines kept as [msg, fields]. */
