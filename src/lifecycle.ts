@@ -48,7 +48,7 @@ export async function listen(px: ProxyContext, served: Served): Promise<Inspecta
   }
   // Held before the port opens, so the first late upgrade is already corked by
   // it; only CLIENT_AUTH and the fleet make upgrades late.
-  if (px.auth !== null || px.fleet !== null) await px.corkAnchor.start();
+  if (px.upgradesWait) await px.corkAnchor.start();
   return new Promise((resolve, reject) => {
     const options = px.sharesPort || served.rejoins ? LISTEN_SHARED : listenExclusive();
     listenOn(app, cfg.host, port, options, (listenSocket) => {

@@ -137,6 +137,16 @@ export class ProxyContext {
     this.corkAnchor = new CorkAnchor(this.log);
   }
 
+  /**
+   * Some upgrades are answered after a wait (upgrade/pipeline.ts): CLIENT_AUTH,
+   * the fleet, or quotas read from a store. Those need the cork anchor.
+   */
+  get upgradesWait(): boolean {
+    return (
+      this.auth !== null || this.fleet !== null || (this.quotas !== null && this.quotas.shared && this.quotas.enforcing)
+    );
+  }
+
   /** With worker threads, puts this thread's row on the board now rather than at the next tick. */
   publishMetrics(): void {
     this.board?.publish(this.workerIndex, this.metrics.snapshot());

@@ -40,7 +40,7 @@ export function startProxy(cfg: Config, deps: ProxyDeps): Promise<InspectablePro
   if (cfg.tlsCertFile === '') {
     const app = uws.App();
     // Upgrades decided after an await need a cork that is not their own (see cork-anchor.ts);
-    // lifecycle.ts makes the anchor's request only when CLIENT_AUTH or the fleet defers upgrades.
+    // lifecycle.ts makes the anchor's request only when upgrades can wait (px.upgradesWait).
     px.corkAnchor.route(app, stray);
     routes(px)(app);
     let listenSocket: us_listen_socket | null = null;

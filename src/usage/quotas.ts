@@ -326,8 +326,10 @@ export class Quotas implements UsageSink<Session> {
   private async readShared(key: string): Promise<CallerUsage | null> {
     const store = this.store!;
     const a = this.accounts.get(key);
-    const extraAudio = a === undefined ? 0 : Math.floor(a.pendingAudio + a.sentAudio);
-    const extraTokens = a === undefined ? 0 : Math.floor(a.pendingTokens + a.sentTokens);
+    // Only what was not sent yet: a store answers in order (one Redis connection, one
+    // MessagePort), so an add sent before this read is already in the totals it answers.
+    const extraAudio = a === undefined ? 0 : Math.floor(a.pendingAudio);
+    const extraTokens = a === undefined ? 0 : Math.floor(a.pendingTokens);
     if (store.up) {
       try {
         const [audioMs, tokens, retryAfterS] = await store.read(key, this.limits, {
@@ -337,7 +339,7 @@ export class Quotas implements UsageSink<Session> {
         this.seedKey = key;
         this.seed.audioMs = audioMs;
         this.seed.tokens = tokens;
-        // A fresher view than its last flush (what is in flight is not in it yet).
+        // A fresher view than its last flush (unless an add sent after this read is in flight).
         const known = this.accounts.get(key);
         if (known !== undefined && known.sentAudio + known.sentTokens === 0) {
           known.audioMs = audioMs;

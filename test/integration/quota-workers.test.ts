@@ -58,8 +58,9 @@ t.test(
     }
     t.match(day, { caller: 'address', audioMs: used, exhausted: false, shared: true }, 'the day counts every thread');
     const answers = await Promise.all(Array.from({ length: 8 }, read));
-    t.ok(
-      answers.every((a) => a.audioMs === used),
+    t.same(
+      answers.map((a) => a.audioMs),
+      answers.map(() => used),
       'GET /usage reads the same whichever thread answers',
     );
 
@@ -83,5 +84,7 @@ t.test(
     await other.opened;
     await other.close(1000, 'done');
     t.pass('another address is admitted');
+    // Upgrades that wait on the main thread run in the cork anchor's cork (decisions/0003), never uncorked.
+    t.notMatch(child.stderr, /corked callback/, 'no late upgrade ran uncorked');
   },
 );
