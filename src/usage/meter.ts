@@ -92,6 +92,8 @@ export class Meter<T extends Metered> {
     cachedTokens: 0,
   };
   private readonly rates: AudioRates = { input: 0, output: 0 };
+  /** Where `"delta":"` was in the last audio delta from the service. */
+  private deltaKeyAt = TYPE_AT;
 
   constructor(readonly sink: UsageSink<T>) {}
 
@@ -175,8 +177,14 @@ export class Meter<T extends Metered> {
    * so the first one is the field; its end is found natively.
    */
   private serviceAudio(s: T, b: Buffer): void {
-    const k = b.indexOf(DELTA_KEY, TYPE_AT);
-    if (k === -1) return;
+    // The service writes its delta events alike (ids of one length), so the key is
+    // looked for where the last one had it before it is searched for.
+    let k = this.deltaKeyAt;
+    if (!bytesAt(b, k, DELTA_KEY)) {
+      k = b.indexOf(DELTA_KEY, TYPE_AT);
+      if (k === -1) return;
+      this.deltaKeyAt = k;
+    }
     const start = k + DELTA_KEY.length;
     const end = searchQuote(b, start, b.length);
     if (end !== -1) this.addAudio(s, audioBytes(b, start, end), AudioDirection.Out);

@@ -136,6 +136,22 @@ t.test('service audio deltas, both names, count as output', async (t) => {
   ]);
 });
 
+t.test('service deltas whose ids change length: the delta is found wherever it moved', async (t) => {
+  const { m, s } = setup();
+  const delta = (id: string): Buffer =>
+    Buffer.from(
+      JSON.stringify({
+        type: 'response.audio.delta',
+        response_id: id,
+        item_id: 'i',
+        output_index: 0,
+        delta: b64(4800),
+      }),
+    );
+  for (const id of ['resp_1', 'resp_1', 'resp_12345678', 'resp_12345678', 'r', 'resp_1']) m.upstreamFrame(s, delta(id));
+  t.equal(s.usage.audioOutMs, 600, 'six 100 ms deltas, as their layouts came and went');
+});
+
 t.test('response.done: its usage, once per response; null usage counts the response only', async (t) => {
   const { m, sink, s } = setup();
   m.upstreamFrame(s, Buffer.from(JSON.stringify({ type: 'response.created', response: { usage: null } })));
