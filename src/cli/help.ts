@@ -132,7 +132,10 @@ export function commandHelp(command: CommandName): string {
         'per session for --duration seconds, and reports sessions opened, refusals by\n' +
         'status or close code, frames sent and received, loss, out-of-order frames,\n' +
         'round trips and its own CPU. A progress line a second on stderr; the report\n' +
-        'on stdout. Exit 1 when a --max-* threshold is missed. docs/load-testing.md.\n\n' +
+        'on stdout. Exit 1 when a --max-* threshold is missed. Ctrl-C (SIGINT) or\n' +
+        'SIGTERM stops the load, closes the sessions and prints the report so far,\n' +
+        'marked interrupted, then exits 130 (143 for SIGTERM); a second one exits at\n' +
+        'once. docs/load-testing.md.\n\n' +
         '  --url            the session URL, e.g. ws://proxy:8080/ws?model=gpt-realtime\n' +
         '  --sessions       concurrent sessions (default 100)\n' +
         '  --rate           appends per second per session (default 25)\n' +
