@@ -217,7 +217,9 @@ export async function runLoadTest(o: LoadTestOptions, log: (line: string) => voi
     await gen.start();
     // Each wait below ends early when the operator stops the run; what ran is reported.
     await unlessAborted(gen.ramped((o.rampS + 30) * 1000), signal);
-    if (!aborted()) gen.send();
+    // Stopped during the ramp: no load, and an empty window (marked now) to report.
+    const loaded = !aborted();
+    if (loaded) gen.send();
     await gen.mark();
     const cpuA = process.cpuUsage();
     await sleepUnless(o.durationS * 1000, signal);
@@ -254,7 +256,7 @@ export async function runLoadTest(o: LoadTestOptions, log: (line: string) => voi
       url: redactUrl(o.url),
       interrupted,
       ranS: Math.round((stoppedAt - t0) / 10) / 100,
-      loadS: Math.round(w.ms / 10) / 100,
+      loadS: loaded ? Math.round(w.ms / 10) / 100 : 0,
       upstream,
       mode: mode === 'echo' ? 'echo' : 'turns',
       config: {
