@@ -54,8 +54,8 @@ function main(argv: readonly string[]): void {
     return;
   }
   if (command === 'loadtest') {
-    const { runLoadTestCommand } = require('./cli/loadtest') as typeof import('./cli/loadtest');
-    runLoadTestCommand(rest).then(
+    const { runLoadTestMain } = require('./cli/loadtest') as typeof import('./cli/loadtest');
+    runLoadTestMain(rest).then(
       (code) => {
         process.exitCode = code;
       },

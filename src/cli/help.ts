@@ -132,7 +132,10 @@ export function commandHelp(command: CommandName): string {
         'per session for --duration seconds, and reports sessions opened, refusals by\n' +
         'status or close code, frames sent and received, loss, out-of-order frames,\n' +
         'round trips and its own CPU. A progress line a second on stderr; the report\n' +
-        'on stdout. Exit 1 when a --max-* threshold is missed. docs/load-testing.md.\n\n' +
+        'on stdout. Exit 1 when a --max-* threshold is missed. Ctrl-C (SIGINT) or\n' +
+        'SIGTERM stops the load, closes the sessions and prints the report so far,\n' +
+        'marked interrupted, then exits 130 (143 for SIGTERM); a second one exits at\n' +
+        'once. docs/load-testing.md.\n\n' +
         '  --url            the session URL, e.g. ws://proxy:8080/ws?model=gpt-realtime\n' +
         '  --sessions       concurrent sessions (default 100)\n' +
         '  --rate           appends per second per session (default 25)\n' +
@@ -146,6 +149,8 @@ export function commandHelp(command: CommandName): string {
         '  --threads        generator threads (default: one per 2500 sessions, up to the cores)\n' +
         '  --ca <file>      wss://: PEM certificates to trust; --insecure trusts any\n' +
         '  --source-ips     a.b.c.X-Y: local addresses to spread the sessions over\n' +
+        '  --token-file     CLIENT_AUTH=token: a file holding the user token every\n' +
+        '                   session presents (or LOADTEST_BEARER_TOKEN)\n' +
         '  --upstream       auto (default: one probe session tells), simulator, voice-live\n' +
         '  --i-know-this-costs  against real Voice Live, run past the cap of 10\n' +
         '                   session-minutes (sessions x (ramp + duration))\n' +
@@ -154,7 +159,9 @@ export function commandHelp(command: CommandName): string {
         'every append comes back and is timed; against real Voice Live it measures\n' +
         'opens and turn latency only, and warns about the cost first. With CLIENT_AUTH=\n' +
         'ticket, set TICKET_SECRET (and TICKET_AUDIENCE) in the environment or ./.env:\n' +
-        'one ticket is minted per session. Never on the command line.\n'
+        'one ticket is minted per session. With CLIENT_AUTH=token, one user token for\n' +
+        'every session from LOADTEST_BEARER_TOKEN or --token-file. Never on the\n' +
+        'command line.\n'
       );
   }
 }

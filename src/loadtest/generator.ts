@@ -187,9 +187,13 @@ export class LoadGenerator {
     return { counters: sumCounters(counters), live, eluMax };
   }
 
-  /** Stop sending; after drainMs (for the last echoes) resolves with the run's totals. */
-  async stop(drainMs: number): Promise<Counters> {
-    const r = await this.all({ cmd: 'stop', drainMs }, 'totals', drainMs + 30_000);
+  /**
+   * Stop sending; after drainMs (for the last echoes) resolves with the run's totals.
+   * interrupted: stop opening sessions too, resolve as soon as nothing is in
+   * flight (at most drainMs), and count what still is as `inFlight`.
+   */
+  async stop(drainMs: number, interrupted = false): Promise<Counters> {
+    const r = await this.all({ cmd: 'stop', drainMs, interrupted }, 'totals', drainMs + 30_000);
     return sumCounters(r.map((x) => (x as { counters: Counters }).counters));
   }
 

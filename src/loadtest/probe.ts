@@ -7,11 +7,17 @@ import { RawSocket, OP_TEXT, buildFrame, type RawHandlers, type RawSocketOptions
 import { appendTemplates, ECHO_ON, pcmBytesFor } from './audio';
 
 export type ProbeResult =
-  { readonly kind: 'simulator' | 'voice-live' } | { readonly kind: 'refused'; readonly reason: string };
+  { readonly kind: 'simulator' | 'voice-live' | 'interrupted' } | { readonly kind: 'refused'; readonly reason: string };
 
 const CREATED = '{"type":"session.created"';
 
-export function probeUpstream(url: string, opts: RawSocketOptions, timeoutMs = 10_000): Promise<ProbeResult> {
+/** `signal`: the operator stopped the command; the probe ends at once (`interrupted`). */
+export function probeUpstream(
+  url: string,
+  opts: RawSocketOptions,
+  timeoutMs = 10_000,
+  signal?: AbortSignal,
+): Promise<ProbeResult> {
   const [append] = appendTemplates(pcmBytesFor(20));
   const payload = Buffer.alloc(append.payloadLen);
   // The template's payload, unmasked: what the echo must equal.
@@ -25,9 +31,13 @@ export function probeUpstream(url: string, opts: RawSocketOptions, timeoutMs = 1
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(quiet);
+      signal?.removeEventListener('abort', stopped);
       sock?.close(1000);
       resolve(r);
     };
+    const stopped = (): void => finish({ kind: 'interrupted' });
+    let quiet: NodeJS.Timeout | undefined;
     const timer = setTimeout(
       () => finish(created ? { kind: 'voice-live' } : { kind: 'refused', reason: 'no session.created in time' }),
       timeoutMs,
@@ -43,7 +53,7 @@ export function probeUpstream(url: string, opts: RawSocketOptions, timeoutMs = 1
           sock!.send(append.frame);
           // Past this, silence means a real upstream that ignores what it does not know.
           clearTimeout(timer);
-          setTimeout(() => finish({ kind: 'voice-live' }), 3_000).unref();
+          quiet = setTimeout(() => finish({ kind: 'voice-live' }), 3_000);
           return;
         }
         if (end - start === payload.length && payload.equals(buf.subarray(start, end))) finish({ kind: 'simulator' });
@@ -53,6 +63,11 @@ export function probeUpstream(url: string, opts: RawSocketOptions, timeoutMs = 1
         else finish({ kind: 'refused', reason: why === 'close' ? `close ${code}` : why });
       },
     };
+    if (signal?.aborted === true) {
+      finish({ kind: 'interrupted' });
+      return;
+    }
+    signal?.addEventListener('abort', stopped);
     sock = new RawSocket(url, opts, h);
   });
 }

@@ -48,6 +48,14 @@ export interface Counters {
   responses: number;
   lagMaxMs: number;
   skippedFrames: number;
+  /** An interrupted run: sessions never attempted (the ramp was cut short). */
+  notStarted: number;
+  /**
+   * An interrupted run: frames still unanswered at the end of the drain on the
+   * sessions open at the stop, sent after the last one answered (echo mode:
+   * appends after the last echo; turns: commits awaiting response.done).
+   */
+  inFlight: number;
 }
 
 export type WorkerCommand =
@@ -55,7 +63,8 @@ export type WorkerCommand =
   | { readonly cmd: 'mark' }
   | { readonly cmd: 'window' }
   | { readonly cmd: 'progress' }
-  | { readonly cmd: 'stop'; readonly drainMs: number }
+  /** interrupted: also stop opening sessions, and answer as soon as nothing is in flight (at most drainMs). */
+  | { readonly cmd: 'stop'; readonly drainMs: number; readonly interrupted?: boolean }
   | { readonly cmd: 'close'; readonly graceMs: number };
 
 export interface WindowReport {
@@ -103,6 +112,8 @@ export function emptyCounters(): Counters {
     responses: 0,
     lagMaxMs: 0,
     skippedFrames: 0,
+    notStarted: 0,
+    inFlight: 0,
   };
 }
 

@@ -21,6 +21,12 @@ export interface Threshold {
 
 export interface LoadReport {
   readonly url: string;
+  /** Stopped by SIGINT/SIGTERM before the end: the figures cover `ranS` seconds. */
+  readonly interrupted: boolean;
+  /** Seconds from the first session opening to the stop (ramp included). */
+  readonly ranS: number;
+  /** Seconds of the measured window after the ramp (`config.durationS` when not interrupted). */
+  readonly loadS: number;
   readonly upstream: 'simulator' | 'voice-live';
   /** echo: every append timed by its echo; turns: commit to first audio and to response.done. */
   readonly mode: 'echo' | 'turns';
@@ -32,6 +38,8 @@ export interface LoadReport {
     readonly durationS: number;
     readonly rampS: number;
     readonly tickets: boolean;
+    /** One bearer token (CLIENT_AUTH=token) for every session. */
+    readonly bearerToken: boolean;
   };
   readonly sessions: {
     readonly requested: number;
@@ -42,6 +50,8 @@ export interface LoadReport {
     readonly failed: Record<string, number>;
     /** Opened, then closed by the other side during the run, by close code. */
     readonly closedEarly: Record<string, number>;
+    /** Interrupted during the ramp: sessions never attempted. */
+    readonly notStarted: number;
     /** Neither opened nor refused by the end (a handshake still waiting for an answer). */
     readonly pending: number;
   };
@@ -50,7 +60,13 @@ export interface LoadReport {
     readonly received: number;
     readonly echoed: number;
     readonly lost: number;
-    /** lost / appends sent (echo mode); unanswered / commits (turns). */
+    /**
+     * Interrupted: appends (turns: commits) still unanswered after the drain on
+     * sessions open at the stop, sent after the last one answered. Neither lost
+     * nor answered: sent = echoed + inFlight + lost (turns: commits).
+     */
+    readonly inFlight: number;
+    /** lost / (appends sent - inFlight) (echo mode); unanswered / (commits - inFlight) (turns). */
     readonly loss: number;
     readonly outOfOrder: number;
     readonly errorEvents: number;
@@ -130,17 +146,29 @@ export function reportTable(r: LoadReport): string {
     ['target', `${r.url} (${r.upstream}, ${r.mode})`],
     [
       'load',
-      `${r.config.sessions} sessions x ${r.config.rate} frames/s, ${r.config.frameBytes} B audio (${r.config.appendBytes} B events), ${r.config.durationS} s after a ${r.config.rampS} s ramp${r.config.tickets ? ', one ticket per session' : ''}`,
+      `${r.config.sessions} sessions x ${r.config.rate} frames/s, ${r.config.frameBytes} B audio (${r.config.appendBytes} B events), ${r.config.durationS} s after a ${r.config.rampS} s ramp${r.config.tickets ? ', one ticket per session' : ''}${r.config.bearerToken ? ', one bearer token for all' : ''}`,
     ],
+    ...(r.interrupted
+      ? [
+          [
+            'INTERRUPTED',
+            `stopped after ${r.ranS.toFixed(1)} s (${r.loadS.toFixed(1)} s of the ${r.config.durationS} s after the ramp): the figures cover that`,
+          ] as [string, string],
+        ]
+      : []),
     ['sessions opened', `${r.sessions.opened}/${r.sessions.requested}`],
     ['refused', classes(r.sessions.refused)],
     ['failed to connect', classes(r.sessions.failed)],
     ['closed during the run', classes(r.sessions.closedEarly)],
     ...(r.sessions.pending > 0 ? [['no answer by the end', String(r.sessions.pending)] as [string, string]] : []),
+    ...(r.sessions.notStarted > 0
+      ? [['not started (interrupted)', String(r.sessions.notStarted)] as [string, string]]
+      : []),
     ['frames sent / received', `${r.frames.sent} / ${r.frames.received}`],
   ];
   if (r.mode === 'echo') {
     rows.push(['lost (of appends sent)', `${r.frames.lost} (${(r.frames.loss * 100).toFixed(3)}%)`]);
+    if (r.interrupted) rows.push(['in flight at the stop', `${r.frames.inFlight} (not counted as lost)`]);
     rows.push(['out of order', String(r.frames.outOfOrder)]);
     const l = r.roundTripMs!;
     rows.push([
@@ -149,6 +177,7 @@ export function reportTable(r: LoadReport): string {
     ]);
   } else {
     rows.push(['turns unanswered', `${r.frames.lost} (${(r.frames.loss * 100).toFixed(3)}%)`]);
+    if (r.interrupted) rows.push(['turns in flight at the stop', `${r.frames.inFlight} (not counted as unanswered)`]);
     for (const [name, l] of [
       ['commit to first audio', r.turnFirstAudioMs!],
       ['commit to response.done', r.turnDoneMs!],
@@ -171,7 +200,7 @@ export function reportTable(r: LoadReport): string {
       `${t.ok ? 'met' : 'MISSED'}: ${t.value === null ? 'no value' : f(t.value, name === 'maxLoss' ? 6 : 2)} against ${t.limit}`,
     ]);
   }
-  rows.push(['result', r.ok ? 'ok' : 'FAILED']);
+  rows.push(['result', `${r.ok ? 'ok' : 'FAILED'}${r.interrupted ? ' (INTERRUPTED: a partial run)' : ''}`]);
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
 }

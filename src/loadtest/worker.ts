@@ -263,6 +263,40 @@ function snapshot(): Counters {
   return { ...c, closeCodes: { ...c.closeCodes }, failReasons: { ...c.failReasons } };
 }
 
+/**
+ * What a session open at the stop still waits for: appends sent after its last
+ * echo (echoes come back in order, so an append a later echo overtook is lost,
+ * not in flight), or commits without their response.done.
+ */
+function unanswered(s: Session): number {
+  return cfg.mode === 'echo' ? s.seq - 1 - s.lastEcho : cfg.mode === 'respond' ? s.commitTimes.length : 0;
+}
+
+/**
+ * The operator stopped the run (SIGINT/SIGTERM): open no more sessions, and
+ * answer with the totals once every session open now has its answers back,
+ * or after drainMs. What is still unanswered then on those sessions was in
+ * flight at the stop (`inFlight`), not lost. Runs once per run, off the send path.
+ */
+function interrupt(drainMs: number): void {
+  c.notStarted += sessions.length - nextToOpen;
+  nextToOpen = sessions.length;
+  rampReported = true;
+  const held = sessions.filter((s) => s.ready && !s.closed);
+  const until = performance.now() + drainMs;
+  const poll = (): void => {
+    let waiting = 0;
+    for (const s of held) waiting += unanswered(s);
+    if (waiting > 0 && performance.now() < until) {
+      setTimeout(poll, 20);
+      return;
+    }
+    c.inFlight = waiting;
+    post({ ev: 'totals', counters: snapshot() });
+  };
+  poll();
+}
+
 function onCommand(msg: WorkerCommand): void {
   switch (msg.cmd) {
     case 'send':
@@ -316,7 +350,8 @@ function onCommand(msg: WorkerCommand): void {
     }
     case 'stop':
       sending = false;
-      setTimeout(() => post({ ev: 'totals', counters: snapshot() }), msg.drainMs);
+      if (msg.interrupted === true) interrupt(msg.drainMs);
+      else setTimeout(() => post({ ev: 'totals', counters: snapshot() }), msg.drainMs);
       break;
     case 'close': {
       closing = true;

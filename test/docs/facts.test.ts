@@ -24,6 +24,7 @@ const OTHER_VARIABLES = new Set([
   'WEBSITES_PORT', // App Service
   'WEBSITES_CONTAINER_STOP_TIME_LIMIT',
   'DEMO_SCREENSHOT', // test/demo/browser.test.ts
+  'LOADTEST_BEARER_TOKEN', // the loadtest command's user token (src/cli/loadtest.ts), not the proxy's
   'LD_PRELOAD', // the allocator runs in docs/performance.md
   'FRONT_DOOR_ID', // shell variables in the Azure CLI examples
   'CLIENT_ID',
