@@ -5,7 +5,12 @@
 // prints one JSON line per server event (its type and the class the client
 // parsed it into) and a closing line, or the exception the app would catch.
 // The venv comes from test/python/setup-venv.sh (.ci/run calls it); without
-// it every case skips with that message. The clients connect with wss:// (the
+// it every case skips with that message. The cases over TLS use the async
+// clients: the sync ones (websockets' threaded implementation, one thread
+// blocked reading the TLS socket while another writes the request) now and
+// then stall in the opening handshake over wss:// (against this TLS front, no
+// request bytes arrive) until their 10 s open_timeout; the async clients never
+// did. The sync client runs a whole turn over plain ws:// instead. The clients connect with wss:// (the
 // Azure ones and the beta ones always; the GA `OpenAI` follows the base URL's
 // scheme), so a local TLS terminator (test/helpers/tls-terminator.ts) fronts
 // the proxy and Python trusts its throwaway certificate through SSL_CERT_FILE:
@@ -87,12 +92,14 @@ interface TurnArgs {
 interface Seen {
   event: string;
   class: string;
+  /** An error event's code. */
+  code?: string;
 }
 
 interface Outcome {
   events: Seen[];
   done?: { updated: boolean; audio_bytes: number; transcript: string; status: string };
-  exception?: { class: string; message: string; status?: number; code?: number; reason?: string };
+  exception?: { class: string; message: string; status?: number; body?: string; code?: number; reason?: string };
 }
 
 /** Runs one turn in Python; rejects (with its stderr) when the script itself fails. */
@@ -166,13 +173,13 @@ function checkSecrets(t: Test, h: Harness, secret: string): void {
 }
 
 t.test(
-  'OpenAI(base_url=<proxy>/v1): /v1/realtime, Bearer sk-... dropped, GA names typed',
+  'AsyncOpenAI(base_url=<proxy>/v1): /v1/realtime, Bearer sk-... dropped, GA names typed',
   { skip: pythonSkip },
   async (t) => {
     const { h, tls, origin, env } = await setup(t);
     const r = await runTurn(
       {
-        client: 'OpenAI',
+        client: 'AsyncOpenAI',
         options: { api_key: CLIENT_KEY, base_url: `${origin}/v1` },
         api: 'ga',
         model: 'gpt-realtime-mini',
@@ -195,13 +202,13 @@ t.test(
 );
 
 t.test(
-  'AzureOpenAI(azure_endpoint=<proxy>, api_version="v1"), GA realtime: /openai/realtime, api-key dropped, GA names typed',
+  'AsyncAzureOpenAI(azure_endpoint=<proxy>, api_version="v1"), GA realtime: /openai/realtime, api-key dropped, GA names typed',
   { skip: pythonSkip },
   async (t) => {
     const { h, tls, origin, env } = await setup(t);
     const r = await runTurn(
       {
-        client: 'AzureOpenAI',
+        client: 'AsyncAzureOpenAI',
         options: { azure_endpoint: origin, api_key: PLACEHOLDER, api_version: 'v1' },
         api: 'ga',
         model: 'gpt-realtime',
@@ -222,13 +229,13 @@ t.test(
 );
 
 t.test(
-  'AzureOpenAI(api_version="2025-04-01-preview"), GA realtime: preview names arrive, the GA classes do not fit them',
+  'AsyncAzureOpenAI(api_version="2025-04-01-preview"), GA realtime: preview names arrive, the GA classes do not fit them',
   { skip: pythonSkip },
   async (t) => {
     const { h, tls, origin, env } = await setup(t);
     const r = await runTurn(
       {
-        client: 'AzureOpenAI',
+        client: 'AsyncAzureOpenAI',
         options: { azure_endpoint: origin, api_key: PLACEHOLDER, api_version: '2025-04-01-preview' },
         api: 'ga',
         model: 'gpt-realtime-mini',
@@ -287,13 +294,13 @@ t.test(
 );
 
 t.test(
-  'OpenAI(base_url=<proxy>/voice-live): Bearer sk-... dropped; API_VERSION, so preview names',
+  'AsyncOpenAI(base_url=<proxy>/voice-live): Bearer sk-... dropped; API_VERSION, so preview names',
   { skip: pythonSkip },
   async (t) => {
     const { h, tls, origin, env } = await setup(t);
     const r = await runTurn(
       {
-        client: 'OpenAI',
+        client: 'AsyncOpenAI',
         options: { api_key: CLIENT_KEY, base_url: `${origin}/voice-live` },
         api: 'ga',
         model: 'gpt-realtime',
@@ -338,7 +345,7 @@ t.test(
 );
 
 t.test(
-  'OpenAI(base_url=http://<proxy>/v1): this client follows the scheme, so plain ws:// works',
+  'the sync OpenAI(base_url=http://<proxy>/v1): the GA client follows the scheme, so plain ws:// works',
   { skip: pythonSkip },
   async (t) => {
     const h = await startHarness(t, { ALLOW_NO_ORIGIN: 'true', ALLOWED_MODELS: 'gpt-realtime' });
@@ -358,13 +365,13 @@ t.test(
 );
 
 t.test(
-  'refused before the upgrade: no Origin without ALLOW_NO_ORIGIN is InvalidStatus 403',
+  'refused before the upgrade: no Origin without ALLOW_NO_ORIGIN is InvalidStatus 403, the JSON body readable',
   { skip: pythonSkip },
   async (t) => {
     const { h, env, origin } = await setup(t, { ALLOW_NO_ORIGIN: 'false' });
     const r = await runTurn(
       {
-        client: 'OpenAI',
+        client: 'AsyncOpenAI',
         options: { api_key: CLIENT_KEY, base_url: `${origin}/v1` },
         api: 'ga',
         model: 'gpt-realtime',
@@ -372,40 +379,62 @@ t.test(
       env,
     );
     t.same(r.events, [], 'no event');
-    t.same(r.exception, {
+    t.match(r.exception, {
       class: 'websockets.exceptions.InvalidStatus',
       message: 'server rejected WebSocket connection: HTTP 403',
       status: 403,
     });
+    t.match(JSON.parse(r.exception?.body ?? '{}'), { error: { code: 'origin_not_allowed' } });
     t.equal(h.sim.upgrades.length, 0, 'the upstream was never contacted');
   },
 );
 
 t.test(
-  'refused after the upgrade: a model outside ALLOWED_MODELS is an error event, then ConnectionClosedError 1008',
+  'refused after the upgrade: an error event with the code, then ConnectionClosedError 1008 with the reason',
   { skip: pythonSkip },
   async (t) => {
     const { h, env, origin } = await setup(t);
-    const r = await runTurn(
+    const refusedModel: TurnArgs = {
+      client: 'AsyncOpenAI',
+      options: { api_key: CLIENT_KEY, base_url: `${origin}/v1` },
+      api: 'ga',
+      model: 'gpt-4o-realtime-preview',
+      // Reading first, as an app that waits for session.created does, so the error event is read.
+      wait_created: true,
+    };
+    const closed1008 = (reason: string) => ({
+      class: 'websockets.exceptions.ConnectionClosedError',
+      message: `received 1008 (policy violation) ${reason}; then sent 1008 (policy violation) ${reason}`,
+      code: 1008,
+      reason,
+    });
+    const r = await runTurn(refusedModel, env);
+    t.same(r.events, [
+      { event: 'error', class: `${GA_TYPES}realtime_error_event.RealtimeErrorEvent`, code: 'model_not_allowed' },
+    ]);
+    t.same(r.exception, closed1008('Model not allowed'));
+
+    // An app that sends session.update first: the same exception, from the send or from the
+    // next read (the error event may stay unread), so the close reason is what it can rely on.
+    const sendFirst = await runTurn({ ...refusedModel, wait_created: false }, env);
+    t.same(sendFirst.exception, closed1008('Model not allowed'));
+    t.ok(sendFirst.events.every((e) => e.event === 'error'));
+
+    // A dated api-version that is neither a Voice Live one nor an Azure OpenAI preview one.
+    const dated = await runTurn(
       {
-        client: 'AsyncOpenAI',
-        options: { api_key: CLIENT_KEY, base_url: `${origin}/v1` },
+        client: 'AsyncAzureOpenAI',
+        options: { azure_endpoint: origin, api_key: PLACEHOLDER, api_version: '2025-08-28' },
         api: 'ga',
-        model: 'gpt-4o-realtime-preview',
-        // Reading first, as an app that waits for session.created does, so the error event is
-        // read before any send; a send after the close raises the same ConnectionClosedError.
+        model: 'gpt-realtime',
         wait_created: true,
       },
       env,
     );
-    t.same(r.events, [{ event: 'error', class: `${GA_TYPES}realtime_error_event.RealtimeErrorEvent` }]);
-    t.same(r.exception, {
-      class: 'websockets.exceptions.ConnectionClosedError',
-      message:
-        'received 1008 (policy violation) Model not allowed; then sent 1008 (policy violation) Model not allowed',
-      code: 1008,
-      reason: 'Model not allowed',
-    });
+    t.same(dated.events, [
+      { event: 'error', class: `${GA_TYPES}realtime_error_event.RealtimeErrorEvent`, code: 'unsupported_api_version' },
+    ]);
+    t.same(dated.exception, closed1008('Unsupported apiVersion'));
     t.equal(h.sim.upgrades.length, 0, 'the upstream was never contacted');
   },
 );

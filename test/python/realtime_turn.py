@@ -14,7 +14,7 @@ test/python/setup-venv.sh. argv[1] is a JSON object:
             (as an app that waits for the session does), optional
 
 It prints one JSON line per server event, {"event": type, "class": the class
-the client parsed it into}, then one closing line: {"done": {...}} when
+the client parsed it into, "code": an error event's code}, then one closing line: {"done": {...}} when
 response.done arrived, or {"exception": {...}} for whatever the client raised
 (a refusal before the upgrade, a close after it). The server certificate is
 verified as the client does it by default: the test points SSL_CERT_FILE at
@@ -55,11 +55,13 @@ class Turn:
         self.transcript = ""
         self.status = ""
         self.updated = False
-        self.error_code: str | None = None
 
     def see(self, event: Any) -> str:
         kind = str(getattr(event, "type", ""))
-        emit({"event": kind, "class": f"{type(event).__module__}.{type(event).__qualname__}"})
+        line: dict[str, Any] = {"event": kind, "class": f"{type(event).__module__}.{type(event).__qualname__}"}
+        if kind == "error":
+            line["code"] = getattr(event.error, "code", None)
+        emit(line)
         if kind == "session.updated":
             self.updated = True
         elif kind in ("response.output_audio.delta", "response.audio.delta"):
@@ -68,8 +70,6 @@ class Turn:
             self.transcript = event.transcript
         elif kind == "response.done":
             self.status = str(event.response.status)
-        elif kind == "error":
-            self.error_code = getattr(event.error, "code", None)
         return kind
 
     def done(self) -> None:
@@ -100,6 +100,7 @@ def report(exc: BaseException) -> None:
     response = getattr(exc, "response", None)
     if response is not None and hasattr(response, "status_code"):
         info["status"] = response.status_code
+        info["body"] = bytes(response.body or b"").decode("utf-8", "replace")
     rcvd = getattr(exc, "rcvd", None)
     if rcvd is not None:
         info["code"] = rcvd.code
