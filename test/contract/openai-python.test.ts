@@ -18,7 +18,8 @@
 // client sent it; the simulator keeps what reached the upstream.
 import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startHarness, TEST_KEY, type Harness } from '../helpers/harness';
@@ -26,12 +27,23 @@ import { headerOf, startTlsTerminator, type TlsTerminator } from '../helpers/tls
 import { mintTicket } from '../../src/auth/mint-ticket';
 
 const ROOT = resolve(__dirname, '..', '..');
-const PYTHON = join(ROOT, '.cache', 'python-openai', 'bin', 'python');
+const VENV = join(ROOT, '.cache', 'python-openai');
+const PYTHON = join(VENV, 'bin', 'python');
 const SCRIPT = join(ROOT, 'test', 'python', 'realtime_turn.py');
-const pythonSkip: string | false =
-  existsSync(PYTHON) && existsSync(join(ROOT, '.cache', 'python-openai', '.pins'))
-    ? false
-    : 'no Python venv for the openai client: run bash test/python/setup-venv.sh (needs python3 and python3-venv)';
+
+/** Why the cases skip: no venv, or one made from other pins (its stamp's second line is their sha256). */
+function venvProblem(): string | false {
+  const setup = 'run bash test/python/setup-venv.sh (needs python3 and python3-venv)';
+  const stamp = join(VENV, '.pins');
+  if (!existsSync(PYTHON) || !existsSync(stamp)) return `no Python venv for the openai client: ${setup}`;
+  const pins = createHash('sha256')
+    .update(readFileSync(join(ROOT, 'test', 'python', 'requirements.txt')))
+    .digest('hex');
+  if (readFileSync(stamp, 'utf8').split('\n')[1] !== pins)
+    return `the Python venv has other pins than test/python/requirements.txt: ${setup}`;
+  return false;
+}
+const pythonSkip = venvProblem();
 
 /** The app's own OpenAI key: it must never reach the upstream, a log or a metric value. */
 const CLIENT_KEY = 'sk-client-secret-do-not-forward-42';

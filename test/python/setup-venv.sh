@@ -19,7 +19,8 @@ if ! command -v "$PYTHON" >/dev/null; then
   echo "setup-venv: $PYTHON not found; the Python client test will be skipped" >&2
   exit 1
 fi
-# The stamp: the interpreter's version and the pins, so a change to either rebuilds.
+# The stamp: the interpreter's version, then the sha256 of the pins (the test reads this
+# second line to tell a stale venv), so a change to either rebuilds.
 want="$("$PYTHON" -c 'import sys; print(sys.version.split()[0])')
 $(sha256sum "$REQ" | cut -d' ' -f1)"
 if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
