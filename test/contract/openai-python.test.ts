@@ -204,6 +204,11 @@ t.test(
     t.equal(requestLine(tls), 'GET /v1/realtime?model=gpt-realtime-mini HTTP/1.1');
     t.equal(headerOf(tls.heads[0].request, 'authorization'), `Bearer ${CLIENT_KEY}`, 'the client sent its key');
     t.equal(headerOf(tls.heads[0].request, 'origin'), undefined, 'the client sends no Origin');
+    t.match(headerOf(tls.heads[0].request, 'sec-websocket-extensions'), /permessage-deflate/, 'offered');
+    t.equal(headerOf(tls.heads[0].response, 'sec-websocket-extensions'), undefined, 'declined: no compression');
+    t.equal(headerOf(tls.heads[0].request, 'x-stainless-lang'), 'python');
+    t.equal(h.sim.upgrades[0].headers['x-stainless-lang'], undefined, "the client's own headers stay here");
+    t.equal(h.sim.upgrades[0].headers['user-agent'], undefined);
     t.same(upstreamQuery(h), [
       ['api-version', 'v1'],
       ['model', 'gpt-realtime-mini'],
