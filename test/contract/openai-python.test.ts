@@ -111,7 +111,15 @@ interface Seen {
 interface Outcome {
   events: Seen[];
   done?: { updated: boolean; audio_bytes: number; transcript: string; status: string };
-  exception?: { class: string; message: string; status?: number; body?: string; code?: number; reason?: string };
+  exception?: {
+    class: string;
+    message: string;
+    status?: number;
+    body?: string;
+    retry_after?: string;
+    code?: number;
+    reason?: string;
+  };
 }
 
 /** Runs one turn in Python; rejects (with its stderr) when the script itself fails. */
@@ -382,19 +390,18 @@ t.test(
 );
 
 t.test(
-  'refused before the upgrade: no Origin without ALLOW_NO_ORIGIN is InvalidStatus 403, the JSON body readable',
+  'refused before the upgrade: InvalidStatus, 403 for no Origin without ALLOW_NO_ORIGIN, then 429 with Retry-After',
   { skip: pythonSkip },
   async (t) => {
-    const { h, env, origin } = await setup(t, { ALLOW_NO_ORIGIN: 'false' });
-    const r = await runTurn(
-      {
-        client: 'AsyncOpenAI',
-        options: { api_key: CLIENT_KEY, base_url: `${origin}/v1` },
-        api: 'ga',
-        model: 'gpt-realtime',
-      },
-      env,
-    );
+    // One upgrade per window: the first is refused for its missing Origin, the second is rate-limited.
+    const { h, env, origin } = await setup(t, { ALLOW_NO_ORIGIN: 'false', UPGRADE_RATE_LIMIT_MAX_REQUESTS: '1' });
+    const args: TurnArgs = {
+      client: 'AsyncOpenAI',
+      options: { api_key: CLIENT_KEY, base_url: `${origin}/v1` },
+      api: 'ga',
+      model: 'gpt-realtime',
+    };
+    const r = await runTurn(args, env);
     t.same(r.events, [], 'no event');
     t.match(r.exception, {
       class: 'websockets.exceptions.InvalidStatus',
@@ -402,6 +409,10 @@ t.test(
       status: 403,
     });
     t.match(JSON.parse(r.exception?.body ?? '{}'), { error: { code: 'origin_not_allowed' } });
+    const limited = await runTurn(args, env);
+    t.match(limited.exception, { class: 'websockets.exceptions.InvalidStatus', status: 429 });
+    t.match(limited.exception?.retry_after, /^[1-9]\d*$/, 'Retry-After, whole seconds');
+    t.match(JSON.parse(limited.exception?.body ?? '{}'), { error: { code: 'rate_limited' } });
     t.equal(h.sim.upgrades.length, 0, 'the upstream was never contacted');
   },
 );

@@ -101,6 +101,9 @@ def report(exc: BaseException) -> None:
     if response is not None and hasattr(response, "status_code"):
         info["status"] = response.status_code
         info["body"] = bytes(response.body or b"").decode("utf-8", "replace")
+        retry_after = response.headers.get("Retry-After")
+        if retry_after is not None:
+            info["retry_after"] = retry_after
     rcvd = getattr(exc, "rcvd", None)
     if rcvd is not None:
         info["code"] = rcvd.code
