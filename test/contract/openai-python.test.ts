@@ -5,17 +5,19 @@
 // prints one JSON line per server event (its type and the class the client
 // parsed it into) and a closing line, or the exception the app would catch.
 // The venv comes from test/python/setup-venv.sh (.ci/run calls it); without
-// it every case skips with that message. The cases over TLS use the async
-// clients: the sync ones (websockets' threaded implementation, one thread
-// blocked reading the TLS socket while another writes the request) now and
-// then stall in the opening handshake over wss:// (against this TLS front, no
-// request bytes arrive) until their 10 s open_timeout; the async clients never
-// did. The sync client runs a whole turn over plain ws:// instead. The clients connect with wss:// (the
-// Azure ones and the beta ones always; the GA `OpenAI` follows the base URL's
-// scheme), so a local TLS terminator (test/helpers/tls-terminator.ts) fronts
-// the proxy and Python trusts its throwaway certificate through SSL_CERT_FILE:
-// verification stays on. The terminator keeps the upgrade request as the
-// client sent it; the simulator keeps what reached the upstream.
+// it every case skips with that message.
+// The clients connect with wss:// (the Azure and beta ones always; the GA
+// `OpenAI` follows the base URL's scheme), so a local TLS terminator
+// (test/helpers/tls-terminator.ts) fronts the proxy and Python trusts its
+// throwaway certificate through SSL_CERT_FILE: verification stays on. The
+// terminator keeps the upgrade request as the client sent it; the simulator
+// keeps what reached the upstream.
+// The cases over TLS use the async clients: the sync ones (websockets'
+// threaded implementation, one thread blocked reading the TLS socket while
+// another writes the request) stall in the opening handshake over wss://
+// about twice in 100 connections (no request bytes reach this TLS front)
+// until their 10 s open_timeout, the async ones not once in 100. The sync
+// client runs its whole turn over plain ws:// instead.
 import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
