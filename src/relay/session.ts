@@ -9,6 +9,7 @@ import type { UpstreamTarget } from '../upstream/target';
 import type { UpstreamSocket } from '../upstream/socket';
 import type { Relay } from './relay';
 import type { Lease } from '../fleet/fleet-limiter';
+import type { Hold } from '../usage/quotas';
 import { emptyUsage, type SessionUsage } from '../usage/usage-sink';
 import { METERED_START } from '../usage/meter';
 
@@ -122,6 +123,8 @@ export class Session {
   audioOutRest: number;
   /** The session's first cell in the /metrics usage totals (usage/usage-totals.ts), -1 until its first count. */
   usageCell: number;
+  /** Its place in its caller's daily quota account (usage/quotas.ts); null while no quota counts it. */
+  quotaHold: Hold | null;
 
   /** The proxy's reason for ending the session, when it was the proxy's or a protocol error. */
   error: ProxyError | null;
@@ -208,6 +211,7 @@ export class Session {
     this.audioInRest = 0;
     this.audioOutRest = 0;
     this.usageCell = -1;
+    this.quotaHold = null;
     this.error = null;
     this.initiator = '';
     this.clientCloseCode = 0;

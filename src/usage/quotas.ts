@@ -103,7 +103,6 @@ export class Quotas implements UsageSink<Session> {
   readonly limits: QuotaLimits;
   /** The day's totals are kept beyond this thread: the fleet's (REDIS_URL) or the process's (WORKERS > 1). */
   readonly shared: boolean;
-  private readonly holds = new Map<Session, Hold>();
   private readonly accounts = new Map<string, Account>();
   /** Without a store: each caller's hourly buckets. */
   private readonly local = new Map<string, HourBuckets>();
@@ -151,7 +150,8 @@ export class Quotas implements UsageSink<Session> {
   sessionOpened(s: Session, key: string): void {
     const a = this.account(key);
     const h = new Hold(s, a);
-    this.holds.set(s, h);
+    // Kept on the session: the hot paths find it without a lookup.
+    s.quotaHold = h;
     a.holds.push(h);
     if (a.over) this.startEnding(h);
   }
@@ -159,20 +159,20 @@ export class Quotas implements UsageSink<Session> {
   // --- UsageSink: the relay's hot paths. Numbers and comparisons only. ---
 
   audioAdded(s: Session, audioMs: number): void {
-    const h = this.holds.get(s);
-    if (h === undefined) return;
+    const h = s.quotaHold;
+    if (h === null) return;
     h.account.pendingAudio += audioMs;
     this.check(h.account);
   }
 
   responseStarted(s: Session): void {
-    const h = this.holds.get(s);
-    if (h !== undefined) h.inResponse = true;
+    const h = s.quotaHold;
+    if (h !== null) h.inResponse = true;
   }
 
   responseDone(s: Session, tokens: number): void {
-    const h = this.holds.get(s);
-    if (h === undefined) return;
+    const h = s.quotaHold;
+    if (h === null) return;
     h.inResponse = false;
     h.account.pendingTokens += tokens;
     this.check(h.account);
@@ -185,9 +185,9 @@ export class Quotas implements UsageSink<Session> {
   }
 
   sessionFinished(s: Session, _usage: SessionUsage): void {
-    const h = this.holds.get(s);
-    if (h === undefined) return;
-    this.holds.delete(s);
+    const h = s.quotaHold;
+    if (h === null) return;
+    s.quotaHold = null;
     h.ended = true;
     if (h.timer !== null) clearTimeout(h.timer);
     const list = h.account.holds;
