@@ -1,7 +1,9 @@
 // deploy/: the Kubernetes and Container Apps manifests parse, probe routes
 // that exist (liveness /livez, readiness /readyz), give the drain its time,
 // run unprivileged, and wire the workload's own Entra ID identity (keyless);
-// every variable they set is one the proxy or @azure/identity reads.
+// every variable they set is one the proxy or @azure/identity reads. The TLS
+// variant of the Kubernetes manifest probes over HTTPS and mounts its
+// certificate so that renewals reach the proxy.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -131,6 +133,87 @@ t.test('deploy/kubernetes.yaml', async (t) => {
   const secretRef = (c.envFrom as Obj[]).find((e) => e.secretRef !== undefined)?.secretRef as Obj;
   t.equal(secretRef.name, ep.authorization.credentials.name, 'the same secret the proxy reads');
   t.not(secretRef.optional, true, 'the secret (TICKET_SECRET) is required');
+});
+
+// The variant that serves wss:// itself behind a layer-4 balancer: the same
+// objects as deploy/kubernetes.yaml but for the TLS lines, so the two cannot
+// drift apart; the certificate comes from a secret volume the kubelet updates.
+t.test('deploy/kubernetes-tls.yaml', async (t) => {
+  const load = (name: string): Obj[] => {
+    const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy', name), 'utf8'));
+    for (const d of docs) t.same(d.errors, [], `${name} parses`);
+    return docs.map((d) => d.toJS() as Obj);
+  };
+  const plain = load('kubernetes.yaml');
+  const tls = load('kubernetes-tls.yaml');
+  const byKind = (objs: Obj[], k: string): Obj => objs.find((o) => o.kind === k) as Obj;
+  t.same(
+    tls.map((o) => o.kind),
+    plain.map((o) => o.kind),
+    'the same objects, in the same order',
+  );
+
+  const config = byKind(tls, 'ConfigMap').data as Record<string, string>;
+  for (const k of Object.keys(config)) t.ok(KNOWN_VARS.has(k), `ConfigMap ${k} is a variable the proxy reads`);
+  t.notOk('TRUST_PROXY' in config, 'no TRUST_PROXY: a layer-4 balancer adds no X-Forwarded-For to trust');
+
+  const spec = byKind(tls, 'Deployment').spec.template.spec as Obj;
+  const c = spec.containers[0] as Obj;
+  const env: Record<string, string> = {};
+  for (const e of c.env as Array<{ name: string; value: string }>) {
+    t.ok(KNOWN_VARS.has(e.name), `env ${e.name} is known`);
+    env[e.name] = e.value;
+  }
+  const port = c.ports[0] as Obj;
+  t.equal(port.containerPort, Number(env.PORT), 'the container port is PORT');
+  for (const p of [c.livenessProbe, c.readinessProbe, c.startupProbe] as Obj[]) {
+    t.equal(p.httpGet.scheme, 'HTTPS', `${p.httpGet.path}: probed over HTTPS (plain HTTP would fail the handshake)`);
+    t.equal(p.httpGet.port, port.name, `${p.httpGet.path}: on the serving port`);
+  }
+
+  // Both files in one secret volume mounted whole: the kubelet swaps its
+  // ..data link on renewal, and the proxy watches that folder.
+  t.ok(env.TLS_CERT_FILE, 'TLS_CERT_FILE set');
+  t.ok(env.TLS_KEY_FILE, 'TLS_KEY_FILE set');
+  const mount = (c.volumeMounts as Obj[]).find((m) => env.TLS_CERT_FILE.startsWith(`${m.mountPath}/`)) as Obj;
+  t.ok(mount, 'TLS_CERT_FILE is inside a mounted volume');
+  t.equal(env.TLS_CERT_FILE, `${mount.mountPath}/tls.crt`, 'the certificate of a kubernetes.io/tls secret');
+  t.equal(env.TLS_KEY_FILE, `${mount.mountPath}/tls.key`, 'its key, in the same folder');
+  t.equal(mount.subPath, undefined, 'no subPath: a subPath mount never receives a renewed certificate');
+  t.equal(mount.subPathExpr, undefined, 'nor subPathExpr');
+  t.equal(mount.readOnly, true);
+  const volume = (spec.volumes as Obj[]).find((v) => v.name === mount.name) as Obj;
+  t.ok(volume.secret?.secretName, 'the volume is a secret');
+  t.equal(volume.secret.defaultMode, 0o440, 'key readable by owner and group only');
+  t.equal(spec.securityContext.fsGroup, spec.securityContext.runAsGroup, "the group is the proxy's");
+
+  const service = byKind(tls, 'Service');
+  t.equal(service.spec.type, 'LoadBalancer', 'a layer-4 Azure Load Balancer, no ingress');
+  t.equal(service.spec.externalTrafficPolicy, 'Local', "the client's address reaches the pod");
+  t.same(service.spec.ports, [{ name: 'https', port: 443, targetPort: port.name }], '443 to the serving port');
+  t.same(service.metadata.labels, byKind(plain, 'Service').metadata.labels, 'the ServiceMonitor still selects it');
+
+  const text = readFileSync(join(ROOT, 'deploy', 'kubernetes-tls.yaml'), 'utf8');
+  t.match(text, /^ +# +- \{ name: net\.ipv4\.tcp_migrate_req, value: "1" \}$/m, 'tcp_migrate_req, ready to uncomment');
+  t.match(text, /allowedUnsafeSysctls/, 'and how the node allows it');
+
+  // Everything else is deploy/kubernetes.yaml: undo the TLS lines and compare.
+  const undone = structuredClone(tls);
+  const u = (k: string): Obj => byKind(undone, k);
+  u('ConfigMap').data.TRUST_PROXY = byKind(plain, 'ConfigMap').data.TRUST_PROXY;
+  const us = u('Deployment').spec.template.spec as Obj;
+  delete us.securityContext.fsGroup;
+  const uc = us.containers[0] as Obj;
+  uc.ports[0].name = 'http';
+  uc.env = (uc.env as Obj[]).filter((e) => !e.name.startsWith('TLS_'));
+  for (const p of [uc.livenessProbe, uc.readinessProbe, uc.startupProbe] as Obj[]) {
+    delete p.httpGet.scheme;
+    p.httpGet.port = 'http';
+  }
+  uc.volumeMounts = (uc.volumeMounts as Obj[]).filter((m) => m.name !== mount.name);
+  us.volumes = (us.volumes as Obj[]).filter((v) => v.name !== mount.name);
+  u('Service').spec = byKind(plain, 'Service').spec;
+  t.same(undone, plain, 'nothing else differs from deploy/kubernetes.yaml');
 });
 
 t.test('deploy/containerapp.yaml', async (t) => {
