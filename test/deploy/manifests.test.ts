@@ -2,8 +2,8 @@
 // that exist (liveness /livez, readiness /readyz), give the drain its time,
 // run unprivileged, and wire the workload's own Entra ID identity (keyless);
 // every variable they set is one the proxy or @azure/identity reads. The TLS
-// variant of the Kubernetes manifest probes over HTTPS and mounts its
-// certificate so that renewals reach the proxy.
+// variants (the proxy serving wss:// itself) probe over HTTPS, mount their
+// certificate whole, and differ from the plain manifests in their TLS lines only.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -266,6 +266,76 @@ t.test('deploy/containerapp.yaml', async (t) => {
     probePaths.add(p.httpGet.path);
   }
   t.ok(tpl.terminationGracePeriodSeconds > graceSeconds(env) + AFTER_GRACE_S, 'grace period covers the drain');
+});
+
+// Container Apps with TCP ingress, the one way the proxy's own TLS reaches
+// browsers there: the same app as deploy/containerapp.yaml but for the TLS lines.
+t.test('deploy/containerapp-tls.yaml', async (t) => {
+  const plain = parse(readFileSync(join(ROOT, 'deploy', 'containerapp.yaml'), 'utf8')) as Obj;
+  const doc = parse(readFileSync(join(ROOT, 'deploy', 'containerapp-tls.yaml'), 'utf8')) as Obj;
+  const ingress = doc.properties.configuration.ingress as Obj;
+  t.equal(ingress.transport, 'tcp', 'TCP ingress: the handshake reaches the proxy (HTTP ingress terminates TLS)');
+  t.equal(ingress.targetPort, 8080);
+  t.ok(ingress.exposedPort >= 1 && ingress.exposedPort <= 65535, 'an exposed port');
+  t.notOk([80, 443].includes(ingress.exposedPort), 'not 80 or 443: Container Apps refuses them for TCP');
+
+  const c = doc.properties.template.containers[0] as Obj;
+  const env: Record<string, string> = {};
+  for (const e of c.env as Array<{ name: string; value?: string }>) {
+    t.ok(KNOWN_VARS.has(e.name) || IDENTITY_VARS.has(e.name), `env ${e.name} is known`);
+    if (e.value !== undefined) env[e.name] = e.value;
+  }
+  t.notOk('TRUST_PROXY' in env, 'no TRUST_PROXY: TCP ingress adds no X-Forwarded-For');
+  t.equal(env.MAX_CONNECTIONS_PER_IP, '0', 'per-IP cap off: every session comes from the ingress');
+  t.ok(Number(env.MAX_SESSIONS_PER_SUBJECT) > 0, 'callers capped by ticket subject instead');
+
+  // One PEM file (key and chain, as Key Vault stores a PEM certificate) from a
+  // secret volume, for both variables.
+  t.ok(env.TLS_CERT_FILE, 'TLS_CERT_FILE set');
+  t.equal(env.TLS_KEY_FILE, env.TLS_CERT_FILE, 'the same PEM file holds the key');
+  const mount = (c.volumeMounts as Obj[]).find((m) => env.TLS_CERT_FILE.startsWith(`${m.mountPath}/`)) as Obj;
+  t.ok(mount, 'TLS_CERT_FILE is inside a mounted volume');
+  t.equal(mount.subPath, undefined, 'the volume mounted whole, no subPath');
+  const volume = (doc.properties.template.volumes as Obj[]).find((v) => v.name === mount.volumeName) as Obj;
+  t.equal(volume.storageType, 'Secret');
+  const item = (volume.secrets as Obj[]).find((s) => env.TLS_CERT_FILE === `${mount.mountPath}/${s.path}`) as Obj;
+  t.ok(item, 'the file is one of the volume secrets');
+  const secret = (doc.properties.configuration.secrets as Obj[]).find((s) => s.name === item.secretRef) as Obj;
+  t.match(secret.keyVaultUrl, /^https:\/\/[^/]+\/secrets\/[^/]+$/, 'from Key Vault, no version: renewals are fetched');
+  t.ok(secret.identity, 'read with the app identity');
+
+  for (const p of c.probes as Obj[]) t.equal(p.httpGet.scheme, 'HTTPS', `${p.type}: probed over HTTPS`);
+  const rule = doc.properties.template.scale.rules[0] as Obj;
+  t.ok(rule.tcp?.metadata?.concurrentConnections, 'a TCP scale rule (an HTTP rule needs HTTP ingress)');
+
+  // Everything else is deploy/containerapp.yaml: undo the TLS lines and compare.
+  const u = structuredClone(doc);
+  u.properties.configuration.ingress = plain.properties.configuration.ingress;
+  u.properties.configuration.secrets = (u.properties.configuration.secrets as Obj[]).filter(
+    (s) => s.name !== secret.name,
+  );
+  const uc = u.properties.template.containers[0] as Obj;
+  // TRUST_PROXY stood where the TLS lines now stand.
+  const trust = (plain.properties.template.containers[0].env as Obj[]).find((e) => e.name === 'TRUST_PROXY');
+  (uc.env as Obj[]).splice(
+    (uc.env as Obj[]).findIndex((e) => e.name === 'TLS_CERT_FILE'),
+    0,
+    trust as Obj,
+  );
+  const added = [
+    'TLS_CERT_FILE',
+    'TLS_KEY_FILE',
+    'MAX_CONNECTIONS_PER_IP',
+    'UPGRADE_RATE_LIMIT_MAX_REQUESTS',
+    'RATE_LIMIT_MAX_REQUESTS',
+    'MAX_SESSIONS_PER_SUBJECT',
+  ];
+  uc.env = (uc.env as Obj[]).filter((e) => !added.includes(e.name));
+  for (const p of uc.probes as Obj[]) delete p.httpGet.scheme;
+  delete uc.volumeMounts;
+  delete u.properties.template.volumes;
+  u.properties.template.scale.rules = plain.properties.template.scale.rules;
+  t.same(u, plain, 'nothing else differs from deploy/containerapp.yaml');
 });
 
 t.test('every probed path answers 200 on a serving proxy', async (t) => {
