@@ -3,12 +3,17 @@
 // run unprivileged, and wire the workload's own Entra ID identity (keyless);
 // every variable they set is one the proxy or @azure/identity reads. The TLS
 // variants (the proxy serving wss:// itself) probe over HTTPS, mount their
-// certificate whole, and differ from the plain manifests in their TLS lines only.
+// certificate whole, differ from the plain manifests in their TLS lines only,
+// and their probes get 200 from a proxy reading files laid out as they mount them.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { startHarness } from '../helpers/harness';
+import { SecretVolume } from '../helpers/secret-volume';
+import { writeTestCert } from '../helpers/test-cert';
 import { warnUnboundedSocketBuffers } from '../../src/kernel-socket-buffers';
 
 const ROOT = join(__dirname, '..', '..');
@@ -34,6 +39,8 @@ function graceSeconds(env: Record<string, string>): number {
 }
 
 const probePaths = new Set<string>();
+/** Paths the TLS manifests probe with `scheme: HTTPS`. */
+const httpsProbePaths = new Set<string>();
 
 t.test('deploy/kubernetes.yaml', async (t) => {
   const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy', 'kubernetes.yaml'), 'utf8'));
@@ -169,6 +176,7 @@ t.test('deploy/kubernetes-tls.yaml', async (t) => {
   for (const p of [c.livenessProbe, c.readinessProbe, c.startupProbe] as Obj[]) {
     t.equal(p.httpGet.scheme, 'HTTPS', `${p.httpGet.path}: probed over HTTPS (plain HTTP would fail the handshake)`);
     t.equal(p.httpGet.port, port.name, `${p.httpGet.path}: on the serving port`);
+    httpsProbePaths.add(p.httpGet.path as string);
   }
 
   // Both files in one secret volume mounted whole: the kubelet swaps its
@@ -304,7 +312,10 @@ t.test('deploy/containerapp-tls.yaml', async (t) => {
   t.match(secret.keyVaultUrl, /^https:\/\/[^/]+\/secrets\/[^/]+$/, 'from Key Vault, no version: renewals are fetched');
   t.ok(secret.identity, 'read with the app identity');
 
-  for (const p of c.probes as Obj[]) t.equal(p.httpGet.scheme, 'HTTPS', `${p.type}: probed over HTTPS`);
+  for (const p of c.probes as Obj[]) {
+    t.equal(p.httpGet.scheme, 'HTTPS', `${p.type}: probed over HTTPS`);
+    httpsProbePaths.add(p.httpGet.path as string);
+  }
   const rule = doc.properties.template.scale.rules[0] as Obj;
   t.ok(rule.tcp?.metadata?.concurrentConnections, 'a TCP scale rule (an HTTP rule needs HTTP ingress)');
 
@@ -343,3 +354,40 @@ t.test('every probed path answers 200 on a serving proxy', async (t) => {
   t.ok(probePaths.size >= 2);
   for (const p of probePaths) t.equal((await h.http(p)).status, 200, p);
 });
+
+/** A GET as the kubelet probes with `scheme: HTTPS`: over TLS, the certificate not verified. */
+function probeHttps(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+const certDir = mkdtempSync(join(tmpdir(), 'vlp-manifest-tls-'));
+t.teardown(() => rmSync(certDir, { recursive: true, force: true }));
+const cert = writeTestCert(certDir);
+
+t.test(
+  'every HTTPS probe answers 200 from a proxy reading its files as the TLS manifests lay them out',
+  { skip: cert === null ? 'openssl not installed' : false },
+  async (t) => {
+    t.ok(httpsProbePaths.size >= 2);
+    // Kubernetes: tls.crt and tls.key in a secret volume (symlinks through ..data).
+    const volume = new SecretVolume(join(certDir, 'volume'), { 'tls.crt': cert!.cert, 'tls.key': cert!.key });
+    // Container Apps: one PEM file holding the key and the certificate, as Key Vault stores it.
+    const pem = join(certDir, 'tls.pem');
+    writeFileSync(pem, Buffer.concat([readFileSync(cert!.key), readFileSync(cert!.cert)]));
+    const layouts = {
+      'secret volume': { TLS_CERT_FILE: volume.path('tls.crt'), TLS_KEY_FILE: volume.path('tls.key') },
+      'one PEM file': { TLS_CERT_FILE: pem, TLS_KEY_FILE: pem },
+    };
+    for (const [name, env] of Object.entries(layouts)) {
+      const h = await startHarness(t, env);
+      for (const p of httpsProbePaths) t.equal(await probeHttps(h.proxy.port, p), 200, `${name}: ${p}`);
+    }
+  },
+);
