@@ -219,9 +219,7 @@ t.test('openai browser client in headless Chromium, over TLS to the proxy', { sk
     TICKET_SECRET: TICKET_SECRET,
   });
   const ticketedTls = await startTlsTerminator(t, ticketed.proxy.port);
-  const page = await served.open([
-    `--ignore-certificate-errors-spki-list=${[tls, otherTls, ticketedTls].map((x) => x.spki).join(',')}`,
-  ]);
+  const page = await served.open({ trust: [tls.ca, otherTls.ca, ticketedTls.ca] });
 
   t.test('a full turn: the key offered as a subprotocol goes nowhere', async (t) => {
     const r = await runTurn(page, `${tls.origin}/v1`);

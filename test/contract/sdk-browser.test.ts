@@ -2,21 +2,14 @@
 // proxy to the simulator. A browser WebSocket cannot carry headers, so this
 // build puts the credential in the query (`api-key=` or
 // `authorization=Bearer ...`) and the request id in `client-request-id=`:
-// the path the Node build never exercises. The build is bundled with esbuild
-// (platform browser, so the package's "browser" exports are used) and served
-// from a real 127.0.0.1 page server (Chromium's local-network checks block a
-// page that is not itself on a loopback address from opening ws://127.0.0.1).
+// the path the Node build never exercises. The page and the bundled build
+// come from test/helpers/chromium-page.ts.
 /// <reference lib="dom" />
 import t from 'tap';
-import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { bundleForBrowser, chromiumSkip, servePage } from '../helpers/chromium-page';
 import { startHarness, TEST_KEY, type Harness } from '../helpers/harness';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : 'chromium not installed: apt-get install chromium';
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJicm93c2VyIn0.YnJvd3Nlci1zaWc';
 const PLACEHOLDER = 'browser-placeholder-key';
 
@@ -27,21 +20,6 @@ interface TurnResult {
   transcript: string;
   status: string;
   inputAudioTokens: number;
-}
-
-/** The SDK's browser build as one script defining `window.VoiceLive`. */
-async function bundle(): Promise<string> {
-  const out = await build({
-    stdin: { contents: "export * from '@azure/ai-voicelive';", resolveDir: process.cwd(), loader: 'js' },
-    bundle: true,
-    write: false,
-    platform: 'browser',
-    format: 'iife',
-    globalName: 'VoiceLive',
-    target: 'es2022',
-    logLevel: 'silent',
-  });
-  return out.outputFiles[0].text;
 }
 
 /** Runs in the page: one whole turn with the SDK, as an app would write it. */
@@ -103,36 +81,10 @@ function lastUpgrade(h: Harness): { url: URL; headers: Record<string, string>; r
   return { url: new URL(up.url, 'ws://x'), headers: up.headers, raw: JSON.stringify(up) };
 }
 
-/** A page server on 127.0.0.1: the page and the bundled SDK, nothing else. */
-async function pageServer(script: string): Promise<{ server: Server; origin: string }> {
-  const server = createServer((req, res) => {
-    if (req.url === '/sdk.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
-    } else {
-      res
-        .writeHead(200, { 'content-type': 'text/html' })
-        .end('<!doctype html><meta charset="utf-8"><title>sdk</title><script src="/sdk.js"></script>');
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-t.test('SDK browser build in headless Chromium', { skip }, async (t) => {
-  const { server, origin } = await pageServer(await bundle());
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const h = await startHarness(t, { ALLOWED_ORIGINS: origin });
-  let browser: Browser | null = null;
-  t.teardown(async () => {
-    await browser?.close();
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
-  const page = await browser.newPage();
-  await page.goto(`${origin}/`);
+t.test('SDK browser build in headless Chromium', { skip: chromiumSkip }, async (t) => {
+  const served = await servePage(t, await bundleForBrowser("export * from '@azure/ai-voicelive';", 'VoiceLive'));
+  const h = await startHarness(t, { ALLOWED_ORIGINS: served.origin });
+  const page = await served.open();
   t.equal(
     await page.evaluate(() => typeof (window as unknown as { VoiceLive?: unknown }).VoiceLive),
     'object',

@@ -4,41 +4,30 @@
 // (--ignore-certificate-errors-spki-list), not by ignoring every error.
 /// <reference lib="dom" />
 import t from 'tap';
-import { createHash, createPublicKey } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
 import { HSTS } from '../../src/http/security-headers';
 import { onFreePort } from '../../src/demo/free-port';
+import { chromiumSkip, launchChromium } from '../helpers/chromium-page';
 import { makeCa, makeLeaf, opensslInstalled } from '../helpers/tls-pki';
 import { until } from '../helpers/wait';
 import { writeFakeMic } from './fake-mic';
 import { startDemoStack, type DemoStack } from './stack';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = !existsSync(CHROMIUM)
-  ? 'chromium not installed: apt-get install chromium'
-  : opensslInstalled()
-    ? false
-    : 'openssl not installed';
+const skip = chromiumSkip || (opensslInstalled() ? false : 'openssl not installed');
 
 t.test('the demo page over https:// and wss:// in headless Chromium', { skip }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vlp-demo-tls-'));
   const mic = writeFakeMic();
-  let browser: Browser | null = null;
   let stack: DemoStack | null = null;
   t.teardown(async () => {
-    await browser?.close();
     await stack?.close();
     rmSync(mic.dir, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   });
   const ca = makeCa(dir);
   const leaf = makeLeaf(ca, dir, 'demo');
-  const spki = createHash('sha256')
-    .update(createPublicKey(readFileSync(leaf.key)).export({ type: 'spki', format: 'der' }))
-    .digest('base64');
 
   stack = await onFreePort((port) =>
     startDemoStack(
@@ -47,25 +36,8 @@ t.test('the demo page over https:// and wss:// in headless Chromium', { skip }, 
     ),
   );
   const pageUrl = `https://127.0.0.1:${stack.proxy.port}/demo/`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--ignore-certificate-errors-spki-list=${spki}`,
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${mic.file}`,
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  // Closed in teardown before the stack (teardowns run last registered first).
+  const browser = await launchChromium(t, { trust: [readFileSync(leaf.cert)], fakeMic: mic.file });
   const context = await browser.newContext();
   t.teardown(() => context.close());
   const page = await context.newPage();

@@ -5,14 +5,12 @@
 // on localhost:8080, the URL `npm run demo` prints, so port 8080 must be free).
 /// <reference lib="dom" />
 import t from 'tap';
-import { existsSync, rmSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { rmSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../helpers/chromium-page';
 import { until } from '../helpers/wait';
 import { writeFakeMic } from './fake-mic';
 import { startDemoStack, type DemoStack } from './stack';
-
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : 'chromium not installed: apt-get install chromium';
 
 /** The page's figure `key` as a number (its <output data-stat=key data-value=...>). */
 function stat(page: Page, key: string): Promise<number> {
@@ -40,34 +38,15 @@ function errorText(page: Page, part = ''): Promise<string> {
     .then((h) => h.jsonValue() as Promise<string>);
 }
 
-t.test('demo page in headless Chromium', { skip }, async (t) => {
+t.test('demo page in headless Chromium', { skip: chromiumSkip }, async (t) => {
   const mic = writeFakeMic();
-  let browser: Browser | null = null;
   const stacks: DemoStack[] = [];
   t.teardown(async () => {
-    await browser?.close();
     for (const s of stacks) await s.close();
     rmSync(mic.dir, { recursive: true, force: true });
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${mic.file}`,
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
-  const b = browser;
+  // Closed in teardown before the stacks (teardowns run last registered first).
+  const b = await launchChromium(t, { fakeMic: mic.file });
 
   t.test('talk through the proxy and hear the echo', async (t) => {
     const screenshot = process.env.DEMO_SCREENSHOT ?? '';

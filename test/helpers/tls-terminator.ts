@@ -2,12 +2,11 @@
 // with wss://, whatever their base URL says, so a test that runs them against
 // the proxy puts this in front of it. Each TLS connection is piped, bytes
 // unchanged, to 127.0.0.1:<target>. The certificate is a throwaway one for
-// 127.0.0.1 (test-cert.ts); a Node client trusts it through `ca`, Chromium
-// through its pin (`spki`, for --ignore-certificate-errors-spki-list).
+// 127.0.0.1 (test-cert.ts); a client trusts it through `ca` (Chromium through
+// launchChromium's `trust`, test/helpers/chromium-page.ts).
 // Each connection's first HTTP head in each direction is kept (the upgrade
 // request and the 101 or refusal), so a test can read the exact headers a
 // client sent and the proxy answered.
-import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,8 +28,6 @@ export interface TlsTerminator {
   readonly port: number;
   /** The certificate in PEM, for the client's `ca`. */
   readonly ca: Buffer;
-  /** base64 SHA-256 of the certificate's public key (SubjectPublicKeyInfo, DER). */
-  readonly spki: string;
   /** One entry per accepted connection, in order. */
   readonly heads: ExchangeHeads[];
   close(): Promise<void>;
@@ -61,8 +58,6 @@ export async function startTlsTerminator(t: Teardown, targetPort: number): Promi
   const cert = readFileSync(files.cert);
   const key = readFileSync(files.key);
   rmSync(dir, { recursive: true, force: true });
-  const der = new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' });
-  const spki = createHash('sha256').update(der).digest('base64');
   const heads: ExchangeHeads[] = [];
   const sockets = new Set<Socket>();
   const server = createServer({ cert, key }, (front: TLSSocket) => {
@@ -97,7 +92,7 @@ export async function startTlsTerminator(t: Teardown, targetPort: number): Promi
     return new Promise((resolve) => server.close(() => resolve()));
   };
   t.teardown(close);
-  return { origin: `https://127.0.0.1:${port}`, port, ca: cert, spki, heads, close };
+  return { origin: `https://127.0.0.1:${port}`, port, ca: cert, heads, close };
 }
 
 /** The value of header `name` (case-insensitive) in an HTTP head, or undefined. */
