@@ -1,5 +1,5 @@
-// A folder laid out as Kubernetes mounts a secret (and as cert-manager and the
-// Container Apps secret store update it): each file a symlink through `..data`
+// A folder laid out as Kubernetes mounts a secret (and as a cert-manager renewal
+// updates it): each file a symlink through `..data`
 // to a versioned folder, replaced all at once by renaming a new `..data` over
 // the old one.
 import { copyFileSync, mkdirSync, renameSync, symlinkSync } from 'node:fs';
