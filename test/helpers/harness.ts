@@ -1,5 +1,6 @@
 // Starts the Voice Live simulator and the proxy pointed at it, on 127.0.0.1
 // ephemeral ports, with logs captured through a pino destination stream.
+import type { Test } from 'tap';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config, type Env } from '../../src/config';
 import { createLogger } from '../../src/observability/logger';
@@ -88,4 +89,19 @@ export async function startHarness(t: Teardown, env: Env = {}, simOpts: Simulato
     },
     http: (path, init) => fetch(`http://127.0.0.1:${proxy.port}${path}`, init),
   };
+}
+
+/**
+ * A client secret stayed here: the first upgrade the simulator saw carried the
+ * proxy's own key and no authorization, and the secret is in no upstream
+ * request, log line or /metrics series.
+ */
+export function checkSecretKept(t: Test, h: Harness, secret: string): void {
+  const up = h.sim.upgrades[0];
+  t.equal(up.path, '/voice-live/realtime');
+  t.equal(up.headers['api-key'], TEST_KEY, "the proxy's own credential");
+  t.equal(up.headers.authorization, undefined);
+  t.notMatch(JSON.stringify(up), secret, 'the client secret never reaches the upstream');
+  t.notMatch(h.logs.join('\n'), secret);
+  t.notMatch(h.proxy.metrics.render({ activeConnections: 0, maxConnections: 1, draining: false }), secret);
 }

@@ -8,9 +8,9 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { entryBuilt, startProxyProcess } from '../helpers/spawn-proxy';
+import { FAST, loadtest, OPEN_LIMITS } from '../helpers/loadtest-command';
 import { startSimulator } from '../../src/simulator/simulator';
 import { writeTestCert } from '../helpers/test-cert';
 
@@ -22,42 +22,6 @@ const skip = entryBuilt() ? false : 'dist/ missing: run `npm run build` (npm tes
 const ORIGIN = 'http://localhost:3000';
 const SECRET = 'loadtest-test-secret-0123456789abcdef-XYZ';
 /** Every client of these tests comes from 127.0.0.1: lift the per-address defaults. */
-const OPEN_LIMITS = {
-  MAX_CONNECTIONS_PER_IP: '0',
-  UPGRADE_RATE_LIMIT_MAX_REQUESTS: '1000000',
-  RATE_LIMIT_MAX_REQUESTS: '1000000000',
-};
-
-/** The command in this process (the generator's threads load from dist/, like the shipped bin). */
-type Command = typeof import('../../src/cli/loadtest');
-const command = (): Command => require(join(__dirname, '..', '..', 'dist', 'cli', 'loadtest.js')) as Command;
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-async function loadtest(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string; report: any }> {
-  const out = new Capture();
-  const err = new Capture();
-  const code = await command().runLoadTestCommand(args, env, out, err);
-  let report: any = null;
-  try {
-    report = JSON.parse(out.text);
-  } catch {
-    /* a table, or nothing */
-  }
-  return { code, out: out.text, err: err.text, report };
-}
-
-const FAST = ['--rate', '25', '--duration', '2', '--ramp', '1', '--json'];
-
 t.test('against a proxy in front of the simulator', { skip }, async (t) => {
   const sim = await startSimulator();
   t.teardown(() => sim.close());

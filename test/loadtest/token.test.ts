@@ -9,8 +9,8 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { entryBuilt, startProxyProcess } from '../helpers/spawn-proxy';
+import { FAST, loadtest, OPEN_LIMITS } from '../helpers/loadtest-command';
 import { startJwksServer } from '../helpers/jwks-server';
 import { startSimulator } from '../../src/simulator/simulator';
 
@@ -21,40 +21,7 @@ const skip = entryBuilt() ? false : 'dist/ missing: run `npm run build` (npm tes
 const ORIGIN = 'http://localhost:3000';
 const ISSUER = 'https://login.microsoftonline.com/tenant-1/v2.0';
 const AUDIENCE = 'https://ai.azure.com';
-const OPEN_LIMITS = {
-  MAX_CONNECTIONS_PER_IP: '0',
-  UPGRADE_RATE_LIMIT_MAX_REQUESTS: '1000000',
-  RATE_LIMIT_MAX_REQUESTS: '1000000000',
-};
-const FAST = ['--rate', '25', '--duration', '2', '--ramp', '1', '--json'];
 const now = (): number => Math.floor(Date.now() / 1000);
-
-type Command = typeof import('../../src/cli/loadtest');
-const command = (): Command => require(join(__dirname, '..', '..', 'dist', 'cli', 'loadtest.js')) as Command;
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-async function loadtest(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string; report: any }> {
-  const out = new Capture();
-  const err = new Capture();
-  const code = await command().runLoadTestCommand(args, env, out, err);
-  let report: any = null;
-  try {
-    report = JSON.parse(out.text);
-  } catch {
-    /* a table, or nothing */
-  }
-  return { code, out: out.text, err: err.text, report };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'vlp-loadtest-token-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
