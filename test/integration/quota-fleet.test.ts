@@ -14,7 +14,7 @@ import { runUsage } from '../../src/cli/usage';
 import { startSimulator } from '../../src/simulator/simulator';
 import { TEST_ORIGIN, TestClient } from '../helpers/client';
 import { httpGet } from '../helpers/http-get';
-import { speak } from '../helpers/speak';
+import { speak, untilClosed } from '../helpers/speak';
 import { redisMissing, startRedis, type RedisServer } from '../helpers/redis-server';
 import { entryBuilt, spawnProxy, type Child } from '../helpers/spawn-proxy';
 
@@ -69,22 +69,6 @@ async function open(r: Replica): Promise<TestClient> {
   await c.opened;
   await c.waitFor('session.created');
   return c;
-}
-
-/** Every JSON event up to the close: the audio heard (ms) and the event types in order. */
-async function untilClosed(c: TestClient): Promise<{ types: string[]; last: Record<string, unknown>; outMs: number }> {
-  const types: string[] = [];
-  let last: Record<string, unknown> = {};
-  let outBytes = 0;
-  const closed = c.closed.then(() => null);
-  for (;;) {
-    const m = await Promise.race([c.nextJson(), closed]);
-    if (m === null) break;
-    types.push(m.type as string);
-    last = m;
-    if (m.type === 'response.audio.delta') outBytes += Buffer.from(m.delta as string, 'base64').length;
-  }
-  return { types, last, outMs: (outBytes * 1000) / 48_000 };
 }
 
 async function usage(r: Replica): Promise<Record<string, number | boolean>> {

@@ -7,26 +7,15 @@ import { mintTicket } from '../../src/auth/mint-ticket';
 import { startHarness } from '../helpers/harness';
 import { TEST_ORIGIN } from '../helpers/client';
 import { httpGet } from '../helpers/http-get';
-import { speak } from '../helpers/speak';
+import { speak, untilClosed } from '../helpers/speak';
 
 t.test('per address: spent, closed 1008 after the response, refused 429, its own /usage only', async (t) => {
   const h = await startHarness(t, { QUOTA_AUDIO_MINUTES_PER_DAY: '1', LOG_LEVEL: 'info' });
   const c = h.client('', { localAddress: '127.0.0.2' });
   await c.waitFor('session.created');
   speak(c, 40); // 40 s in, then the echo crosses the minute 20 s in
-  const types: string[] = [];
-  let last: Record<string, unknown> = {};
-  let outBytes = 0;
-  const closed = c.closed.then(() => null);
-  for (;;) {
-    const m = await Promise.race([c.nextJson(), closed]);
-    if (m === null) break;
-    types.push(m.type as string);
-    last = m;
-    if (m.type === 'response.audio.delta') outBytes += Buffer.from(m.delta as string, 'base64').length;
-  }
+  const { types, last, outMs } = await untilClosed(c);
   // The simulator echoes at most 30 s: past the minute either way (40 s in, then the echo).
-  const outMs = (outBytes * 1000) / 48_000;
   t.ok(outMs >= 20_000, `the echo crossed the minute and was heard whole (${outMs} ms)`);
   t.same(await c.closed, { code: 1008, reason: 'Usage quota exhausted' });
   t.ok(types.indexOf('response.done') >= 0 && types.at(-1) === 'error', 'the response finished, then the error event');
